@@ -1,0 +1,203 @@
+//! Shortest paths by propagation delay over the links that are up.
+//!
+//! Every satellite runs Dijkstra from itself over the same snapshot and so
+//! computes the same paths as every other satellite: forwarding is
+//! consistent without any exchange of routing messages (as in Hypatia,
+//! which recomputes forwarding state every 100 ms). Ties break on hop count
+//! and then on the satellite index, so the tables are deterministic.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::topology::Snapshot;
+use crate::units::{LinkId, SatId, SimDuration};
+
+/// The up links as an adjacency list.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    adjacency: Vec<Vec<Edge>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    to: SatId,
+    link: LinkId,
+    delay: SimDuration,
+}
+
+impl Graph {
+    /// The graph of `snapshot`'s up links.
+    pub fn from_snapshot(snapshot: &Snapshot) -> Graph {
+        let mut adjacency = vec![Vec::new(); snapshot.satellites as usize];
+        for l in snapshot.links.iter().filter(|l| l.is_up()) {
+            adjacency[l.a.index()].push(Edge { to: l.b, link: l.id, delay: l.delay });
+            adjacency[l.b.index()].push(Edge { to: l.a, link: l.id, delay: l.delay });
+        }
+        Graph { adjacency }
+    }
+
+    pub fn satellites(&self) -> usize {
+        self.adjacency.len()
+    }
+
+    /// Number of up links at `sat`.
+    pub fn degree(&self, sat: SatId) -> usize {
+        self.adjacency.get(sat.index()).map_or(0, Vec::len)
+    }
+}
+
+/// The way from one satellite to one destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The neighbour to hand the packet to.
+    pub next_hop: SatId,
+    /// The link to that neighbour.
+    pub link: LinkId,
+    /// Sum of propagation delays along the path.
+    pub delay: SimDuration,
+    pub hops: u32,
+}
+
+/// One satellite's routes to every other, indexed by destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingTable {
+    pub source: SatId,
+    routes: Vec<Option<Route>>,
+}
+
+impl RoutingTable {
+    /// The route to `dest`; `None` if unreachable or `dest` is the source.
+    pub fn route(&self, dest: SatId) -> Option<Route> {
+        self.routes.get(dest.index()).copied().flatten()
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = (SatId, Route)> + '_ {
+        self.routes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.map(|r| (SatId(i as u32), r)))
+    }
+}
+
+/// Dijkstra from `source` over `graph`.
+pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
+    let n = graph.satellites();
+    let mut best: Vec<Option<(SimDuration, u32)>> = vec![None; n];
+    let mut first: Vec<Option<(SatId, LinkId)>> = vec![None; n];
+    let mut done = vec![false; n];
+    let mut heap = BinaryHeap::new();
+    if source.index() < n {
+        best[source.index()] = Some((SimDuration::ZERO, 0));
+        heap.push(Reverse((SimDuration::ZERO, 0u32, source)));
+    }
+    while let Some(Reverse((delay, hops, node))) = heap.pop() {
+        if std::mem::replace(&mut done[node.index()], true) {
+            continue;
+        }
+        for e in &graph.adjacency[node.index()] {
+            let cand = (delay + e.delay, hops + 1);
+            let slot = &mut best[e.to.index()];
+            if done[e.to.index()] || slot.is_some_and(|b| b <= cand) {
+                continue;
+            }
+            *slot = Some(cand);
+            first[e.to.index()] = if node == source { Some((e.to, e.link)) } else { first[node.index()] };
+            heap.push(Reverse((cand.0, cand.1, e.to)));
+        }
+    }
+    let routes = (0..n)
+        .map(|i| {
+            if i == source.index() {
+                return None;
+            }
+            match (best[i], first[i]) {
+                (Some((delay, hops)), Some((next_hop, link))) => Some(Route { next_hop, link, delay, hops }),
+                _ => None,
+            }
+        })
+        .collect();
+    RoutingTable { source, routes }
+}
+
+/// Figures over all pairs: the network's diameter and mean path.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RouteSummary {
+    pub diameter_hops: u32,
+    pub max_delay: SimDuration,
+    pub mean_hops: f64,
+    /// Ordered pairs with no path.
+    pub unreachable_pairs: u64,
+}
+
+/// Runs Dijkstra from every satellite.
+pub fn summarize(graph: &Graph) -> RouteSummary {
+    let n = graph.satellites();
+    let mut s = RouteSummary::default();
+    let mut hop_sum = 0u64;
+    let mut reached = 0u64;
+    for src in 0..n {
+        let table = routes_from(graph, SatId(src as u32));
+        for (_, r) in table.routes() {
+            s.diameter_hops = s.diameter_hops.max(r.hops);
+            s.max_delay = s.max_delay.max(r.delay);
+            hop_sum += u64::from(r.hops);
+            reached += 1;
+        }
+    }
+    let pairs = (n as u64) * (n as u64).saturating_sub(1);
+    s.unreachable_pairs = pairs - reached;
+    s.mean_hops = if reached > 0 { hop_sum as f64 / reached as f64 } else { 0.0 };
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{LinkState, LinkStatus};
+    use crate::units::{BitsPerSecond, Meters, SimTime};
+
+    /// A hand-made graph: 0–1 (1 ms), 1–2 (1 ms), 0–2 (5 ms), 2–3 (1 ms), 4 isolated.
+    fn graph() -> Graph {
+        let link = |id, a, b, ms| LinkStatus {
+            id: LinkId(id),
+            a: SatId(a),
+            b: SatId(b),
+            state: LinkState::Up,
+            reason: None,
+            distance: Meters(0.0),
+            delay: SimDuration::from_millis(ms),
+            rate: BitsPerSecond(1),
+            loss: 0.0,
+        };
+        let mut down = link(4, 3, 4, 1);
+        down.state = LinkState::Down;
+        Graph::from_snapshot(&Snapshot {
+            t: SimTime::ZERO,
+            satellites: 5,
+            links: vec![link(0, 0, 1, 1), link(1, 1, 2, 1), link(2, 0, 2, 5), link(3, 2, 3, 1), down],
+        })
+    }
+
+    #[test]
+    fn next_hops_follow_the_shortest_delay() {
+        let t = routes_from(&graph(), SatId(0));
+        let to3 = t.route(SatId(3)).expect("reachable");
+        assert_eq!((to3.next_hop, to3.link, to3.hops), (SatId(1), LinkId(0), 3));
+        assert_eq!(to3.delay, SimDuration::from_millis(3));
+        let to2 = t.route(SatId(2)).expect("reachable");
+        assert_eq!(to2.next_hop, SatId(1), "two 1 ms hops beat one 5 ms hop");
+        assert_eq!(t.route(SatId(0)), None);
+        assert_eq!(t.route(SatId(4)), None, "a down link carries no route");
+        let from3 = routes_from(&graph(), SatId(3));
+        assert_eq!(from3.route(SatId(0)).map(|r| r.next_hop), Some(SatId(2)));
+    }
+
+    #[test]
+    fn summary_over_all_pairs() {
+        let s = summarize(&graph());
+        assert_eq!(s.diameter_hops, 3);
+        assert_eq!(s.max_delay, SimDuration::from_millis(3));
+        // 4 connected satellites: 12 ordered pairs reached; 4 × 2 involve satellite 4.
+        assert_eq!(s.unreachable_pairs, 8);
+    }
+}

@@ -1,0 +1,185 @@
+//! The world of a scenario: its satellites, their orbits, the candidate
+//! links, and the link-state snapshot at any instant.
+
+use std::sync::Arc;
+
+use crate::geometry::{Vec3, distance, line_of_sight};
+use crate::link::{LinkModel, propagation_delay};
+use crate::orbit::Orbit;
+use crate::topology::{AcquisitionTracker, DownReason, LinkState, LinkStatus, Pattern, Snapshot};
+use crate::units::{LinkId, SatId, SimDuration, SimTime};
+
+/// Satellites, orbits and links: everything needed to plan the network.
+#[derive(Clone, Debug)]
+pub struct World {
+    names: Vec<String>,
+    orbits: Vec<Arc<dyn Orbit>>,
+    pattern: Pattern,
+    candidates: Vec<(SatId, SatId)>,
+    links: LinkModel,
+}
+
+impl World {
+    /// `names` and `orbits` are indexed by satellite.
+    pub fn new(names: Vec<String>, orbits: Vec<Arc<dyn Orbit>>, pattern: Pattern, links: LinkModel) -> World {
+        debug_assert_eq!(names.len(), orbits.len());
+        let candidates = pattern.candidates(names.len() as u32);
+        World { names, orbits, pattern, candidates, links }
+    }
+
+    pub fn satellites(&self) -> u32 {
+        self.names.len() as u32
+    }
+
+    pub fn name(&self, sat: SatId) -> &str {
+        self.names.get(sat.index()).map_or("?", String::as_str)
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn find(&self, name: &str) -> Option<SatId> {
+        self.names.iter().position(|n| n == name).map(|i| SatId(i as u32))
+    }
+
+    pub fn pattern(&self) -> &Pattern {
+        &self.pattern
+    }
+
+    pub fn link_model(&self) -> &LinkModel {
+        &self.links
+    }
+
+    /// The candidate pairs, indexed by [`LinkId`].
+    pub fn candidates(&self) -> &[(SatId, SatId)] {
+        &self.candidates
+    }
+
+    /// Candidate links with `sat` at one end.
+    pub fn links_of(&self, sat: SatId) -> impl Iterator<Item = (LinkId, SatId)> + '_ {
+        self.candidates.iter().enumerate().filter_map(move |(i, &(a, b))| {
+            let id = LinkId(i as u32);
+            if a == sat {
+                Some((id, b))
+            } else if b == sat {
+                Some((id, a))
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn orbit(&self, sat: SatId) -> Option<&dyn Orbit> {
+        self.orbits.get(sat.index()).map(|o| o.as_ref())
+    }
+
+    /// Every satellite's position at `t`.
+    pub fn positions(&self, t: SimTime) -> Vec<Vec3> {
+        self.orbits.iter().map(|o| o.position(t)).collect()
+    }
+
+    /// Link states from geometry and terminals alone (no acquisition history).
+    pub fn snapshot(&self, t: SimTime) -> Snapshot {
+        let positions = self.positions(t);
+        let model = &self.links;
+        let mut links: Vec<LinkStatus> = self
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b))| {
+                let (pa, pb) = (positions[a.index()], positions[b.index()]);
+                let d = distance(pa, pb);
+                let reason = if !line_of_sight(pa, pb, model.grazing) {
+                    Some(DownReason::Occluded)
+                } else if d.0 > model.max_range.0 {
+                    Some(DownReason::OutOfRange)
+                } else {
+                    None
+                };
+                LinkStatus {
+                    id: LinkId(i as u32),
+                    a,
+                    b,
+                    state: if reason.is_some() { LinkState::Down } else { LinkState::Up },
+                    reason,
+                    distance: d,
+                    delay: propagation_delay(d),
+                    rate: model.rate_model.rate(model.terminal_rate, d),
+                    loss: model.packet_loss(model.mtu),
+                }
+            })
+            .collect();
+        self.assign_terminals(&mut links);
+        Snapshot { t, satellites: self.satellites(), links }
+    }
+
+    /// Feasible links take terminals in priority order; the rest wait.
+    fn assign_terminals(&self, links: &mut [LinkStatus]) {
+        let cap = self.pattern.links_per_satellite(self.links.terminals);
+        let mut order: Vec<usize> = (0..links.len()).filter(|&i| links[i].is_up()).collect();
+        if self.pattern.by_distance() {
+            order.sort_by(|&x, &y| links[x].distance.0.total_cmp(&links[y].distance.0).then(x.cmp(&y)));
+        }
+        let mut used = vec![0u32; self.names.len()];
+        for i in order {
+            let (a, b) = (links[i].a.index(), links[i].b.index());
+            if used[a] < cap && used[b] < cap {
+                used[a] += 1;
+                used[b] += 1;
+            } else {
+                links[i].state = LinkState::Down;
+                links[i].reason = Some(DownReason::NoTerminal);
+            }
+        }
+    }
+
+    /// A timeline that applies acquisition, sampling the world every `interval`.
+    pub fn timeline(&self, interval: SimDuration) -> Timeline<'_> {
+        Timeline {
+            world: self,
+            tracker: AcquisitionTracker::new(self.links.acquisition, self.candidates.len()),
+            interval: SimDuration::from_nanos(interval.as_nanos().max(1)),
+            last: None,
+        }
+    }
+}
+
+/// Snapshots in time order with acquisition applied. Between requested
+/// instants the world is sampled on the grid of multiples of `interval`, the
+/// same grid every satellite uses, so every satellite and `orbnet plan` see a
+/// link come up at the same instant.
+#[derive(Debug)]
+pub struct Timeline<'w> {
+    world: &'w World,
+    tracker: AcquisitionTracker,
+    interval: SimDuration,
+    last: Option<SimTime>,
+}
+
+impl Timeline<'_> {
+    /// The snapshot at `t`; `t` must not go backwards (earlier times are clamped).
+    pub fn at(&mut self, t: SimTime) -> Snapshot {
+        let t = self.last.map_or(t, |last| t.max(last));
+        if self.world.links.acquisition > SimDuration::ZERO {
+            let step = self.interval.as_nanos();
+            let from = match self.last {
+                Some(last) => last.as_nanos() / step + 1,
+                // Start one acquisition time early so that links found then are settled.
+                None => t.saturating_sub(self.world.links.acquisition).as_nanos().div_ceil(step),
+            };
+            let to = t.as_nanos() / step;
+            for k in from..=to {
+                let at = SimTime::from_nanos(k * step);
+                if at < t {
+                    let mut s = self.world.snapshot(at);
+                    self.tracker.apply(&mut s);
+                }
+            }
+        }
+        self.last = Some(t);
+        let mut s = self.world.snapshot(t);
+        self.tracker.apply(&mut s);
+        s
+    }
+}
