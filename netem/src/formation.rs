@@ -57,7 +57,12 @@ pub struct FormationOrbit {
 impl FormationOrbit {
     /// The satellite at scaled lattice point `(u, v)` at the epoch.
     pub fn at_lattice_point(reference: CircularOrbit, u: f64, v: f64) -> FormationOrbit {
-        FormationOrbit { reference, rho: u.hypot(v), phase: (-v).atan2(u), cross: 0.0 }
+        FormationOrbit {
+            reference,
+            rho: u.hypot(v),
+            phase: (-v).atan2(u),
+            cross: 0.0,
+        }
     }
 
     /// Hill-frame offset (radial, along-track, cross-track) at `t`, metres.
@@ -105,12 +110,16 @@ pub fn lattice_points(lattice: &Lattice) -> Result<Vec<(f64, f64)>, LatticeError
         }
     }
     if points.len() < lattice.count as usize {
-        return Err(LatticeError::TooMany { fits: points.len(), asked: lattice.count });
+        return Err(LatticeError::TooMany {
+            fits: points.len(),
+            asked: lattice.count,
+        });
     }
     points.sort_by(|a, b| {
         let ra = a.0.hypot(a.1);
         let rb = b.0.hypot(b.1);
-        ra.total_cmp(&rb).then(a.1.atan2(a.0).total_cmp(&b.1.atan2(b.0)))
+        ra.total_cmp(&rb)
+            .then(a.1.atan2(a.0).total_cmp(&b.1.atan2(b.0)))
     });
     points.truncate(lattice.count as usize);
     // Row-major order (radial, then along-track) so indices read like a grid.
@@ -119,7 +128,10 @@ pub fn lattice_points(lattice: &Lattice) -> Result<Vec<(f64, f64)>, LatticeError
 }
 
 /// The orbits of a lattice formation around `reference`.
-pub fn formation(reference: CircularOrbit, lattice: &Lattice) -> Result<Vec<FormationOrbit>, LatticeError> {
+pub fn formation(
+    reference: CircularOrbit,
+    lattice: &Lattice,
+) -> Result<Vec<FormationOrbit>, LatticeError> {
     Ok(lattice_points(lattice)?
         .into_iter()
         .map(|(u, v)| FormationOrbit::at_lattice_point(reference, u, v))
@@ -132,8 +144,15 @@ mod tests {
 
     fn suncatcher() -> Vec<FormationOrbit> {
         let reference = CircularOrbit::new(650e3, 97.98f64.to_radians(), 0.0, 0.0);
-        formation(reference, &Lattice { count: 81, spacing_m: 100.0, radius_m: 1000.0 })
-            .expect("81 fit")
+        formation(
+            reference,
+            &Lattice {
+                count: 81,
+                spacing_m: 100.0,
+                radius_m: 1000.0,
+            },
+        )
+        .expect("81 fit")
     }
 
     #[test]
@@ -186,7 +205,17 @@ mod tests {
 
     #[test]
     fn too_many_satellites_for_the_radius_is_an_error() {
-        let e = lattice_points(&Lattice { count: 82, spacing_m: 100.0, radius_m: 1000.0 });
-        assert_eq!(e, Err(LatticeError::TooMany { fits: 81, asked: 82 }));
+        let e = lattice_points(&Lattice {
+            count: 82,
+            spacing_m: 100.0,
+            radius_m: 1000.0,
+        });
+        assert_eq!(
+            e,
+            Err(LatticeError::TooMany {
+                fits: 81,
+                asked: 82
+            })
+        );
     }
 }

@@ -106,7 +106,11 @@ mod tests {
         let r = EARTH_RADIUS_M;
         let (h, g) = (550e3, 80e3);
         let half = ((r + h).powi(2) - (r + g).powi(2)).sqrt();
-        assert!((2.0 * half / 1e3 - 5017.0).abs() < 1.0, "{}", 2.0 * half / 1e3);
+        assert!(
+            (2.0 * half / 1e3 - 5017.0).abs() < 1.0,
+            "{}",
+            2.0 * half / 1e3
+        );
         // Place them symmetrically about the x axis at clearance R + g.
         let a = Vec3::new(r + g, half, 0.0);
         let b = Vec3::new(r + g, -half, 0.0);

@@ -44,7 +44,11 @@ impl RateModel {
     pub fn rayleigh_range(&self) -> Option<Meters> {
         match *self {
             RateModel::Fixed => None,
-            RateModel::GaussianBeam { aperture, wavelength, .. } => {
+            RateModel::GaussianBeam {
+                aperture,
+                wavelength,
+                ..
+            } => {
                 let w0 = aperture.0 / 2.0;
                 Some(Meters(std::f64::consts::PI * w0 * w0 / wavelength.0))
             }
@@ -55,7 +59,9 @@ impl RateModel {
     pub fn rate(&self, terminal_rate: BitsPerSecond, d: Meters) -> BitsPerSecond {
         match *self {
             RateModel::Fixed => terminal_rate,
-            RateModel::GaussianBeam { full_rate_range, .. } => {
+            RateModel::GaussianBeam {
+                full_rate_range, ..
+            } => {
                 let zr = self.rayleigh_range().map_or(1.0, |z| z.0);
                 let power = |z: f64| 1.0 / (1.0 + (z / zr).powi(2));
                 let ratio = (power(d.0) / power(full_rate_range.0)).min(1.0);
@@ -173,7 +179,12 @@ mod tests {
 
     #[test]
     fn gilbert_elliott_mean_loss() {
-        let ge = GilbertElliott { p_good_bad: 0.01, p_bad_good: 0.09, loss_good: 0.0, loss_bad: 0.5 };
+        let ge = GilbertElliott {
+            p_good_bad: 0.01,
+            p_bad_good: 0.09,
+            loss_good: 0.0,
+            loss_bad: 0.5,
+        };
         assert!((ge.mean_loss() - 0.05).abs() < 1e-12);
     }
 }

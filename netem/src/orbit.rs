@@ -156,7 +156,12 @@ pub fn walker_shell(shell: &WalkerShell) -> Vec<CircularOrbit> {
         for s in 0..shell.per_plane {
             let u = TAU * f64::from(s) / f64::from(shell.per_plane)
                 + TAU * f64::from(shell.phasing) * f64::from(p) / total;
-            orbits.push(CircularOrbit::new(shell.altitude_m, shell.inclination, raan, u));
+            orbits.push(CircularOrbit::new(
+                shell.altitude_m,
+                shell.inclination,
+                raan,
+                u,
+            ));
         }
     }
     orbits
@@ -182,7 +187,10 @@ pub enum TleError {
 }
 
 impl TleOrbit {
-    pub fn new(elements: &sgp4::Elements, scenario_epoch: DateTime<Utc>) -> Result<TleOrbit, TleError> {
+    pub fn new(
+        elements: &sgp4::Elements,
+        scenario_epoch: DateTime<Utc>,
+    ) -> Result<TleOrbit, TleError> {
         // Element sets are fitted with the WGS-72 constants and the AFSPC epoch
         // conventions; propagating them the same way reproduces the published
         // verification vectors (Vallado et al. 2006).
@@ -191,14 +199,20 @@ impl TleOrbit {
             .datetime_to_minutes_since_epoch(&scenario_epoch.naive_utc())
             .map_err(|_| TleError::EpochRange)?
             .0;
-        Ok(TleOrbit { constants, offset_min })
+        Ok(TleOrbit {
+            constants,
+            offset_min,
+        })
     }
 }
 
 impl Orbit for TleOrbit {
     fn state(&self, t: SimTime) -> State {
         let minutes = self.offset_min + t.as_secs_f64() / 60.0;
-        match self.constants.propagate_afspc_compatibility_mode(sgp4::MinutesSinceEpoch(minutes)) {
+        match self
+            .constants
+            .propagate_afspc_compatibility_mode(sgp4::MinutesSinceEpoch(minutes))
+        {
             Ok(p) => State {
                 position: Vec3::new(p.position[0], p.position[1], p.position[2]) * 1e3,
                 velocity: Vec3::new(p.velocity[0], p.velocity[1], p.velocity[2]) * 1e3,
@@ -239,7 +253,10 @@ mod tests {
         assert!((kepler / 60.0 - 95.6).abs() < 0.05, "{}", kepler / 60.0);
         let orbit = CircularOrbit::new(550e3, 53f64.to_radians(), 0.0, 0.0);
         let measured = measured_period(&orbit);
-        assert!((measured / kepler - 1.0).abs() < 1e-3, "measured {measured} s vs {kepler} s");
+        assert!(
+            (measured / kepler - 1.0).abs() < 1e-3,
+            "measured {measured} s vs {kepler} s"
+        );
     }
 
     #[test]
@@ -295,7 +312,10 @@ mod tests {
         let orbit = TleOrbit::new(&elements, epoch).expect("propagates");
         let cases = [
             (0.0, [7022.465_292_66, -1400.082_967_55, 0.039_951_55]),
-            (360.0, [-7154.031_202_02, -3783.176_825_04, -3536.194_122_94]),
+            (
+                360.0,
+                [-7154.031_202_02, -3783.176_825_04, -3536.194_122_94],
+            ),
             (720.0, [-7134.593_401_19, 6531.686_413_34, 3260.271_864_83]),
         ];
         for (minutes, km) in cases {

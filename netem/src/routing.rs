@@ -30,8 +30,16 @@ impl Graph {
     pub fn from_snapshot(snapshot: &Snapshot) -> Graph {
         let mut adjacency = vec![Vec::new(); snapshot.satellites as usize];
         for l in snapshot.links.iter().filter(|l| l.is_up()) {
-            adjacency[l.a.index()].push(Edge { to: l.b, link: l.id, delay: l.delay });
-            adjacency[l.b.index()].push(Edge { to: l.a, link: l.id, delay: l.delay });
+            adjacency[l.a.index()].push(Edge {
+                to: l.b,
+                link: l.id,
+                delay: l.delay,
+            });
+            adjacency[l.b.index()].push(Edge {
+                to: l.a,
+                link: l.id,
+                delay: l.delay,
+            });
         }
         Graph { adjacency }
     }
@@ -101,7 +109,11 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
                 continue;
             }
             *slot = Some(cand);
-            first[e.to.index()] = if node == source { Some((e.to, e.link)) } else { first[node.index()] };
+            first[e.to.index()] = if node == source {
+                Some((e.to, e.link))
+            } else {
+                first[node.index()]
+            };
             heap.push(Reverse((cand.0, cand.1, e.to)));
         }
     }
@@ -111,7 +123,12 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
                 return None;
             }
             match (best[i], first[i]) {
-                (Some((delay, hops)), Some((next_hop, link))) => Some(Route { next_hop, link, delay, hops }),
+                (Some((delay, hops)), Some((next_hop, link))) => Some(Route {
+                    next_hop,
+                    link,
+                    delay,
+                    hops,
+                }),
                 _ => None,
             }
         })
@@ -146,7 +163,11 @@ pub fn summarize(graph: &Graph) -> RouteSummary {
     }
     let pairs = (n as u64) * (n as u64).saturating_sub(1);
     s.unreachable_pairs = pairs - reached;
-    s.mean_hops = if reached > 0 { hop_sum as f64 / reached as f64 } else { 0.0 };
+    s.mean_hops = if reached > 0 {
+        hop_sum as f64 / reached as f64
+    } else {
+        0.0
+    };
     s
 }
 
@@ -174,7 +195,13 @@ mod tests {
         Graph::from_snapshot(&Snapshot {
             t: SimTime::ZERO,
             satellites: 5,
-            links: vec![link(0, 0, 1, 1), link(1, 1, 2, 1), link(2, 0, 2, 5), link(3, 2, 3, 1), down],
+            links: vec![
+                link(0, 0, 1, 1),
+                link(1, 1, 2, 1),
+                link(2, 0, 2, 5),
+                link(3, 2, 3, 1),
+                down,
+            ],
         })
     }
 

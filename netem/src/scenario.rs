@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::formation::{Lattice, formation};
+use crate::geometry::EARTH_RADIUS_M;
 use crate::link::{GilbertElliott, LinkModel, RateModel};
 use crate::orbit::{CircularOrbit, J2, MU_EARTH, Orbit, TleOrbit, WalkerShell, walker_shell};
-use crate::geometry::EARTH_RADIUS_M;
 use crate::topology::Pattern;
 use crate::units::{BitsPerSecond, Bytes, Meters, SatId, SimDuration, SimTime, Tdf};
 use crate::world::World;
@@ -49,7 +49,10 @@ struct Bad {
 }
 
 fn bad(field: impl Into<String>, reason: impl Into<String>) -> Bad {
-    Bad { field: field.into(), reason: reason.into() }
+    Bad {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 type Checked<T> = Result<T, Bad>;
@@ -73,8 +76,15 @@ pub struct Scenario {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Constellation {
     Walker(WalkerShell),
-    Tle { file: String, satellites: usize },
-    Formation { altitude_m: f64, inclination: f64, lattice: Lattice },
+    Tle {
+        file: String,
+        satellites: usize,
+    },
+    Formation {
+        altitude_m: f64,
+        inclination: f64,
+        lattice: Lattice,
+    },
 }
 
 impl Constellation {
@@ -228,7 +238,8 @@ impl Scenario {
     }
 
     pub fn set_duration(&mut self, seconds: f64) -> Result<(), String> {
-        self.duration = positive_duration(seconds).ok_or_else(|| format!("must be > 0 (got {seconds})"))?;
+        self.duration =
+            positive_duration(seconds).ok_or_else(|| format!("must be > 0 (got {seconds})"))?;
         Ok(())
     }
 }
@@ -254,7 +265,10 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     let value: toml::Value = toml::from_str::<toml::Table>(text)
         .map(toml::Value::Table)
         .map_err(|e| {
-            let at = e.span().map(|s| line_col(text, s.start)).unwrap_or_default();
+            let at = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or_default();
             bad(at, format!("not valid TOML: {}", e.message()))
         })?;
     let raw: RawScenario = typed(value, "")?;
@@ -267,18 +281,29 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         None => DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").map(|d| d.with_timezone(&Utc)),
         Some(s) => DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)),
     }
-    .map_err(|e| bad("epoch", format!("must be an RFC 3339 UTC instant like 2026-01-01T00:00:00Z ({e})")))?;
+    .map_err(|e| {
+        bad(
+            "epoch",
+            format!("must be an RFC 3339 UTC instant like 2026-01-01T00:00:00Z ({e})"),
+        )
+    })?;
     let tdf = raw.tdf.unwrap_or(1.0);
     let tdf = Tdf::new(tdf).ok_or_else(|| bad("tdf", format!("must be > 0 (got {tdf})")))?;
     let duration_s = raw.duration_s.unwrap_or(30.0);
-    let duration =
-        positive_duration(duration_s).ok_or_else(|| bad("duration_s", format!("must be > 0 (got {duration_s})")))?;
+    let duration = positive_duration(duration_s)
+        .ok_or_else(|| bad("duration_s", format!("must be > 0 (got {duration_s})")))?;
     let interval_ms = raw.routing_interval_ms.unwrap_or(100.0);
     let routing_interval = positive_duration(interval_ms / 1e3)
         .filter(|d| d.as_nanos() >= 1_000)
-        .ok_or_else(|| bad("routing_interval_ms", format!("must be ≥ 0.001 (got {interval_ms})")))?;
+        .ok_or_else(|| {
+            bad(
+                "routing_interval_ms",
+                format!("must be ≥ 0.001 (got {interval_ms})"),
+            )
+        })?;
 
-    let (constellation, names, orbits, layout) = build_constellation(raw.constellation, epoch, read)?;
+    let (constellation, names, orbits, layout) =
+        build_constellation(raw.constellation, epoch, read)?;
     let (pattern, links) = build_links(raw.links, &names, layout)?;
     let world = World::new(names, orbits, pattern, links);
 
@@ -312,7 +337,10 @@ fn line_col(text: &str, offset: usize) -> String {
 
 fn kind_of(table: &toml::Table, field: &str, kinds: &[&str]) -> Checked<String> {
     match table.get("kind") {
-        None => Err(bad(format!("{field}.kind"), format!("missing (one of: {})", kinds.join(", ")))),
+        None => Err(bad(
+            format!("{field}.kind"),
+            format!("missing (one of: {})", kinds.join(", ")),
+        )),
         Some(toml::Value::String(k)) if kinds.contains(&k.as_str()) => Ok(k.clone()),
         Some(other) => Err(bad(
             format!("{field}.kind"),
@@ -330,7 +358,11 @@ fn check_range(field: &str, v: f64, lo: f64, hi: f64) -> Checked<f64> {
 }
 
 fn check_positive(field: &str, v: f64) -> Checked<f64> {
-    if v.is_finite() && v > 0.0 { Ok(v) } else { Err(bad(field, format!("must be > 0 (got {v})"))) }
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(bad(field, format!("must be > 0 (got {v})")))
+    }
 }
 
 /// Planes and slots of a Walker shell, for `plus-grid`.
@@ -341,7 +373,11 @@ type Built = (Constellation, Vec<String>, Vec<Arc<dyn Orbit>>, Layout);
 /// Most satellites one scenario may hold.
 const MAX_SATELLITES: u64 = 100_000;
 
-fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
+fn build_constellation(
+    table: toml::Table,
+    epoch: DateTime<Utc>,
+    read: ReadFile<'_>,
+) -> Checked<Built> {
     let kind = kind_of(&table, "constellation", &["walker", "tle", "formation"])?;
     let value = toml::Value::Table(table);
     match kind.as_str() {
@@ -355,7 +391,10 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
             }
             let total = u64::from(w.planes) * u64::from(w.per_plane);
             if total > MAX_SATELLITES {
-                return Err(bad("constellation", format!("{total} satellites; at most {MAX_SATELLITES}")));
+                return Err(bad(
+                    "constellation",
+                    format!("{total} satellites; at most {MAX_SATELLITES}"),
+                ));
             }
             if w.phasing >= w.planes {
                 return Err(bad(
@@ -364,8 +403,18 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
                 ));
             }
             let alt = check_range("constellation.altitude_km", w.altitude_km, 100.0, 100_000.0)?;
-            let inc = check_range("constellation.inclination_deg", w.inclination_deg, 0.0, 180.0)?;
-            let spread = check_range("constellation.raan_spread_deg", w.raan_spread_deg.unwrap_or(360.0), 0.0, 360.0)?;
+            let inc = check_range(
+                "constellation.inclination_deg",
+                w.inclination_deg,
+                0.0,
+                180.0,
+            )?;
+            let spread = check_range(
+                "constellation.raan_spread_deg",
+                w.raan_spread_deg.unwrap_or(360.0),
+                0.0,
+                360.0,
+            )?;
             let shell = WalkerShell {
                 planes: w.planes,
                 per_plane: w.per_plane,
@@ -374,14 +423,24 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
                 inclination: inc.to_radians(),
                 raan_spread: spread.to_radians(),
             };
-            let orbits = walker_shell(&shell).into_iter().map(|o| Arc::new(o) as Arc<dyn Orbit>).collect();
+            let orbits = walker_shell(&shell)
+                .into_iter()
+                .map(|o| Arc::new(o) as Arc<dyn Orbit>)
+                .collect();
             let names = (0..total).map(|i| format!("sat-{i}")).collect();
-            Ok((Constellation::Walker(shell), names, orbits, Some((w.planes, w.per_plane))))
+            Ok((
+                Constellation::Walker(shell),
+                names,
+                orbits,
+                Some((w.planes, w.per_plane)),
+            ))
         }
         "tle" => {
             let t: RawTle = typed(value, "constellation")?;
-            let text = read(&t.file).map_err(|e| bad("constellation.file", format!("cannot read {}: {e}", t.file)))?;
-            let mut sets = parse_element_sets(&text).map_err(|e| bad("constellation.file", format!("{}: {e}", t.file)))?;
+            let text = read(&t.file)
+                .map_err(|e| bad("constellation.file", format!("cannot read {}: {e}", t.file)))?;
+            let mut sets = parse_element_sets(&text)
+                .map_err(|e| bad("constellation.file", format!("{}: {e}", t.file)))?;
             if let Some(count) = t.count {
                 if count == 0 || count as usize > sets.len() {
                     return Err(bad(
@@ -392,13 +451,19 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
                 sets.truncate(count as usize);
             }
             if sets.is_empty() {
-                return Err(bad("constellation.file", format!("{}: no element sets", t.file)));
+                return Err(bad(
+                    "constellation.file",
+                    format!("{}: no element sets", t.file),
+                ));
             }
             let mut names = Vec::with_capacity(sets.len());
             let mut orbits: Vec<Arc<dyn Orbit>> = Vec::with_capacity(sets.len());
             for (name, elements) in &sets {
                 if names.contains(name) {
-                    return Err(bad("constellation.file", format!("{}: satellite name {name:?} appears twice", t.file)));
+                    return Err(bad(
+                        "constellation.file",
+                        format!("{}: satellite name {name:?} appears twice", t.file),
+                    ));
                 }
                 let orbit = TleOrbit::new(elements, epoch)
                     .map_err(|e| bad("constellation.file", format!("{}: {name}: {e}", t.file)))?;
@@ -406,7 +471,15 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
                 orbits.push(Arc::new(orbit));
             }
             let n = names.len();
-            Ok((Constellation::Tle { file: t.file, satellites: n }, names, orbits, None))
+            Ok((
+                Constellation::Tle {
+                    file: t.file,
+                    satellites: n,
+                },
+                names,
+                orbits,
+                None,
+            ))
         }
         _ => {
             let f: RawFormation = typed(value, "constellation")?;
@@ -417,13 +490,20 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
             let inc = match f.inclination_deg {
                 Some(i) => check_range("constellation.inclination_deg", i, 0.0, 180.0)?,
                 None => sun_synchronous_inclination(alt * 1e3).ok_or_else(|| {
-                    bad("constellation.inclination_deg", format!("no sun-synchronous orbit at {alt} km: give one"))
+                    bad(
+                        "constellation.inclination_deg",
+                        format!("no sun-synchronous orbit at {alt} km: give one"),
+                    )
                 })?,
             };
             let raan = check_range("constellation.raan_deg", f.raan_deg, -360.0, 360.0)?;
             let spacing = check_positive("constellation.spacing_m", f.spacing_m.unwrap_or(100.0))?;
             let radius = check_positive("constellation.radius_m", f.radius_m.unwrap_or(1000.0))?;
-            let lattice = Lattice { count: f.count, spacing_m: spacing, radius_m: radius };
+            let lattice = Lattice {
+                count: f.count,
+                spacing_m: spacing,
+                radius_m: radius,
+            };
             if (radius / spacing).powi(2) > 4.0 * MAX_SATELLITES as f64 {
                 return Err(bad("constellation.spacing_m", "too small for the radius"));
             }
@@ -434,7 +514,11 @@ fn build_constellation(table: toml::Table, epoch: DateTime<Utc>, read: ReadFile<
                 .map(|o| Arc::new(o) as Arc<dyn Orbit>)
                 .collect();
             let names = (0..f.count).map(|i| format!("sat-{i}")).collect();
-            let c = Constellation::Formation { altitude_m: alt * 1e3, inclination: inc.to_radians(), lattice };
+            let c = Constellation::Formation {
+                altitude_m: alt * 1e3,
+                inclination: inc.to_radians(),
+                lattice,
+            };
             Ok((c, names, orbits, None))
         }
     }
@@ -447,7 +531,9 @@ pub fn sun_synchronous_inclination(altitude_m: f64) -> Option<f64> {
     let n = (MU_EARTH / a.powi(3)).sqrt();
     let rate = TAU / (365.2422 * 86_400.0);
     let cos_i = -rate / (1.5 * n * J2 * (EARTH_RADIUS_M / a).powi(2));
-    (-1.0..=1.0).contains(&cos_i).then(|| cos_i.acos().to_degrees())
+    (-1.0..=1.0)
+        .contains(&cos_i)
+        .then(|| cos_i.acos().to_degrees())
 }
 
 /// Element sets from CelesTrak-style text: 3-line (name, line 1, line 2) or
@@ -463,22 +549,34 @@ pub fn parse_element_sets(text: &str) -> Result<Vec<(String, sgp4::Elements)>, S
         return Ok(list
             .into_iter()
             .map(|e| {
-                let name = e.object_name.clone().unwrap_or_else(|| format!("norad-{}", e.norad_id));
+                let name = e
+                    .object_name
+                    .clone()
+                    .unwrap_or_else(|| format!("norad-{}", e.norad_id));
                 (name, e)
             })
             .collect());
     }
-    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        let is_line = |l: &str, n: char| l.len() >= 69 && l.starts_with(n) && l[1..].starts_with(' ');
+        let is_line =
+            |l: &str, n: char| l.len() >= 69 && l.starts_with(n) && l[1..].starts_with(' ');
         let (name, l1, l2) = if is_line(lines[i], '1') {
             (None, lines[i], lines.get(i + 1).copied())
         } else {
             let name = lines[i].trim();
             let name = name.strip_prefix("0 ").unwrap_or(name).trim().to_owned();
-            (Some(name), lines.get(i + 1).copied().unwrap_or(""), lines.get(i + 2).copied())
+            (
+                Some(name),
+                lines.get(i + 1).copied().unwrap_or(""),
+                lines.get(i + 2).copied(),
+            )
         };
         let l2 = l2.ok_or_else(|| format!("line {}: element set cut short", i + 1))?;
         let at = if name.is_some() { i + 2 } else { i + 1 };
@@ -494,18 +592,34 @@ pub fn parse_element_sets(text: &str) -> Result<Vec<(String, sgp4::Elements)>, S
 fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Pattern, LinkModel)> {
     let rate = check_positive("links.rate_gbps", raw.rate_gbps)?;
     if rate > 1e6 {
-        return Err(bad("links.rate_gbps", format!("must be ≤ 1e6 (got {rate})")));
+        return Err(bad(
+            "links.rate_gbps",
+            format!("must be ≤ 1e6 (got {rate})"),
+        ));
     }
     let mtu = raw.mtu.unwrap_or(9000);
     if !(576..=65_535).contains(&mtu) {
-        return Err(bad("links.mtu", format!("must be in [576, 65535] (got {mtu})")));
+        return Err(bad(
+            "links.mtu",
+            format!("must be in [576, 65535] (got {mtu})"),
+        ));
     }
-    let grazing = check_range("links.grazing_km", raw.grazing_km.unwrap_or(80.0), 0.0, 10_000.0)?;
+    let grazing = check_range(
+        "links.grazing_km",
+        raw.grazing_km.unwrap_or(80.0),
+        0.0,
+        10_000.0,
+    )?;
     let max_range = match raw.max_range_km {
         None => f64::INFINITY,
         Some(r) => check_positive("links.max_range_km", r)?,
     };
-    let acquisition = check_range("links.acquisition_s", raw.acquisition_s.unwrap_or(0.0), 0.0, 86_400.0)?;
+    let acquisition = check_range(
+        "links.acquisition_s",
+        raw.acquisition_s.unwrap_or(0.0),
+        0.0,
+        86_400.0,
+    )?;
     let ber = raw.ber.unwrap_or(0.0);
     if !(0.0..1.0).contains(&ber) {
         return Err(bad("links.ber", format!("must be in [0, 1) (got {ber})")));
@@ -520,16 +634,28 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
     }
     let terminal_rate = BitsPerSecond::from_gbps(rate);
     // Default queue: 5 ms at the link rate, within [256 KiB, 64 MiB].
-    let queue = raw.queue_bytes.unwrap_or_else(|| (terminal_rate.0 / 8 / 200).clamp(256 << 10, 64 << 20));
+    let queue = raw
+        .queue_bytes
+        .unwrap_or_else(|| (terminal_rate.0 / 8 / 200).clamp(256 << 10, 64 << 20));
     if queue < u64::from(mtu) {
-        return Err(bad("links.queue_bytes", format!("must hold one MTU ({mtu}) (got {queue})")));
+        return Err(bad(
+            "links.queue_bytes",
+            format!("must hold one MTU ({mtu}) (got {queue})"),
+        ));
     }
 
-    let default_pattern = if layout.is_some() { "plus-grid" } else { "nearest" };
+    let default_pattern = if layout.is_some() {
+        "plus-grid"
+    } else {
+        "nearest"
+    };
     let pattern_name = raw.pattern.as_deref().unwrap_or(default_pattern);
     let only = |field: &str, present: bool, for_pattern: &str| -> Checked<()> {
         if present && pattern_name != for_pattern {
-            Err(bad(format!("links.{field}"), format!("only for pattern = \"{for_pattern}\"")))
+            Err(bad(
+                format!("links.{field}"),
+                format!("only for pattern = \"{for_pattern}\""),
+            ))
         } else {
             Ok(())
         }
@@ -538,37 +664,53 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
     only("pairs", raw.pairs.is_some(), "explicit")?;
     let pattern = match pattern_name {
         "plus-grid" => {
-            let (planes, per_plane) =
-                layout.ok_or_else(|| bad("links.pattern", "plus-grid needs a walker constellation"))?;
+            let (planes, per_plane) = layout
+                .ok_or_else(|| bad("links.pattern", "plus-grid needs a walker constellation"))?;
             Pattern::PlusGrid { planes, per_plane }
         }
         "nearest" => {
             let k = raw.k.unwrap_or(terminals);
             if k == 0 || k > terminals {
-                return Err(bad("links.k", format!("must be in [1, terminals = {terminals}] (got {k})")));
+                return Err(bad(
+                    "links.k",
+                    format!("must be in [1, terminals = {terminals}] (got {k})"),
+                ));
             }
             Pattern::Nearest { k }
         }
         "all" => {
             if names.len() > 5_000 {
-                return Err(bad("links.pattern", format!("\"all\" on {} satellites is too many pairs", names.len())));
+                return Err(bad(
+                    "links.pattern",
+                    format!("\"all\" on {} satellites is too many pairs", names.len()),
+                ));
             }
             Pattern::All
         }
         "explicit" => {
-            let pairs = raw.pairs.ok_or_else(|| bad("links.pairs", "required for pattern = \"explicit\""))?;
+            let pairs = raw
+                .pairs
+                .ok_or_else(|| bad("links.pairs", "required for pattern = \"explicit\""))?;
             let find = |i: usize, n: &str| -> Checked<SatId> {
                 names
                     .iter()
                     .position(|x| x == n)
                     .map(|p| SatId(p as u32))
-                    .ok_or_else(|| bad(format!("links.pairs[{i}]"), format!("no satellite named {n:?}")))
+                    .ok_or_else(|| {
+                        bad(
+                            format!("links.pairs[{i}]"),
+                            format!("no satellite named {n:?}"),
+                        )
+                    })
             };
             let mut out = Vec::new();
             for (i, (a, b)) in pairs.iter().enumerate() {
                 let (a, b) = (find(i, a)?, find(i, b)?);
                 if a == b {
-                    return Err(bad(format!("links.pairs[{i}]"), "a satellite cannot link to itself"));
+                    return Err(bad(
+                        format!("links.pairs[{i}]"),
+                        "a satellite cannot link to itself",
+                    ));
                 }
                 out.push((a, b));
             }
@@ -583,7 +725,8 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
     };
 
     let model = raw.rate_model.as_deref().unwrap_or("fixed");
-    let beam_fields = raw.aperture_cm.is_some() || raw.wavelength_nm.is_some() || raw.full_rate_km.is_some();
+    let beam_fields =
+        raw.aperture_cm.is_some() || raw.wavelength_nm.is_some() || raw.full_rate_km.is_some();
     let rate_model = match model {
         "fixed" => {
             if beam_fields {
@@ -595,8 +738,10 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
             RateModel::Fixed
         }
         "gaussian" => {
-            let aperture = check_positive("links.aperture_cm", raw.aperture_cm.unwrap_or(10.0))? / 100.0;
-            let wavelength = check_positive("links.wavelength_nm", raw.wavelength_nm.unwrap_or(1550.0))? * 1e-9;
+            let aperture =
+                check_positive("links.aperture_cm", raw.aperture_cm.unwrap_or(10.0))? / 100.0;
+            let wavelength =
+                check_positive("links.wavelength_nm", raw.wavelength_nm.unwrap_or(1550.0))? * 1e-9;
             let w0 = aperture / 2.0;
             let zr = std::f64::consts::PI * w0 * w0 / wavelength;
             let full = match raw.full_rate_km {
@@ -609,7 +754,12 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
                 full_rate_range: Meters(full),
             }
         }
-        other => return Err(bad("links.rate_model", format!("must be \"fixed\" or \"gaussian\" (got {other:?})"))),
+        other => {
+            return Err(bad(
+                "links.rate_model",
+                format!("must be \"fixed\" or \"gaussian\" (got {other:?})"),
+            ));
+        }
     };
 
     let burst = match raw.burst {
@@ -646,7 +796,12 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
     let kind = kind_of(&table, &field, &["ping"])?;
     let value = toml::Value::Table(table);
     let sat = |key: &str, name: &str| -> Checked<SatId> {
-        world.find(name).ok_or_else(|| bad(format!("{field}.{key}"), format!("no satellite named {name:?}")))
+        world.find(name).ok_or_else(|| {
+            bad(
+                format!("{field}.{key}"),
+                format!("no satellite named {name:?}"),
+            )
+        })
     };
     match kind.as_str() {
         _ => {
@@ -656,16 +811,27 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
             if from == to {
                 return Err(bad(format!("{field}.to"), "must differ from `from`"));
             }
-            let interval_ms = check_positive(&format!("{field}.interval_ms"), p.interval_ms.unwrap_or(1000.0))?;
+            let interval_ms = check_positive(
+                &format!("{field}.interval_ms"),
+                p.interval_ms.unwrap_or(1000.0),
+            )?;
             let count = p.count.unwrap_or(10);
             if count == 0 {
                 return Err(bad(format!("{field}.count"), "must be ≥ 1 (got 0)"));
             }
             let size = p.size.unwrap_or(56);
             if size > 60_000 {
-                return Err(bad(format!("{field}.size"), format!("must be ≤ 60000 (got {size})")));
+                return Err(bad(
+                    format!("{field}.size"),
+                    format!("must be ≤ 60000 (got {size})"),
+                ));
             }
-            let start = check_range(&format!("{field}.start_s"), p.start_s.unwrap_or(0.0), 0.0, 1e9)?;
+            let start = check_range(
+                &format!("{field}.start_s"),
+                p.start_s.unwrap_or(0.0),
+                0.0,
+                1e9,
+            )?;
             Ok(Workload::Ping(Ping {
                 from,
                 to,
@@ -742,34 +908,124 @@ count = 50
     #[test]
     fn negative_rate_names_the_field() {
         let e = parse(&RING.replace("rate_gbps = 10", "rate_gbps = -5")).expect_err("bad");
-        assert_eq!(e.to_string(), "x.toml: links.rate_gbps: must be > 0 (got -5)");
+        assert_eq!(
+            e.to_string(),
+            "x.toml: links.rate_gbps: must be > 0 (got -5)"
+        );
     }
 
     #[test]
     fn each_kind_of_bad_file_is_rejected() {
         rejects("name = ", "line 1, column 8", "not valid TOML");
-        rejects(&RING.replace("mtu = 9000", "mtu = 9000\ncolour = 3"), "links.colour", "unknown field `colour`");
-        rejects(&RING.replace("seed = 1", "seed = \"one\""), "seed", "invalid type");
-        rejects(&RING.replace("kind = \"walker\"", "kind = \"spiral\""), "constellation.kind", "must be one of");
-        rejects(&RING.replace("per_plane = 12", "per_plane = 0"), "constellation.per_plane", "≥ 1");
-        rejects(&RING.replace("per_plane = 12\n", ""), "constellation", "missing field `per_plane`");
-        rejects(&RING.replace("inclination_deg = 53", "inclination_deg = 200"), "constellation.inclination_deg", "[0, 180]");
-        rejects(&RING.replace("altitude_km = 800", "altitude_km = -1"), "constellation.altitude_km", "");
+        rejects(
+            &RING.replace("mtu = 9000", "mtu = 9000\ncolour = 3"),
+            "links.colour",
+            "unknown field `colour`",
+        );
+        rejects(
+            &RING.replace("seed = 1", "seed = \"one\""),
+            "seed",
+            "invalid type",
+        );
+        rejects(
+            &RING.replace("kind = \"walker\"", "kind = \"spiral\""),
+            "constellation.kind",
+            "must be one of",
+        );
+        rejects(
+            &RING.replace("per_plane = 12", "per_plane = 0"),
+            "constellation.per_plane",
+            "≥ 1",
+        );
+        rejects(
+            &RING.replace("per_plane = 12\n", ""),
+            "constellation",
+            "missing field `per_plane`",
+        );
+        rejects(
+            &RING.replace("inclination_deg = 53", "inclination_deg = 200"),
+            "constellation.inclination_deg",
+            "[0, 180]",
+        );
+        rejects(
+            &RING.replace("altitude_km = 800", "altitude_km = -1"),
+            "constellation.altitude_km",
+            "",
+        );
         rejects(&RING.replace("tdf = 1", "tdf = 0"), "tdf", "> 0");
-        rejects(&RING.replace("duration_s = 30", "duration_s = -3"), "duration_s", "> 0");
-        rejects(&RING.replace("2026-01-01T00:00:00Z", "yesterday"), "epoch", "RFC 3339");
-        rejects(&RING.replace("mtu = 9000", "mtu = 100"), "links.mtu", "[576, 65535]");
-        rejects(&RING.replace("ber = 1e-12", "ber = 2"), "links.ber", "[0, 1)");
-        rejects(&RING.replace("\"plus-grid\"", "\"mesh\""), "links.pattern", "must be one of");
-        rejects(&RING.replace("to = \"sat-6\"", "to = \"sat-60\""), "workload[0].to", "no satellite named \"sat-60\"");
-        rejects(&RING.replace("count = 50", "count = 50\nfoo = 1"), "workload[0].foo", "unknown field `foo`");
-        rejects(&RING.replace("kind = \"ping\"", "kind = \"pong\""), "workload[0].kind", "must be one of");
-        rejects(&RING.replace("max_range_km = 6000", "max_range_km = 0"), "links.max_range_km", "> 0");
-        rejects(&RING.replace("pattern = \"plus-grid\"", "pattern = \"plus-grid\"\nk = 2"), "links.k", "only for");
-        rejects(&RING.replace("kind = \"walker\"", "kind = \"tle\"\nfile = \"none.tle\""), "constellation.altitude_km", "unknown field");
-        rejects(&RING.replace("[links]", "[links]\nburst = { p_good_bad = 2, p_bad_good = 0.5 }"), "links.burst.p_good_bad", "[0, 1]");
-        rejects(&RING.replace("name = \"ring-12\"", "name = \"\""), "name", "empty");
-        rejects(&RING.replace("name = \"ring-12\"\n", ""), "", "missing field `name`");
+        rejects(
+            &RING.replace("duration_s = 30", "duration_s = -3"),
+            "duration_s",
+            "> 0",
+        );
+        rejects(
+            &RING.replace("2026-01-01T00:00:00Z", "yesterday"),
+            "epoch",
+            "RFC 3339",
+        );
+        rejects(
+            &RING.replace("mtu = 9000", "mtu = 100"),
+            "links.mtu",
+            "[576, 65535]",
+        );
+        rejects(
+            &RING.replace("ber = 1e-12", "ber = 2"),
+            "links.ber",
+            "[0, 1)",
+        );
+        rejects(
+            &RING.replace("\"plus-grid\"", "\"mesh\""),
+            "links.pattern",
+            "must be one of",
+        );
+        rejects(
+            &RING.replace("to = \"sat-6\"", "to = \"sat-60\""),
+            "workload[0].to",
+            "no satellite named \"sat-60\"",
+        );
+        rejects(
+            &RING.replace("count = 50", "count = 50\nfoo = 1"),
+            "workload[0].foo",
+            "unknown field `foo`",
+        );
+        rejects(
+            &RING.replace("kind = \"ping\"", "kind = \"pong\""),
+            "workload[0].kind",
+            "must be one of",
+        );
+        rejects(
+            &RING.replace("max_range_km = 6000", "max_range_km = 0"),
+            "links.max_range_km",
+            "> 0",
+        );
+        rejects(
+            &RING.replace("pattern = \"plus-grid\"", "pattern = \"plus-grid\"\nk = 2"),
+            "links.k",
+            "only for",
+        );
+        rejects(
+            &RING.replace("kind = \"walker\"", "kind = \"tle\"\nfile = \"none.tle\""),
+            "constellation.altitude_km",
+            "unknown field",
+        );
+        rejects(
+            &RING.replace(
+                "[links]",
+                "[links]\nburst = { p_good_bad = 2, p_bad_good = 0.5 }",
+            ),
+            "links.burst.p_good_bad",
+            "[0, 1]",
+        );
+        rejects(
+            &RING.replace("name = \"ring-12\"", "name = \"\""),
+            "name",
+            "empty",
+        );
+        rejects(
+            &RING.replace("name = \"ring-12\"\n", ""),
+            "",
+            "missing field `name`",
+        );
     }
 
     #[test]

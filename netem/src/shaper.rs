@@ -144,7 +144,11 @@ impl Shaper {
 
     fn draw_loss(&mut self, loss: f64) -> Option<DropReason> {
         if let Some(ge) = self.burst {
-            let flip = if self.bad { ge.p_bad_good } else { ge.p_good_bad };
+            let flip = if self.bad {
+                ge.p_bad_good
+            } else {
+                ge.p_good_bad
+            };
             if self.rng.random::<f64>() < flip {
                 self.bad = !self.bad;
             }
@@ -184,21 +188,37 @@ mod tests {
         // 1250 B at 10 Gb/s = 1 µs each; the second waits for the first.
         let a = s.enqueue(now, Bytes(1250), TEN_GBPS);
         let b = s.enqueue(now, Bytes(1250), TEN_GBPS);
-        assert_eq!(a, Verdict::Deliver(now + SimDuration::from_micros(1) + TEN_GBPS.delay));
-        assert_eq!(b, Verdict::Deliver(now + SimDuration::from_micros(2) + TEN_GBPS.delay));
+        assert_eq!(
+            a,
+            Verdict::Deliver(now + SimDuration::from_micros(1) + TEN_GBPS.delay)
+        );
+        assert_eq!(
+            b,
+            Verdict::Deliver(now + SimDuration::from_micros(2) + TEN_GBPS.delay)
+        );
         // An idle link starts at once.
         let later = SimTime::from_millis(2);
         let c = s.enqueue(later, Bytes(1250), TEN_GBPS);
-        assert_eq!(c, Verdict::Deliver(later + SimDuration::from_micros(1) + TEN_GBPS.delay));
+        assert_eq!(
+            c,
+            Verdict::Deliver(later + SimDuration::from_micros(1) + TEN_GBPS.delay)
+        );
     }
 
     #[test]
     fn fifo_even_when_the_delay_shrinks() {
         let mut s = shaper(1 << 20);
         let now = SimTime::from_millis(1);
-        let Verdict::Deliver(first) = s.enqueue(now, Bytes(100), TEN_GBPS) else { panic!() };
-        let shorter = Conditions { delay: SimDuration::from_millis(1), ..TEN_GBPS };
-        let Verdict::Deliver(second) = s.enqueue(now, Bytes(100), shorter) else { panic!() };
+        let Verdict::Deliver(first) = s.enqueue(now, Bytes(100), TEN_GBPS) else {
+            panic!()
+        };
+        let shorter = Conditions {
+            delay: SimDuration::from_millis(1),
+            ..TEN_GBPS
+        };
+        let Verdict::Deliver(second) = s.enqueue(now, Bytes(100), shorter) else {
+            panic!()
+        };
         assert!(second >= first);
     }
 
@@ -206,21 +226,36 @@ mod tests {
     fn tail_drop_by_bytes() {
         let mut s = shaper(3000);
         let now = SimTime::from_millis(1);
-        assert!(matches!(s.enqueue(now, Bytes(1500), TEN_GBPS), Verdict::Deliver(_)));
-        assert!(matches!(s.enqueue(now, Bytes(1500), TEN_GBPS), Verdict::Deliver(_)));
-        assert_eq!(s.enqueue(now, Bytes(1), TEN_GBPS), Verdict::Drop(DropReason::QueueFull));
+        assert!(matches!(
+            s.enqueue(now, Bytes(1500), TEN_GBPS),
+            Verdict::Deliver(_)
+        ));
+        assert!(matches!(
+            s.enqueue(now, Bytes(1500), TEN_GBPS),
+            Verdict::Deliver(_)
+        ));
+        assert_eq!(
+            s.enqueue(now, Bytes(1), TEN_GBPS),
+            Verdict::Drop(DropReason::QueueFull)
+        );
         assert_eq!(s.backlog(now), Bytes(3000));
         // Once the first packet is serialized (1.2 µs) there is room again.
         let later = now + SimDuration::from_nanos(1200);
         assert_eq!(s.backlog(later), Bytes(1500));
-        assert!(matches!(s.enqueue(later, Bytes(1500), TEN_GBPS), Verdict::Deliver(_)));
+        assert!(matches!(
+            s.enqueue(later, Bytes(1500), TEN_GBPS),
+            Verdict::Deliver(_)
+        ));
         assert_eq!(s.stats().queue_full, 1);
     }
 
     #[test]
     fn seeded_loss_converges_to_the_configured_rate() {
         let mut s = shaper(u64::MAX);
-        let lossy = Conditions { loss: 0.01, ..TEN_GBPS };
+        let lossy = Conditions {
+            loss: 0.01,
+            ..TEN_GBPS
+        };
         let n = 200_000u32;
         let mut dropped = 0u32;
         for i in 0..n {
@@ -236,7 +271,12 @@ mod tests {
 
     #[test]
     fn burst_loss_converges_to_the_stationary_rate() {
-        let ge = GilbertElliott { p_good_bad: 0.01, p_bad_good: 0.09, loss_good: 0.0, loss_bad: 0.5 };
+        let ge = GilbertElliott {
+            p_good_bad: 0.01,
+            p_bad_good: 0.09,
+            loss_good: 0.0,
+            loss_bad: 0.5,
+        };
         let mut s = Shaper::new(Bytes(u64::MAX), Some(ge), stream(3, Domain::LinkLoss, 1));
         let n = 400_000u32;
         let mut dropped = 0u32;

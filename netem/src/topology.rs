@@ -190,7 +190,11 @@ pub struct AcquisitionTracker {
 
 impl AcquisitionTracker {
     pub fn new(acquisition: SimDuration, links: usize) -> AcquisitionTracker {
-        AcquisitionTracker { acquisition, ready_at: vec![None; links], started: false }
+        AcquisitionTracker {
+            acquisition,
+            ready_at: vec![None; links],
+            started: false,
+        }
     }
 
     /// Rewrites `snapshot` in place: feasible links still acquiring become `acquiring`.
@@ -224,15 +228,24 @@ mod tests {
 
     #[test]
     fn plus_grid_counts() {
-        let p = Pattern::PlusGrid { planes: 72, per_plane: 22 };
+        let p = Pattern::PlusGrid {
+            planes: 72,
+            per_plane: 22,
+        };
         assert_eq!(p.candidates(1584).len(), 3168);
         // One plane is a ring.
-        let ring = Pattern::PlusGrid { planes: 1, per_plane: 12 };
+        let ring = Pattern::PlusGrid {
+            planes: 1,
+            per_plane: 12,
+        };
         let c = ring.candidates(12);
         assert_eq!(c.len(), 12);
         assert!(c.contains(&(SatId(0), SatId(11))));
         // Two planes: each satellite has one inter-plane neighbour, not two.
-        let two = Pattern::PlusGrid { planes: 2, per_plane: 3 };
+        let two = Pattern::PlusGrid {
+            planes: 2,
+            per_plane: 3,
+        };
         assert_eq!(two.candidates(6).len(), 6 + 3);
     }
 
@@ -260,7 +273,11 @@ mod tests {
         };
         let mut s = snap(0, LinkState::Up, LinkState::Down);
         tr.apply(&mut s);
-        assert_eq!(s.links[0].state, LinkState::Up, "up at the start counts as acquired");
+        assert_eq!(
+            s.links[0].state,
+            LinkState::Up,
+            "up at the start counts as acquired"
+        );
         let mut s = snap(100, LinkState::Up, LinkState::Up);
         tr.apply(&mut s);
         assert_eq!(s.links[1].state, LinkState::Acquiring);

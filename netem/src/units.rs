@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 pub const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// An instant of virtual time: nanoseconds since the scenario epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SimTime(u64);
 
 impl SimTime {
@@ -90,7 +92,9 @@ impl fmt::Display for SimTime {
 }
 
 /// A span of virtual time in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct SimDuration(u64);
 
 impl SimDuration {
@@ -148,7 +152,11 @@ impl fmt::Display for SimDuration {
 fn secs_to_nanos(s: f64) -> u64 {
     if s.is_finite() && s > 0.0 {
         let ns = (s * NANOS_PER_SEC as f64).round();
-        if ns >= u64::MAX as f64 { u64::MAX } else { ns as u64 }
+        if ns >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            ns as u64
+        }
     } else {
         0
     }
@@ -180,7 +188,9 @@ impl Tdf {
 
     /// Virtual time elapsed in `wall_nanos` of host time.
     pub fn to_virtual(self, wall_nanos: u64) -> SimDuration {
-        SimDuration(secs_to_nanos(wall_nanos as f64 / NANOS_PER_SEC as f64 / self.0))
+        SimDuration(secs_to_nanos(
+            wall_nanos as f64 / NANOS_PER_SEC as f64 / self.0,
+        ))
     }
 }
 
@@ -215,12 +225,18 @@ impl fmt::Display for Meters {
 }
 
 /// A data rate in bits per second.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct BitsPerSecond(pub u64);
 
 impl BitsPerSecond {
     pub fn from_gbps(gbps: f64) -> BitsPerSecond {
-        BitsPerSecond(if gbps.is_finite() && gbps > 0.0 { (gbps * 1e9).round() as u64 } else { 0 })
+        BitsPerSecond(if gbps.is_finite() && gbps > 0.0 {
+            (gbps * 1e9).round() as u64
+        } else {
+            0
+        })
     }
 
     pub fn gbps(self) -> f64 {
@@ -246,7 +262,9 @@ impl fmt::Display for BitsPerSecond {
 }
 
 /// A size in bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Bytes(pub u64);
 
 impl fmt::Display for Bytes {
@@ -304,7 +322,10 @@ mod tests {
     fn tdf_maps_virtual_to_wall_and_back() {
         let tdf = Tdf::new(1000.0).expect("valid");
         // One virtual millisecond is one wall second at TDF 1000.
-        assert_eq!(tdf.to_wall_nanos(SimDuration::from_millis(1)), NANOS_PER_SEC);
+        assert_eq!(
+            tdf.to_wall_nanos(SimDuration::from_millis(1)),
+            NANOS_PER_SEC
+        );
         assert_eq!(tdf.to_virtual(NANOS_PER_SEC), SimDuration::from_millis(1));
         assert!(Tdf::new(0.0).is_none());
         assert!(Tdf::new(f64::NAN).is_none());

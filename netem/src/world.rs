@@ -21,10 +21,21 @@ pub struct World {
 
 impl World {
     /// `names` and `orbits` are indexed by satellite.
-    pub fn new(names: Vec<String>, orbits: Vec<Arc<dyn Orbit>>, pattern: Pattern, links: LinkModel) -> World {
+    pub fn new(
+        names: Vec<String>,
+        orbits: Vec<Arc<dyn Orbit>>,
+        pattern: Pattern,
+        links: LinkModel,
+    ) -> World {
         debug_assert_eq!(names.len(), orbits.len());
         let candidates = pattern.candidates(names.len() as u32);
-        World { names, orbits, pattern, candidates, links }
+        World {
+            names,
+            orbits,
+            pattern,
+            candidates,
+            links,
+        }
     }
 
     pub fn satellites(&self) -> u32 {
@@ -40,7 +51,10 @@ impl World {
     }
 
     pub fn find(&self, name: &str) -> Option<SatId> {
-        self.names.iter().position(|n| n == name).map(|i| SatId(i as u32))
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| SatId(i as u32))
     }
 
     pub fn pattern(&self) -> &Pattern {
@@ -58,16 +72,19 @@ impl World {
 
     /// Candidate links with `sat` at one end.
     pub fn links_of(&self, sat: SatId) -> impl Iterator<Item = (LinkId, SatId)> + '_ {
-        self.candidates.iter().enumerate().filter_map(move |(i, &(a, b))| {
-            let id = LinkId(i as u32);
-            if a == sat {
-                Some((id, b))
-            } else if b == sat {
-                Some((id, a))
-            } else {
-                None
-            }
-        })
+        self.candidates
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, &(a, b))| {
+                let id = LinkId(i as u32);
+                if a == sat {
+                    Some((id, b))
+                } else if b == sat {
+                    Some((id, a))
+                } else {
+                    None
+                }
+            })
     }
 
     pub fn orbit(&self, sat: SatId) -> Option<&dyn Orbit> {
@@ -101,7 +118,11 @@ impl World {
                     id: LinkId(i as u32),
                     a,
                     b,
-                    state: if reason.is_some() { LinkState::Down } else { LinkState::Up },
+                    state: if reason.is_some() {
+                        LinkState::Down
+                    } else {
+                        LinkState::Up
+                    },
                     reason,
                     distance: d,
                     delay: propagation_delay(d),
@@ -111,7 +132,11 @@ impl World {
             })
             .collect();
         self.assign_terminals(&mut links);
-        Snapshot { t, satellites: self.satellites(), links }
+        Snapshot {
+            t,
+            satellites: self.satellites(),
+            links,
+        }
     }
 
     /// Feasible links take terminals in priority order; the rest wait.
@@ -119,10 +144,30 @@ impl World {
         let cap = self.pattern.links_per_satellite(self.links.terminals);
         let mut order: Vec<usize> = (0..links.len()).filter(|&i| links[i].is_up()).collect();
         if self.pattern.by_distance() {
-            order.sort_by(|&x, &y| links[x].distance.0.total_cmp(&links[y].distance.0).then(x.cmp(&y)));
+            order.sort_by(|&x, &y| {
+                links[x]
+                    .distance
+                    .0
+                    .total_cmp(&links[y].distance.0)
+                    .then(x.cmp(&y))
+            });
         }
+        // `nearest`: a pair qualifies only if one end counts the other among its
+        // k nearest feasible neighbours, so leftover terminals never reach far.
+        let kth = match self.pattern {
+            Pattern::Nearest { k } => Some(self.kth_nearest(links, k as usize)),
+            _ => None,
+        };
         let mut used = vec![0u32; self.names.len()];
         for i in order {
+            if let Some(kth) = &kth {
+                let d = links[i].distance.0;
+                if d > kth[links[i].a.index()] && d > kth[links[i].b.index()] {
+                    links[i].state = LinkState::Down;
+                    links[i].reason = Some(DownReason::NoTerminal);
+                    continue;
+                }
+            }
             let (a, b) = (links[i].a.index(), links[i].b.index());
             if used[a] < cap && used[b] < cap {
                 used[a] += 1;
@@ -132,6 +177,25 @@ impl World {
                 links[i].reason = Some(DownReason::NoTerminal);
             }
         }
+    }
+
+    /// Each satellite's distance to its k-th nearest feasible neighbour
+    /// (infinite when it has fewer than k).
+    fn kth_nearest(&self, links: &[LinkStatus], k: usize) -> Vec<f64> {
+        let mut near: Vec<Vec<f64>> = vec![Vec::new(); self.names.len()];
+        for l in links.iter().filter(|l| l.is_up()) {
+            near[l.a.index()].push(l.distance.0);
+            near[l.b.index()].push(l.distance.0);
+        }
+        near.into_iter()
+            .map(|mut d| {
+                if d.len() < k || k == 0 {
+                    return f64::INFINITY;
+                }
+                d.select_nth_unstable_by(k - 1, f64::total_cmp);
+                d[k - 1]
+            })
+            .collect()
     }
 
     /// A timeline that applies acquisition, sampling the world every `interval`.
@@ -166,7 +230,10 @@ impl Timeline<'_> {
             let from = match self.last {
                 Some(last) => last.as_nanos() / step + 1,
                 // Start one acquisition time early so that links found then are settled.
-                None => t.saturating_sub(self.world.links.acquisition).as_nanos().div_ceil(step),
+                None => t
+                    .saturating_sub(self.world.links.acquisition)
+                    .as_nanos()
+                    .div_ceil(step),
             };
             let to = t.as_nanos() / step;
             for k in from..=to {

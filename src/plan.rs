@@ -1,0 +1,263 @@
+//! `orbnet plan`: the world at chosen instants, without starting a satellite.
+
+use std::fmt::Write as _;
+
+use orbnet_netem::routing::{Graph, summarize};
+use orbnet_netem::{LinkState, Scenario, SimTime, Snapshot};
+use serde::Serialize;
+
+/// Output formats of `orbnet plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// The instants to show.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Steps {
+    pub at: f64,
+    pub until: Option<f64>,
+    pub step: f64,
+}
+
+impl Steps {
+    /// Instants from `at` to `until` (inclusive) every `step` seconds.
+    pub fn instants(&self) -> Result<Vec<f64>, String> {
+        let bad = |what: &str, v: f64| format!("{what} must be ≥ 0 (got {v})");
+        if !(self.at.is_finite() && self.at >= 0.0) {
+            return Err(bad("--at", self.at));
+        }
+        let Some(until) = self.until else {
+            return Ok(vec![self.at]);
+        };
+        if !(until.is_finite() && until >= self.at) {
+            return Err(format!("--until must be ≥ --at (got {until})"));
+        }
+        if !(self.step.is_finite() && self.step > 0.0) {
+            return Err(format!("--step must be > 0 (got {})", self.step));
+        }
+        let n = ((until - self.at) / self.step + 1e-9).floor() as u64;
+        if n > 100_000 {
+            return Err(format!("{} steps is too many; raise --step", n + 1));
+        }
+        Ok((0..=n).map(|i| self.at + i as f64 * self.step).collect())
+    }
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    scenario: &'a str,
+    epoch: String,
+    constellation: &'static str,
+    satellites: Vec<SatJson<'a>>,
+    steps: Vec<StepJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct SatJson<'a> {
+    id: &'a str,
+    index: u32,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    t_s: f64,
+    up: usize,
+    acquiring: usize,
+    down: usize,
+    links: Vec<LinkJson<'a>>,
+    routes: RoutesJson,
+}
+
+#[derive(Serialize)]
+struct LinkJson<'a> {
+    a: &'a str,
+    b: &'a str,
+    state: &'static str,
+    reason: Option<&'static str>,
+    distance_km: f64,
+    delay_ms: f64,
+    rate_gbps: f64,
+    loss: f64,
+}
+
+#[derive(Serialize)]
+struct RoutesJson {
+    diameter_hops: u32,
+    max_delay_ms: f64,
+    mean_hops: f64,
+    unreachable_pairs: u64,
+}
+
+fn routes_json(snapshot: &Snapshot) -> RoutesJson {
+    let s = summarize(&Graph::from_snapshot(snapshot));
+    RoutesJson {
+        diameter_hops: s.diameter_hops,
+        max_delay_ms: round(s.max_delay.as_millis_f64(), 6),
+        mean_hops: round(s.mean_hops, 3),
+        unreachable_pairs: s.unreachable_pairs,
+    }
+}
+
+fn round(v: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    (v * k).round() / k
+}
+
+/// Snapshots of `scenario` at each instant, with acquisition applied.
+pub fn snapshots(scenario: &Scenario, instants: &[f64]) -> Vec<Snapshot> {
+    let mut timeline = scenario.world.timeline(scenario.routing_interval);
+    instants
+        .iter()
+        .map(|&t| timeline.at(SimTime::from_secs_f64(t)))
+        .collect()
+}
+
+/// Renders the plan in `format`.
+pub fn render(scenario: &Scenario, instants: &[f64], format: Format) -> String {
+    let snaps = snapshots(scenario, instants);
+    match format {
+        Format::Json => json(scenario, &snaps),
+        Format::Csv => csv(scenario, &snaps),
+        Format::Table => table(scenario, &snaps),
+    }
+}
+
+fn json(scenario: &Scenario, snaps: &[Snapshot]) -> String {
+    let world = &scenario.world;
+    let plan = PlanJson {
+        scenario: &scenario.name,
+        epoch: scenario.epoch.to_rfc3339(),
+        constellation: scenario.constellation.kind(),
+        satellites: world
+            .names()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| SatJson {
+                id: n,
+                index: i as u32,
+            })
+            .collect(),
+        steps: snaps
+            .iter()
+            .map(|s| StepJson {
+                t_s: s.t.as_secs_f64(),
+                up: s.count(LinkState::Up),
+                acquiring: s.count(LinkState::Acquiring),
+                down: s.count(LinkState::Down),
+                links: s
+                    .links
+                    .iter()
+                    .map(|l| LinkJson {
+                        a: world.name(l.a),
+                        b: world.name(l.b),
+                        state: l.state.as_str(),
+                        reason: l.reason.map(|r| r.as_str()),
+                        distance_km: round(l.distance.km(), 3),
+                        delay_ms: round(l.delay.as_millis_f64(), 6),
+                        rate_gbps: round(l.rate.gbps(), 6),
+                        loss: l.loss,
+                    })
+                    .collect(),
+                routes: routes_json(s),
+            })
+            .collect(),
+    };
+    let mut out =
+        serde_json::to_string_pretty(&plan).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}
+
+fn csv(scenario: &Scenario, snaps: &[Snapshot]) -> String {
+    let world = &scenario.world;
+    let mut out = String::from("t_s,a,b,state,reason,distance_km,delay_ms,rate_gbps,loss\n");
+    for s in snaps {
+        for l in &s.links {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{:.3},{:.6},{:.6},{:e}",
+                s.t.as_secs_f64(),
+                world.name(l.a),
+                world.name(l.b),
+                l.state.as_str(),
+                l.reason.map_or("", |r| r.as_str()),
+                l.distance.km(),
+                l.delay.as_millis_f64(),
+                l.rate.gbps(),
+                l.loss
+            );
+        }
+    }
+    out
+}
+
+/// min, median, max of `v` (sorted in place); zeros when empty.
+fn spread(v: &mut [f64]) -> (f64, f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+fn table(scenario: &Scenario, snaps: &[Snapshot]) -> String {
+    let world = &scenario.world;
+    let model = world.link_model();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} satellites ({}), {} candidate links, {} Gb/s terminals, epoch {}",
+        scenario.name,
+        world.satellites(),
+        scenario.constellation.kind(),
+        world.candidates().len(),
+        model.terminal_rate.gbps(),
+        scenario.epoch.to_rfc3339(),
+    );
+    let _ = writeln!(
+        out,
+        "{:>10} {:>5} {:>5} {:>5}  {:>28}  {:>28}  {:>5} {:>10} {:>6}",
+        "t (s)",
+        "up",
+        "acq",
+        "down",
+        "length km (min/med/max)",
+        "delay ms (min/med/max)",
+        "diam",
+        "max ms",
+        "hops"
+    );
+    for s in snaps {
+        let up: Vec<_> = s.links.iter().filter(|l| l.is_up()).collect();
+        let (d0, d1, d2) = spread(&mut up.iter().map(|l| l.distance.km()).collect::<Vec<_>>());
+        let (t0, t1, t2) = spread(
+            &mut up
+                .iter()
+                .map(|l| l.delay.as_millis_f64())
+                .collect::<Vec<_>>(),
+        );
+        let r = routes_json(s);
+        let _ = writeln!(
+            out,
+            "{:>10.3} {:>5} {:>5} {:>5}  {:>28}  {:>28}  {:>5} {:>10.3} {:>6.2}{}",
+            s.t.as_secs_f64(),
+            up.len(),
+            s.count(LinkState::Acquiring),
+            s.count(LinkState::Down),
+            format!("{d0:.3} / {d1:.3} / {d2:.3}"),
+            format!("{t0:.6} / {t1:.6} / {t2:.6}"),
+            r.diameter_hops,
+            r.max_delay_ms,
+            r.mean_hops,
+            if r.unreachable_pairs > 0 {
+                format!("  ({} pairs unreachable)", r.unreachable_pairs)
+            } else {
+                String::new()
+            },
+        );
+    }
+    out
+}
