@@ -3,8 +3,11 @@
 //! `orbnet plan` shows the emulated world at chosen instants; `orbnet up`
 //! runs a scenario with one process per satellite.
 
+mod geometric;
 mod load;
 mod plan;
+mod report;
+mod up;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -42,6 +45,40 @@ enum Command {
         step: f64,
         #[arg(long, value_enum, default_value_t = plan::Format::Table)]
         format: plan::Format,
+    },
+    /// Run a scenario: one process per satellite, then write the results.
+    Up {
+        /// Scenario file (TOML); the built-in demonstration when absent.
+        scenario: Option<PathBuf>,
+        /// Results directory (default results/<scenario>-<timestamp>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the scenario's time dilation factor.
+        #[arg(long)]
+        tdf: Option<f64>,
+        /// Override the scenario's duration, virtual seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// One satellite (started by `orbnet up`).
+    #[command(hide = true)]
+    Node {
+        #[arg(long)]
+        sat: u32,
+        /// Run token, hexadecimal.
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        #[arg(long)]
+        tdf: Option<f64>,
+        #[arg(long)]
+        duration: Option<f64>,
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -95,5 +132,70 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let _ = stdout.write_all(text.as_bytes());
             Ok(())
         }
+        Command::Up {
+            scenario,
+            out,
+            tdf,
+            duration,
+            seed,
+        } => {
+            let source = Source::from_arg(scenario.as_deref());
+            let overrides = up::Overrides {
+                tdf,
+                duration,
+                seed,
+            };
+            let rt = runtime()?;
+            let dir = rt.block_on(up::up(source, overrides, out))?;
+            let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
+            println!("{summary}");
+            eprintln!("results in {}", dir.display());
+            Ok(())
+        }
+        Command::Node {
+            sat,
+            token,
+            scenario,
+            tdf,
+            duration,
+            seed,
+        } => {
+            let source = Source::from_arg(scenario.as_deref());
+            let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+            up::Overrides {
+                tdf,
+                duration,
+                seed,
+            }
+            .apply(&mut scenario)?;
+            let token = u64::from_str_radix(&token, 16)
+                .map_err(|e| Failure::BadInput(format!("--token: {e}")))?;
+            if sat >= scenario.world.satellites() {
+                return Err(Failure::BadInput(format!(
+                    "--sat {sat}: the scenario has {} satellites",
+                    scenario.world.satellites()
+                )));
+            }
+            let me = orbnet_netem::SatId(sat);
+            let name = scenario.world.name(me).to_owned();
+            let rt = runtime()?;
+            match rt.block_on(orbnet_node::run(orbnet_node::NodeConfig {
+                scenario,
+                me,
+                token,
+            })) {
+                Ok(()) => Ok(()),
+                // The launcher is gone: nothing to report to.
+                Err(orbnet_node::NodeError::Orphaned) => std::process::exit(0),
+                Err(e) => Err(Failure::Run(format!("{name}: {e}"))),
+            }
+        }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Run(format!("cannot start the runtime: {e}")))
 }

@@ -1,0 +1,366 @@
+//! One satellite's runtime: a current-thread tokio loop that owns the UDP
+//! wire socket, the router and its ports, the smoltcp stack and the
+//! workloads, and talks to the launcher through stdin/stdout.
+//!
+//! Events (frames due for delivery, routing updates, workload timers, stack
+//! timers) are processed in virtual-time order, each at its own timestamp:
+//! a timer that fires late on the host does not make the emulated packet
+//! late, so errors do not pile up hop after hop. The wall clock only paces
+//! the run. When the host falls behind by more than an emulated delay, the
+//! lateness is measured and reported (`late_max_us`): raise the TDF.
+//!
+//! Protocol with the launcher (JSON lines):
+//! 1. node → `{"event":"bound","port":P}` once its UDP socket is open;
+//! 2. launcher → `{"ports":[P0, P1, …]}`: every satellite's wire port;
+//! 3. node → `{"event":"ready"}`; launcher → `{"start_unix_ns":T}`;
+//! 4. node → `link`, `echo` and `stats` events, then `done`, and exits.
+//!
+//! End of stdin means the launcher is gone: the node exits at once.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::Duration;
+
+use orbnet_netem::{LinkId, SatId, Scenario, SimDuration, SimTime, Workload};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::UdpSocket;
+
+use crate::ping::{Echo, Pinger};
+use crate::router::{Decision, Router};
+use crate::stack::Stack;
+use crate::wire::{Frame, FrameError};
+
+/// Why a satellite stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("wire socket: {0}")]
+    Socket(#[from] std::io::Error),
+    #[error("launcher protocol: {0}")]
+    Protocol(String),
+    #[error("the launcher went away")]
+    Orphaned,
+}
+
+/// What a satellite needs to run.
+#[derive(Debug)]
+pub struct NodeConfig {
+    pub scenario: Scenario,
+    pub me: SatId,
+    pub token: u64,
+}
+
+#[derive(Deserialize)]
+struct PortsMsg {
+    ports: Vec<u16>,
+}
+
+#[derive(Deserialize)]
+struct StartMsg {
+    start_unix_ns: u64,
+}
+
+/// Writes one JSON event line to stdout.
+fn emit(v: serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{v}");
+    let _ = out.flush();
+}
+
+/// Counters of the wire.
+#[derive(Debug, Default)]
+struct WireStats {
+    frames_in: u64,
+    bytes_in: u64,
+    frames_out: u64,
+    send_errors: u64,
+    rejected: BTreeMap<&'static str, u64>,
+}
+
+/// A frame waiting for its delivery time.
+type Due = Reverse<(SimTime, u64, Vec<u8>)>;
+
+fn wire_socket() -> std::io::Result<UdpSocket> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    // Bursts of jumbo frames overflow the default 208 KiB buffers.
+    let _ = s.set_recv_buffer_size(16 << 20);
+    let _ = s.set_send_buffer_size(16 << 20);
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).into())?;
+    UdpSocket::from_std(s.into())
+}
+
+/// Runs satellite `cfg.me` to the end of the scenario.
+pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
+    let scenario = &cfg.scenario;
+    let world = scenario.world.clone();
+    let me = cfg.me;
+    let name = world.name(me).to_owned();
+    let sock = wire_socket()?;
+    let port = sock.local_addr()?.port();
+    emit(json!({"event": "bound", "sat": name, "port": port}));
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let next_line = |l: Result<Option<String>, std::io::Error>| -> Result<String, NodeError> {
+        match l {
+            Ok(Some(s)) => Ok(s),
+            _ => Err(NodeError::Orphaned),
+        }
+    };
+    let ports: PortsMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
+        .map_err(|e| NodeError::Protocol(format!("ports message: {e}")))?;
+    if ports.ports.len() != world.satellites() as usize {
+        return Err(NodeError::Protocol(format!(
+            "{} ports for {} satellites",
+            ports.ports.len(),
+            world.satellites()
+        )));
+    }
+    let peer_addr = |s: SatId| {
+        SocketAddr::V4(SocketAddrV4::new(
+            Ipv4Addr::LOCALHOST,
+            ports.ports[s.index()],
+        ))
+    };
+
+    let model = world.link_model().clone();
+    let mut router = Router::new(me, cfg.token, scenario.seed, &model, world.links_of(me));
+    let link_peer: BTreeMap<LinkId, SocketAddr> =
+        world.links_of(me).map(|(l, p)| (l, peer_addr(p))).collect();
+    let stack_seed = orbnet_netem::rng::stream_seed(
+        scenario.seed,
+        orbnet_netem::rng::Domain::Satellite,
+        u64::from(me.0),
+    );
+    let mut stack = Stack::new(me, model.mtu.0 as usize, stack_seed);
+    let mut pingers: Vec<Pinger> = scenario
+        .workloads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match w {
+            Workload::Ping(p) if p.from == me => Some((i, *p)),
+            _ => None,
+        })
+        .map(|(i, p)| Pinger::new(p, 0x4f00 + i as u16, &mut stack))
+        .collect();
+
+    emit(json!({"event": "ready", "sat": name}));
+    let start: StartMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
+        .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
+    let clock = crate::clock::VirtualClock::from_unix(start.start_unix_ns, scenario.tdf);
+
+    let end = SimTime::ZERO + scenario.duration;
+    let interval = scenario.routing_interval;
+    let stats_every =
+        SimDuration::from_secs_f64((scenario.duration.as_secs_f64() / 20.0).max(1e-3));
+    let mut timeline = world.timeline(interval);
+    let mut next_routing = SimTime::ZERO;
+    let mut next_stats = SimTime::ZERO;
+    let mut heap: BinaryHeap<Due> = BinaryHeap::new();
+    let mut arrivals = 0u64;
+    let mut last = SimTime::ZERO;
+    let mut wire = WireStats::default();
+    let mut late_max = SimDuration::ZERO;
+    let mut buf = vec![0u8; 65_536];
+
+    loop {
+        // 1. Process every event due by now, in virtual-time order.
+        let now = clock.now();
+        let mut finished = false;
+        for _ in 0..100_000 {
+            let heap_t = heap.peek().map(|r| r.0.0);
+            let ping_t = pingers.iter().filter_map(Pinger::next_send).min();
+            let stack_t = stack.poll_at(last);
+            let t = [
+                heap_t,
+                ping_t,
+                stack_t,
+                Some(next_routing),
+                Some(next_stats),
+                Some(end),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(end);
+            if t > now {
+                break;
+            }
+            let vt = t.max(last);
+            last = vt;
+            if vt >= end {
+                finished = true;
+                break;
+            }
+            if next_routing <= vt {
+                let snap = timeline.at(next_routing);
+                for c in router.update(&snap) {
+                    emit(
+                        json!({"event": "link", "sat": name, "t_s": c.t.as_secs_f64(),
+                        "peer": world.name(c.peer), "link": c.link.0, "state": c.state.as_str()}),
+                    );
+                }
+                next_routing += interval;
+            }
+            if next_stats <= vt {
+                emit(
+                    json!({"event": "stats", "sat": name, "t_s": vt.as_secs_f64(),
+                    "frames_in": wire.frames_in, "frames_out": wire.frames_out,
+                    "links_up": router.links_up()}),
+                );
+                next_stats += stats_every;
+            }
+            while heap.peek().is_some_and(|r| r.0.0 <= vt) {
+                let Some(Reverse((due, _, packet))) = heap.pop() else {
+                    break;
+                };
+                late_max = late_max.max(now - due);
+                let d = router.route(vt, packet, true);
+                dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+            }
+            for p in pingers.iter_mut() {
+                if p.next_send().is_some_and(|t| t <= vt) {
+                    p.send(vt, &mut stack);
+                }
+            }
+            stack.poll(vt);
+            while let Some(packet) = stack.device.tx.pop_front() {
+                let d = router.route(vt, packet, false);
+                dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+            }
+            if !stack.device.rx.is_empty() {
+                stack.poll(vt);
+            }
+            for p in pingers.iter_mut() {
+                for echo in p.receive(vt, &mut stack) {
+                    report_echo(&world, p.spec(), echo);
+                }
+            }
+        }
+        if finished {
+            break;
+        }
+
+        // 2. Sleep until the next event, a frame, or word from the launcher.
+        let heap_t = heap.peek().map(|r| r.0.0);
+        let ping_t = pingers.iter().filter_map(Pinger::next_send).min();
+        let stack_t = stack.poll_at(last);
+        let next = [
+            heap_t,
+            ping_t,
+            stack_t,
+            Some(next_routing),
+            Some(next_stats),
+            Some(end),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(end);
+        let wake = tokio::time::Instant::from_std(clock.wall(next));
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            r = sock.recv_from(&mut buf) => {
+                let (n, from) = r?;
+                accept(&buf[..n], from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
+                // Drain what else is waiting without blocking.
+                for _ in 0..1024 {
+                    match sock.try_recv_from(&mut buf) {
+                        Ok((n, from)) => accept(&buf[..n], from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire),
+                        Err(_) => break,
+                    }
+                }
+            }
+            l = lines.next_line() => {
+                if !matches!(l, Ok(Some(_))) {
+                    return Err(NodeError::Orphaned);
+                }
+            }
+        }
+    }
+
+    for p in &pingers {
+        for echo in p.unanswered() {
+            report_echo(&world, p.spec(), echo);
+        }
+    }
+    let drops: BTreeMap<&str, u64> = router.drops.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    emit(
+        json!({"event": "done", "sat": name, "t_s": last.as_secs_f64(),
+        "frames_in": wire.frames_in, "bytes_in": wire.bytes_in, "frames_out": wire.frames_out,
+        "send_errors": wire.send_errors, "rejected": wire.rejected,
+        "sent": router.sent, "forwarded": router.forwarded, "delivered_local": router.delivered_local,
+        "drops": drops, "late_max_us": late_max.as_nanos() as f64 / 1e3}),
+    );
+    Ok(())
+}
+
+fn report_echo(world: &orbnet_netem::World, spec: &orbnet_netem::scenario::Ping, e: Echo) {
+    emit(
+        json!({"event": "echo", "from": world.name(spec.from), "to": world.name(spec.to),
+        "seq": e.seq, "sent_s": e.sent.as_secs_f64(), "size": spec.size,
+        "rtt_ms": e.rtt.map(|d| d.as_nanos() as f64 / 1e6)}),
+    );
+}
+
+/// Validates a datagram and queues its packet for delivery.
+#[allow(clippy::too_many_arguments)]
+fn accept(
+    buf: &[u8],
+    from: SocketAddr,
+    token: u64,
+    router: &Router,
+    link_peer: &BTreeMap<LinkId, SocketAddr>,
+    heap: &mut BinaryHeap<Due>,
+    arrivals: &mut u64,
+    wire: &mut WireStats,
+) {
+    let frame = match Frame::parse(buf, token) {
+        Ok(f) => f,
+        Err(e) => {
+            *wire.rejected.entry(FrameError::as_str(e)).or_default() += 1;
+            return;
+        }
+    };
+    if router.peer(frame.header.link).is_none() || link_peer.get(&frame.header.link) != Some(&from)
+    {
+        *wire.rejected.entry("unknown-source").or_default() += 1;
+        return;
+    }
+    wire.frames_in += 1;
+    wire.bytes_in += buf.len() as u64;
+    *arrivals += 1;
+    heap.push(Reverse((
+        frame.header.deliver,
+        *arrivals,
+        frame.packet.to_vec(),
+    )));
+}
+
+fn dispatch(
+    d: Decision,
+    sock: &UdpSocket,
+    link_peer: &BTreeMap<LinkId, SocketAddr>,
+    stack: &mut Stack,
+    wire: &mut WireStats,
+) {
+    match d {
+        Decision::Local(p) => stack.device.rx.push_back(p),
+        Decision::Send { link, frame, .. } => {
+            let Some(addr) = link_peer.get(&link) else {
+                return;
+            };
+            match sock.try_send_to(&frame, *addr) {
+                Ok(_) => wire.frames_out += 1,
+                Err(_) => wire.send_errors += 1,
+            }
+        }
+        Decision::Drop(_) => {}
+    }
+}
+
+/// How long a node waits for the launcher's messages before giving up.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);

@@ -1,0 +1,355 @@
+//! The satellite's router and its ports.
+//!
+//! smoltcp is a host stack and drops packets not addressed to it, so
+//! forwarding is ours. A packet addressed to this satellite goes to the
+//! stack; any other has its TTL decremented (when it came from a link) and
+//! leaves on the port of the next hop that netem's routing gives. Each port
+//! is one optical terminal: a netem [`Shaper`] for the egress direction and
+//! the live state of its link. The router is sans-IO: it takes packets and
+//! virtual times and answers with what to do.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use orbnet_netem::link::LinkModel;
+use orbnet_netem::routing::{Graph, RoutingTable, routes_from};
+use orbnet_netem::shaper::{Conditions, DropReason, Shaper, Verdict};
+use orbnet_netem::{Bytes, LinkId, LinkState, LinkStatus, SatId, SimTime, Snapshot, rng};
+
+use crate::addr;
+use crate::wire::Header;
+
+/// One optical terminal's link to a neighbour.
+#[derive(Debug)]
+pub struct Port {
+    pub link: LinkId,
+    pub peer: SatId,
+    pub status: Option<LinkStatus>,
+    shaper: Shaper,
+    seq: u64,
+}
+
+/// Why the router dropped a packet (beyond the shaper's reasons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouterDrop {
+    Malformed,
+    TtlExpired,
+    NoRoute,
+    LinkDown,
+    Acquiring,
+    Shaper(DropReason),
+}
+
+impl RouterDrop {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouterDrop::Malformed => "malformed",
+            RouterDrop::TtlExpired => "ttl-expired",
+            RouterDrop::NoRoute => "no-route",
+            RouterDrop::LinkDown => "link-down",
+            RouterDrop::Acquiring => "acquiring",
+            RouterDrop::Shaper(r) => r.as_str(),
+        }
+    }
+}
+
+/// What to do with a packet.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Hand to the local stack.
+    Local(Vec<u8>),
+    /// Send this frame to the peer at the other end of `link`.
+    Send {
+        link: LinkId,
+        peer: SatId,
+        frame: Vec<u8>,
+    },
+    Drop(RouterDrop),
+}
+
+/// A change of a port's link state, for reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkChange {
+    pub link: LinkId,
+    pub peer: SatId,
+    pub state: LinkState,
+    pub t: SimTime,
+}
+
+/// Routing state of one satellite.
+#[derive(Debug)]
+pub struct Router {
+    me: SatId,
+    token: u64,
+    ports: BTreeMap<LinkId, Port>,
+    model: LinkModel,
+    table: Option<RoutingTable>,
+    pub drops: BTreeMap<RouterDrop, u64>,
+    pub forwarded: u64,
+    pub delivered_local: u64,
+    pub sent: u64,
+}
+
+/// Fields of an IPv4 header the router needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ipv4Meta {
+    dst: Ipv4Addr,
+    ttl: u8,
+}
+
+fn parse_ipv4(p: &[u8]) -> Option<Ipv4Meta> {
+    if p.len() < 20 || p[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([p[2], p[3]]));
+    if ihl < 20 || total < ihl || total > p.len() {
+        return None;
+    }
+    Some(Ipv4Meta {
+        dst: Ipv4Addr::new(p[16], p[17], p[18], p[19]),
+        ttl: p[8],
+    })
+}
+
+/// Decrements the TTL and patches the header checksum (RFC 1624).
+fn decrement_ttl(p: &mut [u8]) {
+    p[8] -= 1;
+    let old = u16::from_be_bytes([p[10], p[11]]);
+    // HC' = ~(~HC + ~m + m') with m the 16-bit word holding TTL and protocol.
+    let m_old = u16::from_be_bytes([p[8] + 1, p[9]]);
+    let m_new = u16::from_be_bytes([p[8], p[9]]);
+    let mut sum = u32::from(!old) + u32::from(!m_old) + u32::from(m_new);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let new = !(sum as u16);
+    p[10..12].copy_from_slice(&new.to_be_bytes());
+}
+
+impl Router {
+    /// A router for satellite `me` with one port per candidate link.
+    pub fn new(
+        me: SatId,
+        token: u64,
+        seed: u64,
+        model: &LinkModel,
+        links: impl Iterator<Item = (LinkId, SatId)>,
+    ) -> Router {
+        let ports = links
+            .map(|(link, peer)| {
+                // One stream per direction: (link, 0) is a→b, (link, 1) is b→a.
+                let dir = u64::from(me > peer);
+                let rng = rng::stream(seed, rng::Domain::LinkLoss, u64::from(link.0) * 2 + dir);
+                (
+                    link,
+                    Port {
+                        link,
+                        peer,
+                        status: None,
+                        shaper: Shaper::new(model.queue, model.burst, rng),
+                        seq: 0,
+                    },
+                )
+            })
+            .collect();
+        Router {
+            me,
+            token,
+            ports,
+            model: model.clone(),
+            table: None,
+            drops: BTreeMap::new(),
+            forwarded: 0,
+            delivered_local: 0,
+            sent: 0,
+        }
+    }
+
+    pub fn me(&self) -> SatId {
+        self.me
+    }
+
+    pub fn ports(&self) -> impl Iterator<Item = &Port> {
+        self.ports.values()
+    }
+
+    /// The peer at the far end of `link`, if it is one of ours.
+    pub fn peer(&self, link: LinkId) -> Option<SatId> {
+        self.ports.get(&link).map(|p| p.peer)
+    }
+
+    /// Links of ours that are up.
+    pub fn links_up(&self) -> usize {
+        self.ports
+            .values()
+            .filter(|p| p.status.is_some_and(|s| s.is_up()))
+            .count()
+    }
+
+    /// Takes a new snapshot: port states and the routing table. Returns the
+    /// ports whose state changed.
+    pub fn update(&mut self, snapshot: &Snapshot) -> Vec<LinkChange> {
+        let mut changes = Vec::new();
+        for port in self.ports.values_mut() {
+            let Some(new) = snapshot.link(port.link).copied() else {
+                continue;
+            };
+            let old = port.status.map(|s| s.state);
+            if old != Some(new.state) {
+                changes.push(LinkChange {
+                    link: port.link,
+                    peer: port.peer,
+                    state: new.state,
+                    t: snapshot.t,
+                });
+            }
+            port.status = Some(new);
+        }
+        self.table = Some(routes_from(&Graph::from_snapshot(snapshot), self.me));
+        changes
+    }
+
+    fn drop(&mut self, why: RouterDrop) -> Decision {
+        *self.drops.entry(why).or_default() += 1;
+        Decision::Drop(why)
+    }
+
+    /// Routes `packet` at virtual time `now`. `from_link` is true for
+    /// packets that arrived from a neighbour (their TTL is decremented).
+    pub fn route(&mut self, now: SimTime, mut packet: Vec<u8>, from_link: bool) -> Decision {
+        let Some(ip) = parse_ipv4(&packet) else {
+            return self.drop(RouterDrop::Malformed);
+        };
+        if addr::satellite(ip.dst) == Some(self.me) {
+            self.delivered_local += 1;
+            return Decision::Local(packet);
+        }
+        if from_link {
+            if ip.ttl <= 1 {
+                return self.drop(RouterDrop::TtlExpired);
+            }
+            decrement_ttl(&mut packet);
+        }
+        let Some(dest) = addr::satellite(ip.dst) else {
+            return self.drop(RouterDrop::NoRoute);
+        };
+        let Some(route) = self.table.as_ref().and_then(|t| t.route(dest)) else {
+            return self.drop(RouterDrop::NoRoute);
+        };
+        let token = self.token;
+        let Some(port) = self.ports.get_mut(&route.link) else {
+            return self.drop(RouterDrop::NoRoute);
+        };
+        let Some(status) = port.status else {
+            return self.drop(RouterDrop::LinkDown);
+        };
+        match status.state {
+            LinkState::Up => {}
+            LinkState::Acquiring => return self.drop(RouterDrop::Acquiring),
+            LinkState::Down => return self.drop(RouterDrop::LinkDown),
+        }
+        let conditions = Conditions {
+            rate: status.rate,
+            delay: status.delay,
+            loss: self.model.packet_loss(Bytes(packet.len() as u64)),
+        };
+        match port
+            .shaper
+            .enqueue(now, Bytes(packet.len() as u64), conditions)
+        {
+            Verdict::Deliver(at) => {
+                port.seq += 1;
+                let header = Header {
+                    token,
+                    link: port.link,
+                    seq: port.seq,
+                    sent: now,
+                    deliver: at,
+                };
+                let (link, peer) = (port.link, port.peer);
+                if from_link {
+                    self.forwarded += 1;
+                } else {
+                    self.sent += 1;
+                }
+                Decision::Send {
+                    link,
+                    peer,
+                    frame: header.frame(&packet),
+                }
+            }
+            Verdict::Drop(reason) => self.drop(RouterDrop::Shaper(reason)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4(dst: Ipv4Addr, ttl: u8) -> Vec<u8> {
+        let mut p = vec![0u8; 28];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&28u16.to_be_bytes());
+        p[8] = ttl;
+        p[9] = 1;
+        p[12..16].copy_from_slice(&[198, 18, 0, 1]);
+        p[16..20].copy_from_slice(&dst.octets());
+        let sum = checksum(&p[..20]);
+        p[10..12].copy_from_slice(&sum.to_be_bytes());
+        p
+    }
+
+    fn checksum(h: &[u8]) -> u16 {
+        let mut s: u32 = 0;
+        for (i, pair) in h.chunks(2).enumerate() {
+            if i == 5 {
+                continue;
+            }
+            s += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+        }
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        !(s as u16)
+    }
+
+    #[test]
+    fn ttl_decrement_keeps_the_checksum_valid() {
+        let mut p = ipv4(Ipv4Addr::new(198, 18, 0, 9), 64);
+        decrement_ttl(&mut p);
+        assert_eq!(p[8], 63);
+        assert_eq!(u16::from_be_bytes([p[10], p[11]]), checksum(&p[..20]));
+    }
+
+    #[test]
+    fn local_packets_go_up_and_malformed_are_counted() {
+        let model = orbnet_netem::link::LinkModel {
+            terminal_rate: orbnet_netem::BitsPerSecond::from_gbps(10.0),
+            rate_model: orbnet_netem::link::RateModel::Fixed,
+            mtu: Bytes(9000),
+            ber: 0.0,
+            loss: 0.0,
+            burst: None,
+            grazing: orbnet_netem::Meters(80e3),
+            max_range: orbnet_netem::Meters(f64::INFINITY),
+            acquisition: orbnet_netem::SimDuration::ZERO,
+            terminals: 4,
+            queue: Bytes(1 << 20),
+        };
+        let mut r = Router::new(SatId(0), 1, 1, &model, std::iter::empty());
+        let p = ipv4(addr::address(SatId(0)), 64);
+        assert_eq!(r.route(SimTime::ZERO, p.clone(), true), Decision::Local(p));
+        assert_eq!(
+            r.route(SimTime::ZERO, vec![0x45, 0, 0], true),
+            Decision::Drop(RouterDrop::Malformed)
+        );
+        let far = ipv4(addr::address(SatId(5)), 1);
+        assert_eq!(
+            r.route(SimTime::ZERO, far, true),
+            Decision::Drop(RouterDrop::TtlExpired)
+        );
+        assert_eq!(r.drops.get(&RouterDrop::Malformed), Some(&1));
+    }
+}

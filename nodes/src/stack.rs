@@ -1,0 +1,128 @@
+//! The satellite's own TCP/IP stack: one smoltcp `Interface` on
+//! `Medium::Ip` whose device is a pair of packet queues. Packets the stack
+//! sends land in `tx` for the router; packets the router delivers locally
+//! go into `rx`. The stack is polled with virtual time as its `Instant`.
+
+use std::collections::VecDeque;
+
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::time::Instant;
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
+
+use orbnet_netem::{SatId, SimTime};
+
+use crate::addr;
+
+/// A packet queue device.
+#[derive(Debug, Default)]
+pub struct Queues {
+    pub rx: VecDeque<Vec<u8>>,
+    pub tx: VecDeque<Vec<u8>>,
+    mtu: usize,
+}
+
+/// Receives one queued packet.
+#[derive(Debug)]
+pub struct Rx(Vec<u8>);
+
+/// Appends one packet to the transmit queue.
+#[derive(Debug)]
+pub struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
+
+impl RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0u8; len];
+        let r = f(&mut buf);
+        self.0.push_back(buf);
+        r
+    }
+}
+
+impl Device for Queues {
+    type RxToken<'a> = Rx;
+    type TxToken<'a> = Tx<'a>;
+
+    fn receive(&mut self, _t: Instant) -> Option<(Rx, Tx<'_>)> {
+        let p = self.rx.pop_front()?;
+        Some((Rx(p), Tx(&mut self.tx)))
+    }
+
+    fn transmit(&mut self, _t: Instant) -> Option<Tx<'_>> {
+        Some(Tx(&mut self.tx))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ip;
+        caps.max_transmission_unit = self.mtu;
+        // Bursts are shaped by the link, not the device.
+        caps.max_burst_size = None;
+        caps
+    }
+}
+
+/// smoltcp's view of virtual time.
+pub fn instant(t: SimTime) -> Instant {
+    Instant::from_micros(t.as_micros() as i64)
+}
+
+/// The virtual time of a smoltcp instant.
+pub fn sim_time(i: Instant) -> SimTime {
+    SimTime::from_micros(i.total_micros().max(0) as u64)
+}
+
+/// One satellite's host stack.
+pub struct Stack {
+    pub iface: Interface,
+    pub device: Queues,
+    pub sockets: SocketSet<'static>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack").finish_non_exhaustive()
+    }
+}
+
+impl Stack {
+    /// A stack for satellite `me` with MTU `mtu`, seeded with `seed`.
+    pub fn new(me: SatId, mtu: usize, seed: u64) -> Stack {
+        let mut device = Queues {
+            mtu,
+            ..Queues::default()
+        };
+        let mut config = Config::new(HardwareAddress::Ip);
+        config.random_seed = seed;
+        let mut iface = Interface::new(config, &mut device, instant(SimTime::ZERO));
+        let ip = addr::address(me);
+        iface.update_ip_addrs(|addrs| {
+            // Capacity is at least one address: this cannot fail.
+            let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(ip), addr::PREFIX_LEN));
+        });
+        Stack {
+            iface,
+            device,
+            sockets: SocketSet::new(Vec::new()),
+        }
+    }
+
+    /// Runs the stack at virtual time `now`; its output is left in `device.tx`.
+    pub fn poll(&mut self, now: SimTime) {
+        self.iface
+            .poll(instant(now), &mut self.device, &mut self.sockets);
+    }
+
+    /// When the stack next wants to be polled.
+    pub fn poll_at(&mut self, now: SimTime) -> Option<SimTime> {
+        self.iface
+            .poll_at(instant(now), &self.sockets)
+            .map(sim_time)
+    }
+}

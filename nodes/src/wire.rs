@@ -1,0 +1,210 @@
+//! The wire between satellite processes: one frame per UDP datagram.
+//!
+//! ```text
+//!  0               4   5   6       8                               16
+//! +---------------+---+---+-------+-------------------------------+
+//! | magic "ORBN"  |ver|flg| rsvd  |          run token            |
+//! +---------------+---------------+-------------------------------+
+//! |    link id    |            sequence           |  sent (ns)  ...
+//! +---------------+-------------------------------+---------------+
+//! ...  sent (ns)  |          deliver at (ns)      |  IP packet ...
+//! +---------------+-------------------------------+---------------+
+//! ```
+//!
+//! All integers are big-endian. `sent` is the virtual time the packet
+//! entered the link; `deliver` is when it reaches the far end (after
+//! queueing, serialization and propagation), computed by the sender's
+//! shaper. The receiver holds the packet until then, so loopback latency
+//! and scheduling jitter are hidden behind the emulated delay.
+//!
+//! A frame is parsed through a checked view ([`Frame::parse`]); anything
+//! malformed is an error value, never a panic.
+
+use orbnet_netem::{LinkId, SimTime};
+
+/// "ORBN".
+pub const MAGIC: u32 = 0x4f52_424e;
+pub const VERSION: u8 = 1;
+/// Bytes before the IP packet.
+pub const HEADER_LEN: usize = 44;
+
+/// The header of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub token: u64,
+    pub link: LinkId,
+    pub seq: u64,
+    pub sent: SimTime,
+    pub deliver: SimTime,
+}
+
+/// Why a datagram is not a frame of this run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("shorter than a header")]
+    Truncated,
+    #[error("bad magic")]
+    BadMagic,
+    #[error("unsupported version {0}")]
+    Version(u8),
+    #[error("wrong run token")]
+    WrongToken,
+    #[error("no IP packet")]
+    Empty,
+}
+
+impl FrameError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameError::Truncated => "truncated",
+            FrameError::BadMagic => "bad-magic",
+            FrameError::Version(_) => "bad-version",
+            FrameError::WrongToken => "wrong-token",
+            FrameError::Empty => "empty",
+        }
+    }
+}
+
+/// A checked view of a frame.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    pub header: Header,
+    pub packet: &'a [u8],
+}
+
+fn be_u64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(a)
+}
+
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_be_bytes(a)
+}
+
+impl<'a> Frame<'a> {
+    /// Parses `buf`, accepting only frames of run `token`.
+    pub fn parse(buf: &'a [u8], token: u64) -> Result<Frame<'a>, FrameError> {
+        if buf.len() < HEADER_LEN {
+            return Err(FrameError::Truncated);
+        }
+        if be_u32(buf, 0) != MAGIC {
+            return Err(FrameError::BadMagic);
+        }
+        if buf[4] != VERSION {
+            return Err(FrameError::Version(buf[4]));
+        }
+        let header = Header {
+            token: be_u64(buf, 8),
+            link: LinkId(be_u32(buf, 16)),
+            seq: be_u64(buf, 20),
+            sent: SimTime::from_nanos(be_u64(buf, 28)),
+            deliver: SimTime::from_nanos(be_u64(buf, 36)),
+        };
+        if header.token != token {
+            return Err(FrameError::WrongToken);
+        }
+        let packet = &buf[HEADER_LEN..];
+        if packet.is_empty() {
+            return Err(FrameError::Empty);
+        }
+        Ok(Frame { header, packet })
+    }
+}
+
+impl Header {
+    /// Writes the header into the first [`HEADER_LEN`] bytes of `out`.
+    pub fn emit(&self, out: &mut [u8; HEADER_LEN]) {
+        out[0..4].copy_from_slice(&MAGIC.to_be_bytes());
+        out[4] = VERSION;
+        out[5] = 0;
+        out[6..8].copy_from_slice(&[0, 0]);
+        out[8..16].copy_from_slice(&self.token.to_be_bytes());
+        out[16..20].copy_from_slice(&self.link.0.to_be_bytes());
+        out[20..28].copy_from_slice(&self.seq.to_be_bytes());
+        out[28..36].copy_from_slice(&self.sent.as_nanos().to_be_bytes());
+        out[36..44].copy_from_slice(&self.deliver.as_nanos().to_be_bytes());
+    }
+
+    /// A whole frame: this header followed by `packet`.
+    pub fn frame(&self, packet: &[u8]) -> Vec<u8> {
+        let mut head = [0u8; HEADER_LEN];
+        self.emit(&mut head);
+        let mut v = Vec::with_capacity(HEADER_LEN + packet.len());
+        v.extend_from_slice(&head);
+        v.extend_from_slice(packet);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            token: 0xdead_beef_0bad_f00d,
+            link: LinkId(7),
+            seq: 42,
+            sent: SimTime::from_nanos(123_456_789),
+            deliver: SimTime::from_nanos(223_456_789),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let f = header().frame(b"\x45ip");
+        let parsed = Frame::parse(&f, header().token).expect("valid");
+        assert_eq!(parsed.header, header());
+        assert_eq!(parsed.packet, b"\x45ip");
+    }
+
+    #[test]
+    fn wrong_token_truncated_and_garbage_are_errors() {
+        let f = header().frame(b"\x45ip");
+        assert_eq!(Frame::parse(&f, 1).map(|_| ()), Err(FrameError::WrongToken));
+        for cut in 0..HEADER_LEN {
+            assert_eq!(
+                Frame::parse(&f[..cut], header().token).map(|_| ()),
+                Err(FrameError::Truncated)
+            );
+        }
+        assert_eq!(
+            Frame::parse(&f[..HEADER_LEN], header().token).map(|_| ()),
+            Err(FrameError::Empty)
+        );
+        let mut bad = f.clone();
+        bad[0] ^= 1;
+        assert_eq!(
+            Frame::parse(&bad, header().token).map(|_| ()),
+            Err(FrameError::BadMagic)
+        );
+        let mut v2 = f;
+        v2[4] = 2;
+        assert_eq!(
+            Frame::parse(&v2, header().token).map(|_| ()),
+            Err(FrameError::Version(2))
+        );
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        // A deterministic sweep of pseudo-random datagrams of every length up to 128.
+        let mut x: u64 = 0x1234_5678;
+        for len in 0..128 {
+            for _ in 0..64 {
+                let buf: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                let _ = Frame::parse(&buf, 99);
+            }
+        }
+    }
+}

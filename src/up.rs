@@ -1,0 +1,479 @@
+//! `orbnet up`: the launcher. Validates the scenario, spawns one process per
+//! satellite, hands them each other's wire ports and a shared start
+//! instant, shows progress, gathers their reports and writes the results.
+//! On any failure, Ctrl-C or SIGTERM it stops every process it started.
+//! Satellites also exit by themselves when the launcher's pipe to them
+//! closes, so none outlives it even if it is killed with SIGKILL.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use orbnet_netem::{Bytes, SatId, Scenario, SimTime, Workload};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+use crate::Failure;
+use crate::geometric::Oracle;
+use crate::load::Source;
+use crate::report::{Series, Spread, line_plot};
+
+/// Command-line overrides of scenario fields.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub tdf: Option<f64>,
+    pub duration: Option<f64>,
+    pub seed: Option<u64>,
+}
+
+impl Overrides {
+    /// Applies the overrides; a bad value is bad input.
+    pub fn apply(&self, scenario: &mut Scenario) -> Result<(), Failure> {
+        if let Some(t) = self.tdf {
+            scenario
+                .set_tdf(t)
+                .map_err(|e| Failure::BadInput(format!("--tdf: {e}")))?;
+        }
+        if let Some(d) = self.duration {
+            scenario
+                .set_duration(d)
+                .map_err(|e| Failure::BadInput(format!("--duration: {e}")))?;
+        }
+        if let Some(s) = self.seed {
+            scenario.seed = s;
+        }
+        Ok(())
+    }
+
+    /// The same overrides as arguments for `orbnet node`.
+    fn args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(t) = self.tdf {
+            a.extend(["--tdf".to_owned(), t.to_string()]);
+        }
+        if let Some(d) = self.duration {
+            a.extend(["--duration".to_owned(), d.to_string()]);
+        }
+        if let Some(s) = self.seed {
+            a.extend(["--seed".to_owned(), s.to_string()]);
+        }
+        a
+    }
+}
+
+/// What a satellite process said or did.
+#[derive(Debug)]
+enum Msg {
+    Line(usize, Value),
+    Exited(usize, Option<i32>),
+}
+
+struct Sat {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+/// Stops every process: closes their pipes, then kills what is left.
+async fn stop_all(sats: &mut [Sat]) {
+    for s in sats.iter_mut() {
+        s.stdin = None;
+        let _ = s.child.start_kill();
+    }
+    for s in sats.iter_mut() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.child.wait()).await;
+    }
+}
+
+async fn send_all(sats: &mut [Sat], line: &str) -> Result<(), usize> {
+    for (i, s) in sats.iter_mut().enumerate() {
+        let Some(stdin) = s.stdin.as_mut() else {
+            return Err(i);
+        };
+        if stdin.write_all(line.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+            return Err(i);
+        }
+    }
+    Ok(())
+}
+
+/// Runs a scenario; returns the results directory.
+pub async fn up(
+    source: Source,
+    overrides: Overrides,
+    out: Option<PathBuf>,
+) -> Result<PathBuf, Failure> {
+    let mut scenario = crate::load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+    overrides.apply(&mut scenario)?;
+    let n = scenario.world.satellites() as usize;
+    let names: Vec<String> = scenario.world.names().to_vec();
+    let token: u64 = rand::random();
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::Run(format!("cannot find own executable: {e}")))?;
+    let wall_start = Instant::now();
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut sats = Vec::with_capacity(n);
+    for (i, name) in names.iter().enumerate() {
+        let mut cmd = Command::new(&exe);
+        cmd.arg("node")
+            .args(["--sat", &i.to_string(), "--token", &format!("{token:016x}")]);
+        if let Source::File(p) = &source {
+            cmd.arg("--scenario").arg(p);
+        }
+        cmd.args(overrides.args());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                stop_all(&mut sats).await;
+                return Err(Failure::Run(format!("cannot start {name}: {e}")));
+            }
+        };
+        let stdout = child.stdout.take();
+        let stdin = child.stdin.take();
+        if let Some(stdout) = stdout {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if let Ok(v) = serde_json::from_str::<Value>(&l) {
+                        let _ = tx.send(Msg::Line(i, v));
+                    }
+                }
+            });
+        }
+        sats.push(Sat { child, stdin });
+    }
+    // Exits are watched by polling `try_wait` in the main loop.
+    drop(tx);
+
+    let result = drive(&scenario, &names, &mut sats, &mut rx, wall_start).await;
+    stop_all(&mut sats).await;
+    let collected = result?;
+
+    let dir = out.unwrap_or_else(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
+    });
+    write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
+    Ok(dir)
+}
+
+/// Everything the satellites reported.
+#[derive(Debug, Default)]
+struct Collected {
+    events: Vec<Value>,
+    done: BTreeMap<usize, Value>,
+}
+
+fn failed_name(names: &[String], i: usize) -> &str {
+    names.get(i).map_or("?", String::as_str)
+}
+
+async fn drive(
+    scenario: &Scenario,
+    names: &[String],
+    sats: &mut [Sat],
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    wall_start: Instant,
+) -> Result<Collected, Failure> {
+    let n = sats.len();
+    let mut ports = vec![0u16; n];
+    let mut bound = 0;
+    let mut ready = 0;
+    let mut started = false;
+    let mut collected = Collected::default();
+    let bar = ProgressBar::new((scenario.duration.as_secs_f64() * 1000.0).ceil() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ms virtual  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(format!("starting {n} satellites"));
+    let mut frames: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut links_up: BTreeMap<usize, u64> = BTreeMap::new();
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Failure::Run(format!("cannot watch SIGTERM: {e}")))?;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    // How long the satellites may take to come up: generous for big runs.
+    let setup_deadline = wall_start + Duration::from_secs(60 + n as u64 / 10);
+
+    loop {
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            _ = tokio::signal::ctrl_c() => {
+                bar.finish_and_clear();
+                return Err(Failure::Run("interrupted: stopped every satellite".into()));
+            }
+            _ = sigterm.recv() => {
+                bar.finish_and_clear();
+                return Err(Failure::Run("terminated: stopped every satellite".into()));
+            }
+            _ = tick.tick() => {
+                // A satellite that exits before reporting `done` has failed.
+                for (i, s) in sats.iter_mut().enumerate() {
+                    if let Ok(Some(status)) = s.child.try_wait() {
+                        if !collected.done.contains_key(&i) {
+                            bar.finish_and_clear();
+                            return Err(Failure::Run(format!(
+                                "satellite {} (process {}) died ({status}); stopped the others",
+                                failed_name(names, i),
+                                s.child.id().map_or("?".into(), |p| p.to_string())
+                            )));
+                        }
+                    }
+                }
+                if !started && Instant::now() > setup_deadline {
+                    bar.finish_and_clear();
+                    return Err(Failure::Run(format!("only {bound} bound and {ready} ready of {n} satellites in time")));
+                }
+                if collected.done.len() == n {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(msg) = msg else { break };
+        match msg {
+            Msg::Exited(i, code) => {
+                if !collected.done.contains_key(&i) {
+                    return Err(Failure::Run(format!(
+                        "satellite {} exited ({code:?})",
+                        failed_name(names, i)
+                    )));
+                }
+            }
+            Msg::Line(i, v) => match v["event"].as_str().unwrap_or("") {
+                "bound" => {
+                    ports[i] = v["port"]
+                        .as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .unwrap_or(0);
+                    bound += 1;
+                    if bound == n {
+                        let line = format!("{}\n", json!({"ports": ports}));
+                        send_all(sats, &line).await.map_err(|i| {
+                            Failure::Run(format!(
+                                "satellite {} closed its pipe",
+                                failed_name(names, i)
+                            ))
+                        })?;
+                    }
+                }
+                "ready" => {
+                    ready += 1;
+                    if ready == n {
+                        let start = orbnet_node::clock::unix_now_ns() + 200_000_000;
+                        let line = format!("{}\n", json!({"start_unix_ns": start}));
+                        send_all(sats, &line).await.map_err(|i| {
+                            Failure::Run(format!(
+                                "satellite {} closed its pipe",
+                                failed_name(names, i)
+                            ))
+                        })?;
+                        started = true;
+                        bar.set_message("running");
+                    }
+                }
+                "stats" => {
+                    let t = v["t_s"].as_f64().unwrap_or(0.0);
+                    bar.set_position((t * 1000.0) as u64);
+                    frames.insert(i, v["frames_out"].as_u64().unwrap_or(0));
+                    links_up.insert(i, v["links_up"].as_u64().unwrap_or(0));
+                    bar.set_message(format!(
+                        "{} frames, {} links up",
+                        frames.values().sum::<u64>(),
+                        links_up.values().sum::<u64>() / 2
+                    ));
+                }
+                "done" => {
+                    collected.done.insert(i, v);
+                    if collected.done.len() == n {
+                        break;
+                    }
+                }
+                _ => collected.events.push(v),
+            },
+        }
+    }
+    bar.finish_and_clear();
+    if collected.done.len() < n {
+        let missing: Vec<&str> = (0..n)
+            .filter(|i| !collected.done.contains_key(i))
+            .map(|i| failed_name(names, i))
+            .collect();
+        return Err(Failure::Run(format!(
+            "satellites ended without a report: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(collected)
+}
+
+#[derive(Serialize)]
+struct PingSummary {
+    from: String,
+    to: String,
+    sent: usize,
+    received: usize,
+    rtt_ms: Spread,
+    geometric_rtt_ms: Spread,
+    error_ms: Spread,
+}
+
+fn write_results(
+    scenario: &Scenario,
+    c: &Collected,
+    dir: &Path,
+    wall: Duration,
+) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| Failure::Run(format!("{}: {e}", dir.join(name).display())))
+    };
+    let world = &scenario.world;
+    let mut oracle = Oracle::new(scenario);
+    let mut ping = Vec::new();
+    let mut csv = String::from("from,to,seq,sent_s,rtt_ms,geometric_rtt_ms,error_ms\n");
+    let mut plot_measured = Vec::new();
+    let mut plot_geometric = Vec::new();
+    for w in &scenario.workloads {
+        let Workload::Ping(p) = w;
+        let (from, to) = (world.name(p.from).to_owned(), world.name(p.to).to_owned());
+        let mut echoes: Vec<(u64, f64, Option<f64>)> = c
+            .events
+            .iter()
+            .filter(|e| {
+                e["event"] == "echo" && e["from"] == from.as_str() && e["to"] == to.as_str()
+            })
+            .map(|e| {
+                (
+                    e["seq"].as_u64().unwrap_or(0),
+                    e["sent_s"].as_f64().unwrap_or(0.0),
+                    e["rtt_ms"].as_f64(),
+                )
+            })
+            .collect();
+        echoes.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let bytes = Bytes(20 + 8 + u64::from(p.size));
+        let (mut rtts, mut geos, mut errs) = (Vec::new(), Vec::new(), Vec::new());
+        for &(seq, sent, rtt) in &echoes {
+            let geo = geometric_rtt(&mut oracle, p.from, p.to, sent, bytes);
+            if let Some(g) = geo {
+                geos.push(g);
+                plot_geometric.push((sent, g));
+            }
+            if let Some(r) = rtt {
+                rtts.push(r);
+                plot_measured.push((sent, r));
+                if let Some(g) = geo {
+                    errs.push(r - g);
+                }
+            }
+            let fmt = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.6}"));
+            csv.push_str(&format!(
+                "{from},{to},{seq},{sent:.6},{},{},{}\n",
+                fmt(rtt),
+                fmt(geo),
+                fmt(rtt.zip(geo).map(|(r, g)| r - g))
+            ));
+        }
+        let abs_errs: Vec<f64> = errs.iter().map(|e| e.abs()).collect();
+        ping.push(PingSummary {
+            from,
+            to,
+            sent: echoes.len(),
+            received: rtts.len(),
+            rtt_ms: Spread::of(&rtts),
+            geometric_rtt_ms: Spread::of(&geos),
+            error_ms: Spread::of(&abs_errs),
+        });
+    }
+    let sum = |key: &str| {
+        c.done
+            .values()
+            .map(|v| v[key].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    let mut drops: BTreeMap<String, u64> = BTreeMap::new();
+    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
+    for v in c.done.values() {
+        for (field, into) in [("drops", &mut drops), ("rejected", &mut rejected)] {
+            if let Some(m) = v[field].as_object() {
+                for (k, n) in m {
+                    *into.entry(k.clone()).or_default() += n.as_u64().unwrap_or(0);
+                }
+            }
+        }
+    }
+    let late_max_us = c
+        .done
+        .values()
+        .filter_map(|v| v["late_max_us"].as_f64())
+        .fold(0.0, f64::max);
+    let ok = ping.iter().all(|p| p.received > 0);
+    let summary = json!({
+        "scenario": scenario.name,
+        "tdf": scenario.tdf.factor(),
+        "seed": scenario.seed,
+        "satellites": world.satellites(),
+        "duration_s": scenario.duration.as_secs_f64(),
+        "ok": ok,
+        "ping": ping,
+        "counters": {
+            "frames_out": sum("frames_out"), "frames_in": sum("frames_in"),
+            "sent": sum("sent"), "forwarded": sum("forwarded"), "delivered_local": sum("delivered_local"),
+            "send_errors": sum("send_errors"), "drops": drops, "rejected": rejected,
+        },
+        "link_changes": c.events.iter().filter(|e| e["event"] == "link").count(),
+        "host": { "wall_s": wall.as_secs_f64(), "late_max_us": late_max_us },
+    });
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| Failure::Run(e.to_string()))?;
+    write("summary.json", &(text + "\n"))?;
+    write("rtt.csv", &csv)?;
+    let events: String = c.events.iter().map(|e| format!("{e}\n")).collect();
+    write("events.jsonl", &events)?;
+    line_plot(
+        &dir.join("rtt.svg"),
+        &format!("{}: ping RTT (TDF {})", scenario.name, scenario.tdf),
+        "virtual time (s)",
+        "RTT (ms)",
+        &[
+            Series {
+                label: "measured",
+                points: plot_measured,
+            },
+            Series {
+                label: "geometric",
+                points: plot_geometric,
+            },
+        ],
+    )
+    .map_err(Failure::Run)?;
+    Ok(())
+}
+
+/// Out and back, the way back leaving when the request arrives.
+fn geometric_rtt(
+    oracle: &mut Oracle<'_>,
+    from: SatId,
+    to: SatId,
+    sent_s: f64,
+    bytes: Bytes,
+) -> Option<f64> {
+    let t = SimTime::from_secs_f64(sent_s);
+    let out = oracle.one_way(from, to, t, bytes)?;
+    let back = oracle.one_way(to, from, t + out, bytes)?;
+    Some((out + back).as_nanos() as f64 / 1e6)
+}
