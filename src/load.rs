@@ -20,13 +20,6 @@ impl Source {
     pub fn from_arg(arg: Option<&Path>) -> Source {
         arg.map_or(Source::BuiltIn, |p| Source::File(p.to_path_buf()))
     }
-
-    pub fn label(&self) -> String {
-        match self {
-            Source::BuiltIn => DEFAULT_NAME.to_owned(),
-            Source::File(p) => p.display().to_string(),
-        }
-    }
 }
 
 /// Reads and validates a scenario. Files it refers to are read relative to it.

@@ -66,11 +66,10 @@ impl Overrides {
     }
 }
 
-/// What a satellite process said or did.
+/// What a satellite process said.
 #[derive(Debug)]
 enum Msg {
     Line(usize, Value),
-    Exited(usize, Option<i32>),
 }
 
 struct Sat {
@@ -245,14 +244,6 @@ async fn drive(
         };
         let Some(msg) = msg else { break };
         match msg {
-            Msg::Exited(i, code) => {
-                if !collected.done.contains_key(&i) {
-                    return Err(Failure::Run(format!(
-                        "satellite {} exited ({code:?})",
-                        failed_name(names, i)
-                    )));
-                }
-            }
             Msg::Line(i, v) => match v["event"].as_str().unwrap_or("") {
                 "bound" => {
                     ports[i] = v["port"]

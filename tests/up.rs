@@ -1,0 +1,268 @@
+//! `orbnet up` end to end: real satellite processes on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orbnet");
+const C_KM_S: f64 = 299_792.458;
+const EARTH_RADIUS_KM: f64 = 6378.137;
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("orbnet-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn ring(
+    name: &str,
+    per_plane: u32,
+    altitude_km: f64,
+    duration_s: f64,
+    to: u32,
+    count: u32,
+) -> String {
+    format!(
+        r#"name = "{name}"
+epoch = "2026-01-01T00:00:00Z"
+seed = 1
+tdf = 1
+duration_s = {duration_s}
+[constellation]
+kind = "walker"
+planes = 1
+per_plane = {per_plane}
+altitude_km = {altitude_km}
+inclination_deg = 53
+[links]
+pattern = "plus-grid"
+rate_gbps = 10
+mtu = 9000
+grazing_km = 80
+max_range_km = 6000
+[[workload]]
+kind = "ping"
+from = "sat-0"
+to = "sat-{to}"
+interval_ms = 100
+count = {count}
+"#
+    )
+}
+
+fn read_summary(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// Children of `pid`, from /proc.
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
+            // Fields after the command's closing parenthesis: state, ppid, ...
+            let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+            let ppid = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse::<u32>().ok());
+            if ppid == Some(pid) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `pid` is still running (a zombie has finished running).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|r| r.1.split_whitespace().next())
+                .unwrap_or("X");
+            state != "Z" && state != "X"
+        }
+        Err(_) => false,
+    }
+}
+
+fn wait_for_children(launcher: &Child, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = children(launcher.id());
+        if c.len() >= n || Instant::now() > deadline {
+            return c;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+fn all_gone(pids: &[u32], limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if pids.iter().all(|&p| !alive(p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn ping_across_a_12_satellite_ring_follows_the_geometry() {
+    let dir = temp_dir("ring12");
+    let file = dir.join("ring-12.toml");
+    std::fs::write(&file, ring("ring-12", 12, 800.0, 1.6, 6, 10)).expect("write");
+    let out = dir.join("out");
+    let status = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let s = read_summary(&out);
+    assert_eq!(s["ok"], true);
+    assert_eq!(s["satellites"], 12);
+    let p = &s["ping"][0];
+    assert_eq!(p["sent"], 10);
+    assert_eq!(p["received"], 10);
+    // Six hops each way, each a chord of 30° at a = R + 800 km:
+    // RTT = 12 · 2a·sin(15°) / c ≈ 148.7 ms.
+    let a = EARTH_RADIUS_KM + 800.0;
+    let expected_ms = 12.0 * 2.0 * a * 15f64.to_radians().sin() / C_KM_S * 1e3;
+    assert!((expected_ms - 148.6).abs() < 0.5, "{expected_ms}");
+    let rtt = p["rtt_ms"]["p50"].as_f64().expect("p50");
+    assert!(
+        (rtt / expected_ms - 1.0).abs() < 0.05,
+        "measured {rtt} ms, geometry {expected_ms} ms"
+    );
+    assert!(p["rtt_ms"]["max"].as_f64().expect("max") < expected_ms * 1.05);
+    assert!(out.join("rtt.csv").exists() && out.join("rtt.svg").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn up_without_arguments_runs_the_default_and_exits_0() {
+    let dir = temp_dir("default");
+    let out = Command::new(BIN)
+        .arg("up")
+        .current_dir(&dir)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: Vec<PathBuf> = std::fs::read_dir(dir.join("results"))
+        .expect("results/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(results.len(), 1);
+    let s = read_summary(&results[0]);
+    assert_eq!(s["scenario"], "demo-24");
+    assert_eq!(s["ok"], true);
+    assert!(s["ping"][0]["received"].as_u64().expect("received") > 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_killed_satellite_fails_the_run_by_name_and_leaves_nothing() {
+    let dir = temp_dir("kill");
+    let file = dir.join("ring-8.toml");
+    std::fs::write(&file, ring("ring-8", 8, 1000.0, 60.0, 4, 500)).expect("write");
+    let mut launcher = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let sats = wait_for_children(&launcher, 8);
+    assert_eq!(sats.len(), 8);
+    std::thread::sleep(Duration::from_millis(1500));
+    let victim = sats[3];
+    // Which satellite is it? Its command line says --sat N.
+    let cmdline = std::fs::read_to_string(format!("/proc/{victim}/cmdline"))
+        .expect("cmdline")
+        .replace('\0', " ");
+    let index: String = cmdline
+        .split("--sat ")
+        .nth(1)
+        .expect("--sat")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Command::new("kill")
+        .args(["-KILL", &victim.to_string()])
+        .status()
+        .expect("kill");
+    let status = wait_exit(&mut launcher, Duration::from_secs(10)).expect("launcher exits");
+    assert_eq!(status.code(), Some(1));
+    let mut err = String::new();
+    std::io::Read::read_to_string(launcher.stderr.as_mut().expect("stderr"), &mut err)
+        .expect("read");
+    assert!(err.contains(&format!("sat-{index}")), "stderr: {err}");
+    assert!(
+        all_gone(&sats, Duration::from_secs(3)),
+        "satellites left running"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn sigterm_and_sigkill_of_the_launcher_stop_every_satellite() {
+    let dir = temp_dir("signals");
+    let file = dir.join("ring-8.toml");
+    std::fs::write(&file, ring("ring-8", 8, 1000.0, 60.0, 4, 500)).expect("write");
+    for signal in ["-TERM", "-KILL"] {
+        let mut launcher = Command::new(BIN)
+            .arg("up")
+            .arg(&file)
+            .arg("--out")
+            .arg(dir.join("out"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawns");
+        let sats = wait_for_children(&launcher, 8);
+        assert_eq!(sats.len(), 8);
+        std::thread::sleep(Duration::from_millis(1000));
+        Command::new("kill")
+            .args([signal, &launcher.id().to_string()])
+            .status()
+            .expect("kill");
+        let status = wait_exit(&mut launcher, Duration::from_secs(3)).expect("launcher exits");
+        assert!(!status.success());
+        assert!(
+            all_gone(&sats, Duration::from_secs(2)),
+            "satellites outlived the launcher after {signal}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
