@@ -266,3 +266,86 @@ fn sigterm_and_sigkill_of_the_launcher_stop_every_satellite() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn ping_follows_a_route_change_when_the_earth_blocks_a_link() {
+    // Two planes at 2000 km, nodes 180° apart, inclination 63.23°. The
+    // +Grid link between slot 4 of each plane (sat-4, sat-16) runs across
+    // the pole region; its chord's midpoint is r·sin(u)·sin(i) from the
+    // Earth's centre, so it is blocked once that falls below R + 80 km. At
+    // u0 = 120° it is up and about to set; then the ping must go round
+    // through the slot-3 pair, two intra-plane hops longer.
+    let dir = temp_dir("flip");
+    let file = dir.join("flip.toml");
+    std::fs::write(
+        &file,
+        r#"name = "flip"
+duration_s = 12
+[constellation]
+kind = "walker"
+planes = 2
+per_plane = 12
+altitude_km = 2000
+inclination_deg = 63.23
+[links]
+rate_gbps = 10
+[[workload]]
+kind = "ping"
+from = "sat-4"
+to = "sat-16"
+interval_ms = 200
+count = 55
+"#,
+    )
+    .expect("write");
+    let out = dir.join("out");
+    let status = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .expect("runs");
+    assert!(status.success());
+    let r = EARTH_RADIUS_KM + 2000.0;
+    let i = 63.23f64.to_radians();
+    let n = (398_600.4418 / r.powi(3)).sqrt(); // rad/s
+    let u_set = std::f64::consts::PI - ((EARTH_RADIUS_KM + 80.0) / (r * i.sin())).asin();
+    let t_set = (u_set - 120f64.to_radians()) / n;
+    assert!((4.0..9.0).contains(&t_set), "{t_set}");
+    let csv = std::fs::read_to_string(out.join("rtt.csv")).expect("rtt.csv");
+    let rows: Vec<(f64, Option<f64>)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[3].parse().expect("sent_s"), f[4].parse().ok())
+        })
+        .collect();
+    assert_eq!(rows.len(), 55);
+    // Direct: one chord of ≈ 10 630 km; round about: 2 × 4337 km + ≈ 7549 km.
+    let direct_ms = 2.0 * 10_630.0 / C_KM_S * 1e3;
+    let around_ms =
+        2.0 * (2.0 * 2.0 * r * 15f64.to_radians().sin() + 2.0 * r * i.cos()) / C_KM_S * 1e3;
+    let mut lost = 0;
+    for (t, rtt) in rows {
+        let Some(rtt) = rtt else {
+            lost += 1;
+            continue;
+        };
+        if t < t_set - 0.3 {
+            assert!(
+                (rtt / direct_ms - 1.0).abs() < 0.01,
+                "t={t}: {rtt} ms vs direct {direct_ms} ms"
+            );
+        } else if t > t_set + 0.3 {
+            assert!(
+                (rtt / around_ms - 1.0).abs() < 0.01,
+                "t={t}: {rtt} ms vs around {around_ms} ms"
+            );
+        }
+    }
+    assert!(lost <= 2, "{lost} echoes lost across one route change");
+    std::fs::remove_dir_all(&dir).ok();
+}

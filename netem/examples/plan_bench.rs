@@ -20,7 +20,9 @@ fn time<T>(reps: u32, mut f: impl FnMut(u32) -> T) -> Duration {
 }
 
 fn main() {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "topologies/starlink-shell1.toml".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "topologies/starlink-shell1.toml".into());
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
@@ -28,7 +30,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let dir = std::path::Path::new(&path).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let dir = std::path::Path::new(&path)
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
     let scenario = match Scenario::parse(&text, &path, &mut |f: &str| {
         std::fs::read_to_string(dir.join(f)).map_err(|e| e.to_string())
     }) {
@@ -52,11 +57,30 @@ fn main() {
         std::hint::black_box(routes_from(&graph, SatId(s)));
     }
     let all_tables = start.elapsed();
-    println!("{}: {n} satellites, {} candidate links", scenario.name, world.candidates().len());
+    println!(
+        "{}: {n} satellites, {} candidate links",
+        scenario.name,
+        world.candidates().len()
+    );
     println!("{:<34} {:>12} {:>12}", "figure", "time", "goal");
-    println!("{:<34} {:>12.3?} {:>12}", "positions only (baseline)", positions, "-");
-    println!("{:<34} {:>12.3?} {:>12}", "full snapshot", snapshot, "≤ 5 ms");
-    println!("{:<34} {:>12.3?} {:>12}", "graph from snapshot", graph_build, "-");
-    println!("{:<34} {:>12.3?} {:>12}", "one satellite's next-hop table", one_table, "≤ 1 ms");
-    println!("{:<34} {:>12.3?} {:>12}", "every satellite's table", all_tables, "-");
+    println!(
+        "{:<34} {:>12.3?} {:>12}",
+        "positions only (baseline)", positions, "-"
+    );
+    println!(
+        "{:<34} {:>12.3?} {:>12}",
+        "full snapshot", snapshot, "≤ 5 ms"
+    );
+    println!(
+        "{:<34} {:>12.3?} {:>12}",
+        "graph from snapshot", graph_build, "-"
+    );
+    println!(
+        "{:<34} {:>12.3?} {:>12}",
+        "one satellite's next-hop table", one_table, "≤ 1 ms"
+    );
+    println!(
+        "{:<34} {:>12.3?} {:>12}",
+        "every satellite's table", all_tables, "-"
+    );
 }
