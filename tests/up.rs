@@ -310,7 +310,7 @@ count = 55
     assert!(status.success());
     let r = EARTH_RADIUS_KM + 2000.0;
     let i = 63.23f64.to_radians();
-    let n = (398_600.4418 / r.powi(3)).sqrt(); // rad/s
+    let n = (398_600.441_8 / r.powi(3)).sqrt(); // rad/s
     let u_set = std::f64::consts::PI - ((EARTH_RADIUS_KM + 80.0) / (r * i.sin())).asin();
     let t_set = (u_set - 120f64.to_radians()) / n;
     assert!((4.0..9.0).contains(&t_set), "{t_set}");
