@@ -150,7 +150,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
             println!("{summary}");
             eprintln!("results in {}", dir.display());
-            Ok(())
+            workloads_ok(&summary)
         }
         Command::Node {
             sat,
@@ -191,6 +191,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
     }
+}
+
+/// Exit 1 when a workload failed: a ping with no reply, a transfer not verified.
+fn workloads_ok(summary: &str) -> Result<(), Failure> {
+    let v: serde_json::Value = serde_json::from_str(summary).unwrap_or_default();
+    if v["ok"] == true {
+        return Ok(());
+    }
+    let mut why = Vec::new();
+    for p in v["ping"].as_array().into_iter().flatten() {
+        if p["received"] == 0 {
+            why.push(format!("ping {} → {}: no reply", p["from"], p["to"]));
+        }
+    }
+    for t in v["transfers"].as_array().into_iter().flatten() {
+        if t["verified"] != true {
+            why.push(format!(
+                "{} transfer {} → {}: {}",
+                t["transport"], t["from"], t["to"], t["error"]
+            ));
+        }
+    }
+    Err(Failure::Run(format!(
+        "workloads failed: {}",
+        why.join("; ")
+    )))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

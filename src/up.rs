@@ -340,7 +340,7 @@ fn write_results(
     let mut plot_measured = Vec::new();
     let mut plot_geometric = Vec::new();
     for w in &scenario.workloads {
-        let Workload::Ping(p) = w;
+        let Workload::Ping(p) = w else { continue };
         let (from, to) = (world.name(p.from).to_owned(), world.name(p.to).to_owned());
         let mut echoes: Vec<(u64, f64, Option<f64>)> = c
             .events
@@ -391,6 +391,7 @@ fn write_results(
             error_ms: Spread::of(&abs_errs),
         });
     }
+    let (transfers, throughput_csv, throughput_series) = transfers(scenario, c);
     let sum = |key: &str| {
         c.done
             .values()
@@ -413,7 +414,7 @@ fn write_results(
         .values()
         .filter_map(|v| v["late_max_us"].as_f64())
         .fold(0.0, f64::max);
-    let ok = ping.iter().all(|p| p.received > 0);
+    let ok = ping.iter().all(|p| p.received > 0) && transfers.iter().all(|t| t.verified);
     let summary = json!({
         "scenario": scenario.name,
         "tdf": scenario.tdf.factor(),
@@ -422,6 +423,7 @@ fn write_results(
         "duration_s": scenario.duration.as_secs_f64(),
         "ok": ok,
         "ping": ping,
+        "transfers": transfers,
         "counters": {
             "frames_out": sum("frames_out"), "frames_in": sum("frames_in"),
             "sent": sum("sent"), "forwarded": sum("forwarded"), "delivered_local": sum("delivered_local"),
@@ -434,6 +436,24 @@ fn write_results(
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Failure::Run(e.to_string()))?;
     write("summary.json", &(text + "\n"))?;
     write("rtt.csv", &csv)?;
+    write("throughput.csv", &throughput_csv)?;
+    if !throughput_series.is_empty() {
+        let series: Vec<Series<'_>> = throughput_series
+            .iter()
+            .map(|(label, points)| Series {
+                label,
+                points: points.clone(),
+            })
+            .collect();
+        line_plot(
+            &dir.join("throughput.svg"),
+            &format!("{}: bulk goodput (TDF {})", scenario.name, scenario.tdf),
+            "virtual time (s)",
+            "goodput (Gb/s, virtual)",
+            &series,
+        )
+        .map_err(Failure::Run)?;
+    }
     let events: String = c.events.iter().map(|e| format!("{e}\n")).collect();
     write("events.jsonl", &events)?;
     line_plot(
@@ -454,6 +474,103 @@ fn write_results(
     )
     .map_err(Failure::Run)?;
     Ok(())
+}
+
+/// One bulk transfer in `summary.json`.
+#[derive(Serialize)]
+struct TransferSummary {
+    from: String,
+    to: String,
+    transport: &'static str,
+    cc: &'static str,
+    streams: u32,
+    bytes: u64,
+    received: u64,
+    /// Virtual seconds from the start to the last byte; null if unfinished.
+    seconds: Option<f64>,
+    goodput_gbps: Option<f64>,
+    /// The slowest link on the path at the start.
+    path_capacity_gbps: Option<f64>,
+    verified: bool,
+    error: Option<String>,
+}
+
+type Throughput = (Vec<TransferSummary>, String, Vec<(String, Vec<(f64, f64)>)>);
+
+fn transfers(scenario: &Scenario, c: &Collected) -> Throughput {
+    let world = &scenario.world;
+    let mut out = Vec::new();
+    let mut csv = String::from("workload,from,to,t_s,bytes,goodput_gbps\n");
+    let mut series = Vec::new();
+    for (w, workload) in scenario.workloads.iter().enumerate() {
+        let Workload::Bulk(b) = workload else {
+            continue;
+        };
+        let (from, to) = (world.name(b.from).to_owned(), world.name(b.to).to_owned());
+        let snap = world.snapshot(b.start);
+        let graph = orbnet_netem::routing::Graph::from_snapshot(&snap);
+        let path = orbnet_netem::routing::path(&snap, &graph, b.from, b.to);
+        let report = c
+            .events
+            .iter()
+            .find(|e| e["event"] == "transfer" && e["workload"] == w);
+        let seconds = report
+            .and_then(|r| r["completed_s"].as_f64())
+            .map(|t| t - b.start.as_secs_f64());
+        let verified = report.is_some_and(|r| r["verified"] == true);
+        let mut error = report.and_then(|r| r["error"].as_str().map(str::to_owned));
+        if report.is_none() {
+            error = Some(format!("{to} never reported on the transfer"));
+        }
+        if path.is_none() {
+            let why = format!(
+                "no path from {from} to {to} at {:.3} s",
+                b.start.as_secs_f64()
+            );
+            error = Some(error.map_or(why.clone(), |e| format!("{e}: {why}")));
+        }
+        let mut points = Vec::new();
+        let mut prev = (b.start.as_secs_f64(), 0u64);
+        let mut samples: Vec<(f64, u64)> = c
+            .events
+            .iter()
+            .filter(|e| e["event"] == "bulk-progress" && e["workload"] == w)
+            .map(|e| {
+                (
+                    e["t_s"].as_f64().unwrap_or(0.0),
+                    e["bytes"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (t, bytes) in samples {
+            if t <= prev.0 {
+                continue;
+            }
+            let gbps = (bytes.saturating_sub(prev.1)) as f64 * 8.0 / (t - prev.0) / 1e9;
+            csv.push_str(&format!("{w},{from},{to},{t:.6},{bytes},{gbps:.6}\n"));
+            points.push((t, gbps));
+            prev = (t, bytes);
+        }
+        series.push((format!("{from} → {to} ({})", b.transport.as_str()), points));
+        out.push(TransferSummary {
+            transport: b.transport.as_str(),
+            cc: b.cc.as_str(),
+            streams: b.streams,
+            bytes: b.bytes,
+            received: report.and_then(|r| r["received"].as_u64()).unwrap_or(0),
+            goodput_gbps: seconds
+                .filter(|s| *s > 0.0)
+                .map(|s| b.bytes as f64 * 8.0 / s / 1e9),
+            seconds,
+            path_capacity_gbps: path.map(|p| p.bottleneck.gbps()),
+            verified,
+            error,
+            from,
+            to,
+        });
+    }
+    (out, csv, series)
 }
 
 /// Out and back, the way back leaving when the request arrives.

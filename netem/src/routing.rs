@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::topology::Snapshot;
-use crate::units::{LinkId, SatId, SimDuration};
+use crate::units::{BitsPerSecond, LinkId, SatId, SimDuration};
 
 /// The up links as an adjacency list.
 #[derive(Clone, Debug)]
@@ -134,6 +134,38 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
         })
         .collect();
     RoutingTable { source, routes }
+}
+
+/// A path as the satellites forward along it: each hop's next hop from its
+/// own table over the same snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Path {
+    pub links: Vec<LinkId>,
+    pub delay: SimDuration,
+    /// The slowest link's rate.
+    pub bottleneck: BitsPerSecond,
+}
+
+/// The hop-by-hop path from `from` to `to` in `snapshot`, if any.
+pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Option<Path> {
+    let mut at = from;
+    let mut p = Path {
+        links: Vec::new(),
+        delay: SimDuration::ZERO,
+        bottleneck: BitsPerSecond(u64::MAX),
+    };
+    while at != to {
+        if p.links.len() > graph.satellites() {
+            return None;
+        }
+        let r = routes_from(graph, at).route(to)?;
+        let l = snapshot.link(r.link)?;
+        p.links.push(r.link);
+        p.delay += l.delay;
+        p.bottleneck = p.bottleneck.min(l.rate);
+        at = r.next_hop;
+    }
+    (!p.links.is_empty()).then_some(p)
 }
 
 /// Figures over all pairs: the network's diameter and mean path.

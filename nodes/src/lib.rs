@@ -1,7 +1,7 @@
 //! One orbnet satellite: the runtime the launcher starts as `orbnet node`.
 //!
 //! ```text
-//! workload     ping (ICMP echo)
+//! workload     ping (ICMP echo), bulk (TCP, verified bytes)
 //! smoltcp      one Interface, Medium::Ip, 198.18.0.0/15 by index  (stack)
 //! router       local → stack; else TTL−1 → next hop's port        (router)
 //! ports        netem shaper + live link state, one per terminal   (router)
@@ -17,6 +17,7 @@
 //! answers the echo and the reply travels back the same way.
 
 pub mod addr;
+pub mod bulk;
 pub mod clock;
 pub mod node;
 pub mod ping;

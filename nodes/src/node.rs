@@ -147,6 +147,33 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         .map(|(i, p)| Pinger::new(p, 0x4f00 + i as u16, &mut stack))
         .collect();
 
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for (i, w) in scenario.workloads.iter().enumerate() {
+        let Workload::Bulk(b) = w else { continue };
+        if b.from != me && b.to != me {
+            continue;
+        }
+        let buffer = tcp_buffer(&world, b);
+        if b.from == me {
+            senders.push(crate::bulk::Sender::new(
+                i,
+                *b,
+                scenario.seed,
+                buffer,
+                &mut stack,
+            ));
+        } else {
+            receivers.push(crate::bulk::Receiver::new(
+                i,
+                *b,
+                scenario.seed,
+                buffer,
+                &mut stack,
+            ));
+        }
+    }
+
     emit(json!({"event": "ready", "sat": name}));
     let start: StartMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
         .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
@@ -155,7 +182,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let end = SimTime::ZERO + scenario.duration;
     let interval = scenario.routing_interval;
     let stats_every =
-        SimDuration::from_secs_f64((scenario.duration.as_secs_f64() / 20.0).max(1e-3));
+        SimDuration::from_secs_f64((scenario.duration.as_secs_f64() / 50.0).max(1e-3));
     let mut timeline = world.timeline(interval);
     let mut next_routing = SimTime::ZERO;
     let mut next_stats = SimTime::ZERO;
@@ -178,6 +205,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 heap_t,
                 ping_t,
                 stack_t,
+                bulk_timer(&senders, &receivers),
                 Some(next_routing),
                 Some(next_stats),
                 Some(end),
@@ -211,6 +239,10 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     "frames_in": wire.frames_in, "frames_out": wire.frames_out,
                     "links_up": router.links_up()}),
                 );
+                for r in &receivers {
+                    emit(json!({"event": "bulk-progress", "workload": r.w,
+                        "t_s": vt.as_secs_f64(), "bytes": r.received()}));
+                }
                 next_stats += stats_every;
             }
             while heap.peek().is_some_and(|r| r.0.0 <= vt) {
@@ -226,6 +258,12 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     p.send(vt, &mut stack);
                 }
             }
+            for s in senders.iter_mut() {
+                if s.next_timer().is_some_and(|t| t <= vt) {
+                    s.start(&mut stack);
+                }
+                s.pump(&mut stack);
+            }
             stack.poll(vt);
             while let Some(packet) = stack.device.tx.pop_front() {
                 let d = router.route(vt, packet, false);
@@ -237,6 +275,22 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             for p in pingers.iter_mut() {
                 for echo in p.receive(vt, &mut stack) {
                     report_echo(&world, p.spec(), echo);
+                }
+            }
+            for r in receivers.iter_mut() {
+                if let Some(o) = r.pump(vt, &mut stack) {
+                    report_transfer(&world, r, &o);
+                }
+            }
+            let mut refill = false;
+            for s in senders.iter_mut() {
+                refill |= s.pump(&mut stack);
+            }
+            if refill || !stack.device.rx.is_empty() {
+                stack.poll(vt);
+                while let Some(packet) = stack.device.tx.pop_front() {
+                    let d = router.route(vt, packet, false);
+                    dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
                 }
             }
         }
@@ -252,6 +306,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             heap_t,
             ping_t,
             stack_t,
+            bulk_timer(&senders, &receivers),
             Some(next_routing),
             Some(next_stats),
             Some(end),
@@ -282,6 +337,11 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         }
     }
 
+    for r in receivers.iter_mut() {
+        if let Some(o) = r.unfinished(last) {
+            report_transfer(&world, r, &o);
+        }
+    }
     for p in &pingers {
         for echo in p.unanswered() {
             report_echo(&world, p.spec(), echo);
@@ -303,6 +363,41 @@ fn report_echo(world: &orbnet_netem::World, spec: &orbnet_netem::scenario::Ping,
         json!({"event": "echo", "from": world.name(spec.from), "to": world.name(spec.to),
         "seq": e.seq, "sent_s": e.sent.as_secs_f64(), "size": spec.size,
         "rtt_ms": e.rtt.map(|d| d.as_nanos() as f64 / 1e6)}),
+    );
+}
+
+/// The earliest timer of the bulk transfers.
+fn bulk_timer(
+    senders: &[crate::bulk::Sender],
+    receivers: &[crate::bulk::Receiver],
+) -> Option<SimTime> {
+    let s = senders.iter().filter_map(crate::bulk::Sender::next_timer);
+    let r = receivers.iter().filter_map(crate::bulk::Receiver::deadline);
+    s.chain(r).min()
+}
+
+/// TCP buffer per connection: the path's bandwidth-delay product at the
+/// transfer's start (with a quarter more for slack), within [256 KiB, 64 MiB].
+fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::scenario::Bulk) -> usize {
+    let snap = world.snapshot(b.start);
+    let graph = orbnet_netem::routing::Graph::from_snapshot(&snap);
+    let bdp = orbnet_netem::routing::path(&snap, &graph, b.from, b.to).map_or(0.0, |p| {
+        p.bottleneck.0 as f64 / 8.0 * 2.0 * p.delay.as_secs_f64() * 1.25 / f64::from(b.streams)
+    });
+    (bdp as usize).clamp(256 << 10, 64 << 20)
+}
+
+fn report_transfer(
+    world: &orbnet_netem::World,
+    r: &crate::bulk::Receiver,
+    o: &crate::bulk::Outcome,
+) {
+    let b = &r.spec;
+    emit(
+        json!({"event": "transfer", "workload": r.w, "from": world.name(b.from), "to": world.name(b.to),
+        "transport": b.transport.as_str(), "cc": b.cc.as_str(), "bytes": b.bytes, "streams": b.streams,
+        "start_s": b.start.as_secs_f64(), "completed_s": o.completed.map(|t| t.as_secs_f64()),
+        "received": o.received, "verified": o.verified, "error": o.error}),
     );
 }
 
