@@ -186,6 +186,18 @@ async fn drive(
 ) -> Result<Collected, Failure> {
     let n = sats.len();
     let mut ports = vec![0u16; n];
+    // A certificate for this run only, when a workload speaks QUIC.
+    let quic = scenario.workloads.iter().any(|w| {
+        matches!(w, Workload::Bulk(b) if b.transport == orbnet_netem::scenario::Transport::Quic)
+    });
+    let tls = if quic {
+        Some(
+            orbnet_node::quic::generate_tls()
+                .map_err(|e| Failure::Run(format!("TLS certificate: {e}")))?,
+        )
+    } else {
+        None
+    };
     let mut bound = 0;
     let mut ready = 0;
     let mut started = false;
@@ -252,7 +264,12 @@ async fn drive(
                         .unwrap_or(0);
                     bound += 1;
                     if bound == n {
-                        let line = format!("{}\n", json!({"ports": ports}));
+                        let mut msg = json!({"ports": ports});
+                        if let Some(tls) = &tls {
+                            msg["tls_cert"] = json!(orbnet_node::quic::to_hex(&tls.cert));
+                            msg["tls_key"] = json!(orbnet_node::quic::to_hex(&tls.key));
+                        }
+                        let line = format!("{msg}\n");
                         send_all(sats, &line).await.map_err(|i| {
                             Failure::Run(format!(
                                 "satellite {} closed its pipe",

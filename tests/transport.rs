@@ -32,11 +32,8 @@ fn run(dir: &Path, scenario: &str) -> (Output, Value) {
     (out, serde_json::from_str(&summary).expect("JSON"))
 }
 
-#[test]
-fn tcp_bulk_across_three_lossy_hops_is_verified() {
-    let dir = temp_dir("lossy");
-    let (out, s) = run(
-        &dir,
+fn lossy_ring(transport: &str) -> String {
+    format!(
         r#"name = "lossy-ring"
 duration_s = 8
 [constellation]
@@ -54,15 +51,31 @@ kind = "bulk"
 from = "sat-0"
 to = "sat-3"
 bytes = 2000000
-transport = "tcp"
-"#,
-    );
+transport = "{transport}"
+"#
+    )
+}
+
+#[test]
+fn tcp_bulk_across_three_lossy_hops_is_verified() {
+    lossy_bulk_is_verified("tcp");
+}
+
+#[test]
+fn quic_bulk_across_three_lossy_hops_is_verified() {
+    lossy_bulk_is_verified("quic");
+}
+
+fn lossy_bulk_is_verified(transport: &str) {
+    let dir = temp_dir(&format!("lossy-{transport}"));
+    let (out, s) = run(&dir, &lossy_ring(transport));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let t = &s["transfers"][0];
+    assert_eq!(t["transport"], transport);
     assert_eq!(t["verified"], true, "{t}");
     assert_eq!(t["received"], 2_000_000);
     let goodput = t["goodput_gbps"].as_f64().expect("goodput");
@@ -83,12 +96,22 @@ transport = "tcp"
 
 #[test]
 fn tcp_bulk_survives_a_route_change() {
+    bulk_survives_a_route_change("tcp");
+}
+
+#[test]
+fn quic_bulk_survives_a_route_change() {
+    bulk_survives_a_route_change("quic");
+}
+
+fn bulk_survives_a_route_change(transport: &str) {
     // The geometry of tests/up.rs: the sat-4–sat-16 link sets behind the
     // Earth about 6.4 s in; the transfer runs across that instant.
-    let dir = temp_dir("reroute");
+    let dir = temp_dir(&format!("reroute-{transport}"));
     let (out, s) = run(
         &dir,
-        r#"name = "reroute"
+        &format!(
+            r#"name = "reroute"
 duration_s = 14
 [constellation]
 kind = "walker"
@@ -105,8 +128,9 @@ from = "sat-4"
 to = "sat-16"
 bytes = 4000000
 start_s = 5
-transport = "tcp"
-"#,
+transport = "{transport}"
+"#
+        ),
     );
     assert!(
         out.status.success(),
@@ -144,6 +168,7 @@ from = "sat-0"
 to = "sat-5"
 bytes = 100000
 timeout_s = 1.5
+transport = "tcp"
 "#,
     );
     assert_eq!(out.status.code(), Some(1));

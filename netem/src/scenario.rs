@@ -881,14 +881,9 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
         if b.bytes == 0 {
             return Err(bad(format!("{field}.bytes"), "must be ≥ 1 (got 0)"));
         }
-        let transport = match b.transport.as_deref().unwrap_or("tcp") {
+        let transport = match b.transport.as_deref().unwrap_or("quic") {
             "tcp" => Transport::Tcp,
-            "quic" => {
-                return Err(bad(
-                    format!("{field}.transport"),
-                    "\"quic\" is not available yet in this build; use \"tcp\"",
-                ));
-            }
+            "quic" => Transport::Quic,
             other => {
                 return Err(bad(
                     format!("{field}.transport"),

@@ -65,7 +65,7 @@ fn ports(w: usize, k: u32) -> (u16, u16) {
 }
 
 /// The byte range of stream `k` of `n` sharing `bytes`.
-fn range(bytes: u64, n: u32, k: u32) -> (u64, u64) {
+pub fn range(bytes: u64, n: u32, k: u32) -> (u64, u64) {
     let n = u64::from(n);
     let k = u64::from(k);
     let start = bytes * k / n;

@@ -21,6 +21,7 @@ pub mod bulk;
 pub mod clock;
 pub mod node;
 pub mod ping;
+pub mod quic;
 pub mod router;
 pub mod stack;
 pub mod wire;

@@ -20,9 +20,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use orbnet_netem::scenario::Transport;
 use orbnet_netem::{LinkId, SatId, Scenario, SimDuration, SimTime, Workload};
 use serde::Deserialize;
 use serde_json::json;
@@ -56,6 +59,11 @@ pub struct NodeConfig {
 #[derive(Deserialize)]
 struct PortsMsg {
     ports: Vec<u16>,
+    /// The run's certificate and key (hex DER), when a workload uses QUIC.
+    #[serde(default)]
+    tls_cert: Option<String>,
+    #[serde(default)]
+    tls_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -149,9 +157,15 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
 
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
+    let quic_notify = Arc::new(tokio::sync::Notify::new());
+    let mut quic_ports: Vec<crate::quic::Port> = Vec::new();
     for (i, w) in scenario.workloads.iter().enumerate() {
         let Workload::Bulk(b) = w else { continue };
         if b.from != me && b.to != me {
+            continue;
+        }
+        if b.transport == Transport::Quic {
+            quic_ports.push(crate::quic::Port::new(i, &mut stack, quic_notify.clone()));
             continue;
         }
         let buffer = tcp_buffer(&world, b);
@@ -178,6 +192,15 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let start: StartMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
         .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
     let clock = crate::clock::VirtualClock::from_unix(start.start_unix_ns, scenario.tdf);
+    let (outcome_tx, mut outcome_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut quic_receivers = start_quic(&QuicStart {
+        scenario,
+        me,
+        clock,
+        ports: &quic_ports,
+        tls: (&ports.tls_cert, &ports.tls_key),
+        outcomes: &outcome_tx,
+    })?;
 
     let end = SimTime::ZERO + scenario.duration;
     let interval = scenario.routing_interval;
@@ -243,6 +266,10 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     emit(json!({"event": "bulk-progress", "workload": r.w,
                         "t_s": vt.as_secs_f64(), "bytes": r.received()}));
                 }
+                for q in &quic_receivers {
+                    emit(json!({"event": "bulk-progress", "workload": q.w,
+                        "t_s": vt.as_secs_f64(), "bytes": q.received.load(Ordering::Relaxed)}));
+                }
                 next_stats += stats_every;
             }
             while heap.peek().is_some_and(|r| r.0.0 <= vt) {
@@ -277,9 +304,29 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     report_echo(&world, p.spec(), echo);
                 }
             }
+            for q in &quic_ports {
+                q.deliver_in(&mut stack);
+            }
             for r in receivers.iter_mut() {
                 if let Some(o) = r.pump(vt, &mut stack) {
-                    report_transfer(&world, r, &o);
+                    report_transfer(&world, r.w, &r.spec, &o);
+                }
+            }
+            for q in quic_receivers.iter_mut() {
+                if !q.reported && q.deadline().is_some_and(|d| d <= vt) {
+                    q.reported = true;
+                    let got = q.received.load(Ordering::Relaxed);
+                    let o = crate::bulk::Outcome {
+                        received: got,
+                        completed: None,
+                        verified: false,
+                        error: Some(format!(
+                            "timed out after {:.3} s with {got} of {} bytes",
+                            (vt - q.spec.start).as_secs_f64(),
+                            q.spec.bytes
+                        )),
+                    };
+                    report_transfer(&world, q.w, &q.spec, &o);
                 }
             }
             let mut refill = false;
@@ -296,6 +343,26 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         }
         if finished {
             break;
+        }
+        // What quinn queued since leaves now, stamped with the current virtual time.
+        let mut flushed = false;
+        for q in &quic_ports {
+            flushed |= q.flush_out(&mut stack);
+        }
+        if flushed {
+            let vt = now.max(last);
+            last = vt;
+            stack.poll(vt);
+            while let Some(packet) = stack.device.tx.pop_front() {
+                let d = router.route(vt, packet, false);
+                dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+            }
+        }
+        while let Ok((w, o)) = outcome_rx.try_recv() {
+            if let Some(q) = quic_receivers.iter_mut().find(|q| q.w == w && !q.reported) {
+                q.reported = true;
+                report_transfer(&world, q.w, &q.spec, &o);
+            }
         }
 
         // 2. Sleep until the next event, a frame, or word from the launcher.
@@ -329,6 +396,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     }
                 }
             }
+            _ = quic_notify.notified() => {}
             l = lines.next_line() => {
                 if !matches!(l, Ok(Some(_))) {
                     return Err(NodeError::Orphaned);
@@ -339,8 +407,21 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
 
     for r in receivers.iter_mut() {
         if let Some(o) = r.unfinished(last) {
-            report_transfer(&world, r, &o);
+            report_transfer(&world, r.w, &r.spec, &o);
         }
+    }
+    for q in quic_receivers.iter().filter(|q| !q.reported) {
+        let got = q.received.load(Ordering::Relaxed);
+        let o = crate::bulk::Outcome {
+            received: got,
+            completed: None,
+            verified: false,
+            error: Some(format!(
+                "the run ended with {got} of {} bytes received",
+                q.spec.bytes
+            )),
+        };
+        report_transfer(&world, q.w, &q.spec, &o);
     }
     for p in &pingers {
         for echo in p.unanswered() {
@@ -366,6 +447,101 @@ fn report_echo(world: &orbnet_netem::World, spec: &orbnet_netem::scenario::Ping,
     );
 }
 
+/// A QUIC transfer this satellite receives.
+#[derive(Debug)]
+struct QuicReceiver {
+    w: usize,
+    spec: orbnet_netem::scenario::Bulk,
+    received: Arc<AtomicU64>,
+    reported: bool,
+}
+
+impl QuicReceiver {
+    fn deadline(&self) -> Option<SimTime> {
+        self.spec.timeout.map(|t| self.spec.start + t)
+    }
+}
+
+/// What starting the QUIC workloads needs.
+struct QuicStart<'a> {
+    scenario: &'a Scenario,
+    me: SatId,
+    clock: crate::clock::VirtualClock,
+    ports: &'a [crate::quic::Port],
+    tls: (&'a Option<String>, &'a Option<String>),
+    outcomes: &'a tokio::sync::mpsc::UnboundedSender<(usize, crate::bulk::Outcome)>,
+}
+
+/// Makes an endpoint per QUIC workload of ours and spawns its sender or
+/// receiver task.
+fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
+    let mut receivers = Vec::new();
+    if q.ports.is_empty() {
+        return Ok(receivers);
+    }
+    let hex = |h: &Option<String>| h.as_deref().and_then(crate::quic::from_hex);
+    let (Some(cert), Some(key)) = (hex(q.tls.0), hex(q.tls.1)) else {
+        return Err(NodeError::Protocol(
+            "a QUIC workload but no TLS certificate from the launcher".into(),
+        ));
+    };
+    let tls = crate::quic::Tls { cert, key };
+    let world = &q.scenario.world;
+    let runtime = crate::quic::VirtualRuntime::new(q.clock);
+    let me_ip = crate::addr::address(q.me);
+    for port in q.ports {
+        let Some(Workload::Bulk(b)) = q.scenario.workloads.get(port.workload) else {
+            continue;
+        };
+        let b = *b;
+        let snap = world.snapshot(b.start);
+        let graph = orbnet_netem::routing::Graph::from_snapshot(&snap);
+        let path = orbnet_netem::routing::path(&snap, &graph, b.from, b.to);
+        let tuning = crate::quic::Tuning {
+            bdp: path.as_ref().map_or(1 << 20, |p| {
+                (p.bottleneck.0 as f64 / 8.0 * 2.0 * p.delay.as_secs_f64()) as u64
+            }),
+            rtt: path.as_ref().map_or(Duration::from_millis(100), |p| {
+                Duration::from_nanos(2 * p.delay.as_nanos())
+            }),
+            cc: b.cc,
+            streams: b.streams,
+            max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
+        };
+        let ep =
+            crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), &tls, &tuning, runtime)
+                .map_err(|e| NodeError::Protocol(e.to_string()))?;
+        let key = crate::bulk::content_key(q.scenario.seed, port.workload);
+        let w = port.workload;
+        if b.from == q.me {
+            let to = SocketAddr::new(
+                IpAddr::V4(crate::addr::address(b.to)),
+                port.local(me_ip).port(),
+            );
+            tokio::spawn(async move {
+                if let Err(e) = crate::quic::send_bulk(ep, runtime, b, key, to).await {
+                    tracing::warn!(workload = w, "QUIC sender: {e}");
+                }
+            });
+        } else {
+            let received = Arc::new(AtomicU64::new(0));
+            let tx = q.outcomes.clone();
+            let (clock, r) = (q.clock, received.clone());
+            tokio::spawn(async move {
+                let o = crate::quic::receive_bulk(ep, clock, b, key, r).await;
+                let _ = tx.send((w, o));
+            });
+            receivers.push(QuicReceiver {
+                w,
+                spec: b,
+                received,
+                reported: false,
+            });
+        }
+    }
+    Ok(receivers)
+}
+
 /// The earliest timer of the bulk transfers.
 fn bulk_timer(
     senders: &[crate::bulk::Sender],
@@ -389,12 +565,12 @@ fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::scenario::Bulk) -> 
 
 fn report_transfer(
     world: &orbnet_netem::World,
-    r: &crate::bulk::Receiver,
+    w: usize,
+    b: &orbnet_netem::scenario::Bulk,
     o: &crate::bulk::Outcome,
 ) {
-    let b = &r.spec;
     emit(
-        json!({"event": "transfer", "workload": r.w, "from": world.name(b.from), "to": world.name(b.to),
+        json!({"event": "transfer", "workload": w, "from": world.name(b.from), "to": world.name(b.to),
         "transport": b.transport.as_str(), "cc": b.cc.as_str(), "bytes": b.bytes, "streams": b.streams,
         "start_s": b.start.as_secs_f64(), "completed_s": o.completed.map(|t| t.as_secs_f64()),
         "received": o.received, "verified": o.verified, "error": o.error}),
