@@ -46,7 +46,9 @@ fn udp() -> std::io::Result<f64> {
             sent += DATAGRAM as u64;
         }
     }
-    let (got, secs) = receiver.join().map_err(|_| std::io::Error::other("receiver panicked"))?;
+    let (got, secs) = receiver
+        .join()
+        .map_err(|_| std::io::Error::other("receiver panicked"))?;
     Ok(gbps(got, secs))
 }
 
@@ -103,7 +105,9 @@ async fn quinn_kernel() -> Result<f64, Box<dyn std::error::Error>> {
         Ok::<u64, Box<dyn std::error::Error + Send + Sync>>(got)
     });
     let start = Instant::now();
-    let conn = client.connect(addr, orbnet_node::quic::SERVER_NAME)?.await?;
+    let conn = client
+        .connect(addr, orbnet_node::quic::SERVER_NAME)?
+        .await?;
     let mut s = conn.open_uni().await?;
     let chunk = bytes::Bytes::from(vec![7u8; 1 << 20]);
     let mut sent = 0;
@@ -117,7 +121,10 @@ async fn quinn_kernel() -> Result<f64, Box<dyn std::error::Error>> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     println!("udp_gbps {:.3}", udp()?);
     println!("tcp_gbps {:.3}", rt.block_on(tcp())?);
     println!("quinn_gbps {:.3}", rt.block_on(quinn_kernel())?);

@@ -221,22 +221,18 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         let now = clock.now();
         let mut finished = false;
         for _ in 0..100_000 {
-            let heap_t = heap.peek().map(|r| r.0.0);
-            let ping_t = pingers.iter().filter_map(Pinger::next_send).min();
-            let stack_t = stack.poll_at(last);
-            let t = [
-                heap_t,
-                ping_t,
-                stack_t,
-                bulk_timer(&senders, &receivers),
-                Some(next_routing),
-                Some(next_stats),
-                Some(end),
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(end);
+            let t = next_event(
+                Timers {
+                    heap: &heap,
+                    pingers: &pingers,
+                    senders: &senders,
+                    receivers: &receivers,
+                    quic: &quic_receivers,
+                    fixed: [next_routing, next_stats, end],
+                },
+                &mut stack,
+                last,
+            );
             if t > now {
                 break;
             }
@@ -366,22 +362,18 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         }
 
         // 2. Sleep until the next event, a frame, or word from the launcher.
-        let heap_t = heap.peek().map(|r| r.0.0);
-        let ping_t = pingers.iter().filter_map(Pinger::next_send).min();
-        let stack_t = stack.poll_at(last);
-        let next = [
-            heap_t,
-            ping_t,
-            stack_t,
-            bulk_timer(&senders, &receivers),
-            Some(next_routing),
-            Some(next_stats),
-            Some(end),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(end);
+        let next = next_event(
+            Timers {
+                heap: &heap,
+                pingers: &pingers,
+                senders: &senders,
+                receivers: &receivers,
+                quic: &quic_receivers,
+                fixed: [next_routing, next_stats, end],
+            },
+            &mut stack,
+            last,
+        );
         let wake = tokio::time::Instant::from_std(clock.wall(next));
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
@@ -540,6 +532,39 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
         }
     }
     Ok(receivers)
+}
+
+/// Everything that schedules work in the node loop.
+struct Timers<'a> {
+    heap: &'a BinaryHeap<Due>,
+    pingers: &'a [Pinger],
+    senders: &'a [crate::bulk::Sender],
+    receivers: &'a [crate::bulk::Receiver],
+    quic: &'a [QuicReceiver],
+    /// Routing update, stats sample, end of run.
+    fixed: [SimTime; 3],
+}
+
+/// The virtual time of the next thing the loop must do.
+fn next_event(t: Timers<'_>, stack: &mut Stack, last: SimTime) -> SimTime {
+    let quic = t
+        .quic
+        .iter()
+        .filter(|q| !q.reported)
+        .filter_map(QuicReceiver::deadline)
+        .min();
+    [
+        t.heap.peek().map(|r| r.0.0),
+        t.pingers.iter().filter_map(Pinger::next_send).min(),
+        stack.poll_at(last),
+        bulk_timer(t.senders, t.receivers),
+        quic,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(t.fixed)
+    .min()
+    .unwrap_or(t.fixed[2])
 }
 
 /// The earliest timer of the bulk transfers.
