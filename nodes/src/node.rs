@@ -657,6 +657,3 @@ fn dispatch(
         Decision::Drop(_) => {}
     }
 }
-
-/// How long a node waits for the launcher's messages before giving up.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
