@@ -883,7 +883,18 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
         }
         let transport = match b.transport.as_deref().unwrap_or("quic") {
             "tcp" => Transport::Tcp,
-            "quic" => Transport::Quic,
+            "quic" => {
+                // QUIC never sends UDP payloads under 1200 bytes (RFC 9000 §14):
+                // with 20 bytes of IPv4 and 8 of UDP the links must carry 1228.
+                let mtu = world.link_model().mtu.0;
+                if mtu < 1228 {
+                    return Err(bad(
+                        format!("{field}.transport"),
+                        format!("QUIC needs links.mtu ≥ 1228 (got {mtu})"),
+                    ));
+                }
+                Transport::Quic
+            }
             other => {
                 return Err(bad(
                     format!("{field}.transport"),
@@ -1162,6 +1173,48 @@ count = 50
             "",
             "missing field `name`",
         );
+    }
+
+    #[test]
+    fn bulk_workloads_are_checked() {
+        let bulk = format!(
+            "{RING}[[workload]]\nkind = \"bulk\"\nfrom = \"sat-0\"\nto = \"sat-3\"\nbytes = 1000\n"
+        );
+        let s = parse(&bulk).expect("valid");
+        let Workload::Bulk(b) = s.workloads[1] else {
+            panic!("not bulk")
+        };
+        assert_eq!(
+            (b.transport, b.cc, b.streams),
+            (Transport::Quic, Cc::Cubic, 1)
+        );
+        let with = |extra: &str| bulk.replace("bytes = 1000", &format!("bytes = 1000\n{extra}"));
+        rejects(
+            &bulk.replace("bytes = 1000", "bytes = 0"),
+            "workload[1].bytes",
+            "≥ 1",
+        );
+        rejects(
+            &with("transport = \"udp\""),
+            "workload[1].transport",
+            "must be",
+        );
+        rejects(
+            &with("transport = \"tcp\"\ncc = \"bbr\""),
+            "workload[1].cc",
+            "QUIC",
+        );
+        rejects(&with("cc = \"vegas\""), "workload[1].cc", "must be one of");
+        rejects(&with("streams = 0"), "workload[1].streams", "[1, 64]");
+        rejects(&with("timeout_s = -1"), "workload[1].timeout_s", "> 0");
+        rejects(&with("sender = 1"), "workload[1].sender", "unknown field");
+        rejects(
+            &bulk.replace("mtu = 9000", "mtu = 1000"),
+            "workload[1].transport",
+            "QUIC needs links.mtu ≥ 1228",
+        );
+        // TCP has no such floor.
+        assert!(parse(&with("transport = \"tcp\"").replace("mtu = 9000", "mtu = 1000")).is_ok());
     }
 
     #[test]
