@@ -524,9 +524,7 @@ fn transfers(scenario: &Scenario, c: &Collected) -> Throughput {
             continue;
         };
         let (from, to) = (world.name(b.from).to_owned(), world.name(b.to).to_owned());
-        let snap = world.snapshot(b.start);
-        let graph = orbnet_netem::routing::Graph::from_snapshot(&snap);
-        let path = orbnet_netem::routing::path(&snap, &graph, b.from, b.to);
+        let path = world.path(b.start, b.from, b.to);
         let report = c
             .events
             .iter()

@@ -2,19 +2,13 @@
 //! end, through loss, across a route change, and a clear failure when the
 //! destination cannot be reached.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_orbnet");
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("orbnet-transport-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
+mod common;
+use common::{BIN, temp_dir};
 
 fn run(dir: &Path, scenario: &str) -> (Output, Value) {
     let file = dir.join("scenario.toml");

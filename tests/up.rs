@@ -6,16 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_orbnet");
+mod common;
+use common::{BIN, temp_dir};
+
 const C_KM_S: f64 = 299_792.458;
 const EARTH_RADIUS_KM: f64 = 6378.137;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("orbnet-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
 
 fn ring(
     name: &str,
@@ -56,6 +51,19 @@ count = {count}
 fn read_summary(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json");
     serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// Starts `orbnet up FILE --out OUT` in the background.
+fn spawn_up(file: &Path, out: &Path, stderr: Stdio) -> Child {
+    Command::new(BIN)
+        .arg("up")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawns")
 }
 
 /// Children of `pid`, from /proc.
@@ -194,15 +202,7 @@ fn a_killed_satellite_fails_the_run_by_name_and_leaves_nothing() {
     let dir = temp_dir("kill");
     let file = dir.join("ring-8.toml");
     std::fs::write(&file, ring("ring-8", 8, 1000.0, 60.0, 4, 500)).expect("write");
-    let mut launcher = Command::new(BIN)
-        .arg("up")
-        .arg(&file)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
+    let mut launcher = spawn_up(&file, &dir.join("out"), Stdio::piped());
     let sats = wait_for_children(&launcher, 8);
     assert_eq!(sats.len(), 8);
     std::thread::sleep(Duration::from_millis(1500));
@@ -241,15 +241,7 @@ fn sigterm_and_sigkill_of_the_launcher_stop_every_satellite() {
     let file = dir.join("ring-8.toml");
     std::fs::write(&file, ring("ring-8", 8, 1000.0, 60.0, 4, 500)).expect("write");
     for signal in ["-TERM", "-KILL"] {
-        let mut launcher = Command::new(BIN)
-            .arg("up")
-            .arg(&file)
-            .arg("--out")
-            .arg(dir.join("out"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawns");
+        let mut launcher = spawn_up(&file, &dir.join("out"), Stdio::null());
         let sats = wait_for_children(&launcher, 8);
         assert_eq!(sats.len(), 8);
         std::thread::sleep(Duration::from_millis(1000));

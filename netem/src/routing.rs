@@ -146,6 +146,18 @@ pub struct Path {
     pub bottleneck: BitsPerSecond,
 }
 
+impl Path {
+    /// Round-trip time over the path's propagation delays.
+    pub fn rtt(&self) -> SimDuration {
+        self.delay + self.delay
+    }
+
+    /// Bandwidth-delay product of the round trip at the bottleneck rate, bytes.
+    pub fn bdp_bytes(&self) -> f64 {
+        self.bottleneck.0 as f64 / 8.0 * self.rtt().as_secs_f64()
+    }
+}
+
 /// The hop-by-hop path from `from` to `to` in `snapshot`, if any.
 pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Option<Path> {
     let mut at = from;

@@ -139,6 +139,18 @@ impl World {
         }
     }
 
+    /// The path packets from `from` to `to` take at `t`, judged from geometry
+    /// alone (no acquisition history).
+    pub fn path(&self, t: SimTime, from: SatId, to: SatId) -> Option<crate::routing::Path> {
+        let snap = self.snapshot(t);
+        crate::routing::path(
+            &snap,
+            &crate::routing::Graph::from_snapshot(&snap),
+            from,
+            to,
+        )
+    }
+
     /// Feasible links take terminals in priority order; the rest wait.
     fn assign_terminals(&self, links: &mut [LinkStatus]) {
         let cap = self.pattern.links_per_satellite(self.links.terminals);

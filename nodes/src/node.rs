@@ -216,12 +216,10 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut late_max = SimDuration::ZERO;
     let mut buf = vec![0u8; 65_536];
 
-    loop {
-        // 1. Process every event due by now, in virtual-time order.
-        let now = clock.now();
-        let mut finished = false;
-        for _ in 0..100_000 {
-            let t = next_event(
+    // The virtual time of the next thing to do, from the loop's current state.
+    macro_rules! next_event {
+        () => {
+            next_event(
                 Timers {
                     heap: &heap,
                     pingers: &pingers,
@@ -232,7 +230,16 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 },
                 &mut stack,
                 last,
-            );
+            )
+        };
+    }
+
+    loop {
+        // 1. Process every event due by now, in virtual-time order.
+        let now = clock.now();
+        let mut finished = false;
+        for _ in 0..100_000 {
+            let t = next_event!();
             if t > now {
                 break;
             }
@@ -362,18 +369,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         }
 
         // 2. Sleep until the next event, a frame, or word from the launcher.
-        let next = next_event(
-            Timers {
-                heap: &heap,
-                pingers: &pingers,
-                senders: &senders,
-                receivers: &receivers,
-                quic: &quic_receivers,
-                fixed: [next_routing, next_stats, end],
-            },
-            &mut stack,
-            last,
-        );
+        let next = next_event!();
         let wake = tokio::time::Instant::from_std(clock.wall(next));
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
@@ -486,15 +482,11 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
             continue;
         };
         let b = *b;
-        let snap = world.snapshot(b.start);
-        let graph = orbnet_netem::routing::Graph::from_snapshot(&snap);
-        let path = orbnet_netem::routing::path(&snap, &graph, b.from, b.to);
+        let path = world.path(b.start, b.from, b.to);
         let tuning = crate::quic::Tuning {
-            bdp: path.as_ref().map_or(1 << 20, |p| {
-                (p.bottleneck.0 as f64 / 8.0 * 2.0 * p.delay.as_secs_f64()) as u64
-            }),
+            bdp: path.as_ref().map_or(1 << 20, |p| p.bdp_bytes() as u64),
             rtt: path.as_ref().map_or(Duration::from_millis(100), |p| {
-                Duration::from_nanos(2 * p.delay.as_nanos())
+                Duration::from_nanos(p.rtt().as_nanos())
             }),
             cc: b.cc,
             streams: b.streams,
@@ -580,11 +572,9 @@ fn bulk_timer(
 /// TCP buffer per connection: the path's bandwidth-delay product at the
 /// transfer's start (with a quarter more for slack), within [256 KiB, 64 MiB].
 fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::scenario::Bulk) -> usize {
-    let snap = world.snapshot(b.start);
-    let graph = orbnet_netem::routing::Graph::from_snapshot(&snap);
-    let bdp = orbnet_netem::routing::path(&snap, &graph, b.from, b.to).map_or(0.0, |p| {
-        p.bottleneck.0 as f64 / 8.0 * 2.0 * p.delay.as_secs_f64() * 1.25 / f64::from(b.streams)
-    });
+    let bdp = world
+        .path(b.start, b.from, b.to)
+        .map_or(0.0, |p| p.bdp_bytes() * 1.25 / f64::from(b.streams));
     (bdp as usize).clamp(256 << 10, 64 << 20)
 }
 
