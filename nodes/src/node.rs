@@ -299,9 +299,6 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 let d = router.route(vt, packet, false);
                 dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
             }
-            if !stack.device.rx.is_empty() {
-                stack.poll(vt);
-            }
             for p in pingers.iter_mut() {
                 for echo in p.receive(vt, &mut stack) {
                     report_echo(&world, p.spec(), echo);
@@ -318,17 +315,13 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             for q in quic_receivers.iter_mut() {
                 if !q.reported && q.deadline().is_some_and(|d| d <= vt) {
                     q.reported = true;
-                    let got = q.received.load(Ordering::Relaxed);
-                    let o = crate::bulk::Outcome {
-                        received: got,
-                        completed: None,
-                        verified: false,
-                        error: Some(format!(
+                    let o = q.failed(|got| {
+                        format!(
                             "timed out after {:.3} s with {got} of {} bytes",
                             (vt - q.spec.start).as_secs_f64(),
                             q.spec.bytes
-                        )),
-                    };
+                        )
+                    });
                     report_transfer(&world, q.w, &q.spec, &o);
                 }
             }
@@ -399,16 +392,12 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         }
     }
     for q in quic_receivers.iter().filter(|q| !q.reported) {
-        let got = q.received.load(Ordering::Relaxed);
-        let o = crate::bulk::Outcome {
-            received: got,
-            completed: None,
-            verified: false,
-            error: Some(format!(
+        let o = q.failed(|got| {
+            format!(
                 "the run ended with {got} of {} bytes received",
                 q.spec.bytes
-            )),
-        };
+            )
+        });
         report_transfer(&world, q.w, &q.spec, &o);
     }
     for p in &pingers {
@@ -447,6 +436,17 @@ struct QuicReceiver {
 impl QuicReceiver {
     fn deadline(&self) -> Option<SimTime> {
         self.spec.timeout.map(|t| self.spec.start + t)
+    }
+
+    /// A failed outcome, its message made from the bytes received so far.
+    fn failed(&self, why: impl FnOnce(u64) -> String) -> crate::bulk::Outcome {
+        let got = self.received.load(Ordering::Relaxed);
+        crate::bulk::Outcome {
+            received: got,
+            completed: None,
+            verified: false,
+            error: Some(why(got)),
+        }
     }
 }
 
