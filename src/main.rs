@@ -3,6 +3,7 @@
 //! `orbnet plan` shows the emulated world at chosen instants; `orbnet up`
 //! runs a scenario with one process per satellite.
 
+mod collectives;
 mod geometric;
 mod load;
 mod plan;

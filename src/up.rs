@@ -156,13 +156,25 @@ pub async fn up(
 
     let result = drive(&scenario, &names, &mut sats, &mut rx, wall_start).await;
     stop_all(&mut sats).await;
-    let collected = result?;
+    let mut collected = result?;
+    // Reports already sent by the others still count.
+    while let Ok(Msg::Line(_, v)) = rx.try_recv() {
+        if v["event"] != "done" && v["event"] != "stats" {
+            collected.events.push(v);
+        }
+    }
 
     let dir = out.unwrap_or_else(|| {
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
         PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
     });
     write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
+    if let Some(death) = collected.death {
+        return Err(Failure::Run(format!(
+            "{death}; results so far in {}",
+            dir.display()
+        )));
+    }
     Ok(dir)
 }
 
@@ -171,6 +183,9 @@ pub async fn up(
 struct Collected {
     events: Vec<Value>,
     done: BTreeMap<usize, Value>,
+    /// A satellite that died, and how: the run failed, but what the others
+    /// reported until then is kept.
+    death: Option<String>,
 }
 
 fn failed_name(names: &[String], i: usize) -> &str {
@@ -188,7 +203,13 @@ async fn drive(
     let mut ports = vec![0u16; n];
     // A certificate for this run only, when a workload speaks QUIC.
     let quic = scenario.workloads.iter().any(|w| {
-        matches!(w, Workload::Bulk(b) if b.transport == orbnet_netem::scenario::Transport::Quic)
+        use orbnet_netem::scenario::Transport;
+        match w {
+            Workload::Bulk(b) => b.transport == Transport::Quic,
+            Workload::Collective(c) => c.transport == Transport::Quic,
+            Workload::Train(t) => t.transport == Transport::Quic,
+            Workload::Ping(_) => false,
+        }
     });
     let tls = if quic {
         Some(
@@ -201,6 +222,7 @@ async fn drive(
     let mut bound = 0;
     let mut ready = 0;
     let mut started = false;
+    let mut stopping = false;
     let mut collected = Collected::default();
     let bar = ProgressBar::new((scenario.duration.as_secs_f64() * 1000.0).ceil() as u64);
     bar.set_style(
@@ -236,11 +258,18 @@ async fn drive(
                     if let Ok(Some(status)) = s.child.try_wait() {
                         if !collected.done.contains_key(&i) {
                             bar.finish_and_clear();
-                            return Err(Failure::Run(format!(
+                            if !started {
+                                return Err(Failure::Run(format!(
+                                    "satellite {} died ({status}) before the start",
+                                    failed_name(names, i)
+                                )));
+                            }
+                            collected.death = Some(format!(
                                 "satellite {} (process {}) died ({status}); stopped the others",
                                 failed_name(names, i),
                                 s.child.id().map_or("?".into(), |p| p.to_string())
-                            )));
+                            ));
+                            return Ok(collected);
                         }
                     }
                 }
@@ -310,7 +339,14 @@ async fn drive(
                         break;
                     }
                 }
-                _ => collected.events.push(v),
+                _ => {
+                    collected.events.push(v);
+                    if !stopping && all_over(scenario, &collected.events) {
+                        stopping = true;
+                        // A satellite already gone shows up in the exit check.
+                        let _ = send_all(sats, &format!("{}\n", json!({"stop": true}))).await;
+                    }
+                }
             },
         }
     }
@@ -326,6 +362,42 @@ async fn drive(
         )));
     }
     Ok(collected)
+}
+
+/// Whether every workload has reported its end (so the run can stop
+/// before its duration).
+fn all_over(scenario: &Scenario, events: &[Value]) -> bool {
+    let count = |kind: &str, w: usize, f: &dyn Fn(&Value) -> bool| {
+        events
+            .iter()
+            .filter(|e| e["event"] == kind && e["workload"] == w && f(e))
+            .count()
+    };
+    let failed = |e: &Value| !e["error"].is_null();
+    !scenario.workloads.is_empty()
+        && scenario
+            .workloads
+            .iter()
+            .enumerate()
+            .all(|(w, wl)| match wl {
+                Workload::Ping(p) => {
+                    let (from, to) = (scenario.world.name(p.from), scenario.world.name(p.to));
+                    events
+                        .iter()
+                        .filter(|e| e["event"] == "echo" && e["from"] == from && e["to"] == to)
+                        .count()
+                        >= p.count as usize
+                }
+                Workload::Bulk(_) => count("transfer", w, &|_| true) > 0,
+                Workload::Collective(c) => {
+                    count("collective", w, &failed) > 0
+                        || count("collective", w, &|_| true) >= c.sizes.len() * c.ranks.len()
+                }
+                Workload::Train(t) => {
+                    count("train-step", w, &failed) > 0
+                        || count("train-step", w, &|_| true) >= t.steps as usize * t.ranks.len()
+                }
+            })
 }
 
 #[derive(Serialize)]
@@ -431,7 +503,13 @@ fn write_results(
         .values()
         .filter_map(|v| v["late_max_us"].as_f64())
         .fold(0.0, f64::max);
-    let ok = ping.iter().all(|p| p.received > 0) && transfers.iter().all(|t| t.verified);
+    let collectives = crate::collectives::collectives(scenario, &c.events, c.death.as_deref());
+    let train = crate::collectives::trains(scenario, &c.events, c.death.as_deref());
+    let ok = ping.iter().all(|p| p.received > 0)
+        && transfers.iter().all(|t| t.verified)
+        && collectives.iter().all(|t| t.verified)
+        && train.iter().all(|t| t.verified)
+        && c.death.is_none();
     let summary = json!({
         "scenario": scenario.name,
         "tdf": scenario.tdf.factor(),
@@ -439,8 +517,11 @@ fn write_results(
         "satellites": world.satellites(),
         "duration_s": scenario.duration.as_secs_f64(),
         "ok": ok,
+        "failure": c.death,
         "ping": ping,
         "transfers": transfers,
+        "collectives": collectives,
+        "train": train,
         "counters": {
             "frames_out": sum("frames_out"), "frames_in": sum("frames_in"),
             "sent": sum("sent"), "forwarded": sum("forwarded"), "delivered_local": sum("delivered_local"),
@@ -467,6 +548,43 @@ fn write_results(
             &format!("{}: bulk goodput (TDF {})", scenario.name, scenario.tdf),
             "virtual time (s)",
             "goodput (Gb/s, virtual)",
+            &series,
+        )
+        .map_err(Failure::Run)?;
+    }
+    if !collectives.is_empty() {
+        write("collectives.csv", &crate::collectives::csv(&collectives))?;
+        let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for r in &collectives {
+            let label = format!(
+                "w{} {} {} ({}, {} ranks)",
+                r.workload, r.op, r.algorithm, r.transport, r.ranks
+            );
+            if series.last().is_none_or(|s| s.0 != label) {
+                series.push((label.clone(), Vec::new()));
+                series.push((format!("w{}: link rate", r.workload), Vec::new()));
+            }
+            let x = (r.bytes as f64).log2();
+            let n = series.len();
+            if let Some(b) = r.busbw_gbps {
+                series[n - 2].1.push((x, b));
+            }
+            if let Some(l) = r.link_rate_gbps {
+                series[n - 1].1.push((x, l));
+            }
+        }
+        let series: Vec<Series<'_>> = series
+            .iter()
+            .map(|(label, points)| Series {
+                label,
+                points: points.clone(),
+            })
+            .collect();
+        line_plot(
+            &dir.join("collectives.svg"),
+            &format!("{}: bus bandwidth (TDF {})", scenario.name, scenario.tdf),
+            "log2 of the buffer size (bytes)",
+            "bus bandwidth (Gb/s, virtual)",
             &series,
         )
         .map_err(Failure::Run)?;

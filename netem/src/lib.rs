@@ -11,6 +11,7 @@
 //!                               └─► Shaper (per-link egress queue)
 //! ```
 
+pub mod collective;
 pub mod formation;
 pub mod geometry;
 pub mod link;

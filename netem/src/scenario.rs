@@ -70,6 +70,8 @@ pub struct Scenario {
     pub constellation: Constellation,
     pub world: World,
     pub workloads: Vec<Workload>,
+    /// The accelerator every satellite carries (needed by `train`).
+    pub accelerator: Option<crate::collective::Accelerator>,
 }
 
 /// What the constellation was built from (for reports).
@@ -102,6 +104,8 @@ impl Constellation {
 pub enum Workload {
     Ping(Ping),
     Bulk(Bulk),
+    Collective(crate::collective::Collective),
+    Train(crate::collective::Train),
 }
 
 /// The transport a workload runs over.
@@ -179,8 +183,52 @@ struct RawScenario {
     routing_interval_ms: Option<f64>,
     constellation: toml::Table,
     links: RawLinks,
+    accelerator: Option<RawAccelerator>,
     #[serde(default)]
     workload: Vec<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccelerator {
+    name: Option<String>,
+    peak_tflops: f64,
+    utilization: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCollective {
+    #[allow(dead_code)]
+    kind: String,
+    op: Option<String>,
+    algorithm: Option<String>,
+    dtype: Option<String>,
+    min_bytes: Option<u64>,
+    max_bytes: Option<u64>,
+    factor: Option<u64>,
+    iterations: Option<u32>,
+    warmup: Option<u32>,
+    transport: Option<String>,
+    ranks: Option<toml::Value>,
+    start_s: Option<f64>,
+    timeout_s: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrain {
+    #[allow(dead_code)]
+    kind: String,
+    params: f64,
+    tokens_per_step: f64,
+    bucket_bytes: Option<u64>,
+    steps: Option<u32>,
+    transport: Option<String>,
+    algorithm: Option<String>,
+    ranks: Option<toml::Value>,
+    start_s: Option<f64>,
+    timeout_s: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -379,6 +427,29 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         .enumerate()
         .map(|(i, w)| build_workload(w, i, &world))
         .collect::<Checked<Vec<_>>>()?;
+    let accelerator = match raw.accelerator {
+        None => None,
+        Some(a) => Some(crate::collective::Accelerator {
+            name: a.name.unwrap_or_else(|| "accelerator".into()),
+            peak_flops: check_positive("accelerator.peak_tflops", a.peak_tflops)? * 1e12,
+            utilization: check_range(
+                "accelerator.utilization",
+                a.utilization.unwrap_or(0.4),
+                1e-6,
+                1.0,
+            )?,
+        }),
+    };
+    if accelerator.is_none()
+        && let Some(i) = workloads
+            .iter()
+            .position(|w| matches!(w, Workload::Train(_)))
+    {
+        return Err(bad(
+            format!("workload[{i}]"),
+            "a `train` workload needs an [accelerator] section",
+        ));
+    }
 
     Ok(Scenario {
         name,
@@ -390,6 +461,7 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         constellation,
         world,
         workloads,
+        accelerator,
     })
 }
 
@@ -861,7 +933,7 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
 
 fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Workload> {
     let field = format!("workload[{i}]");
-    let kind = kind_of(&table, &field, &["ping", "bulk"])?;
+    let kind = kind_of(&table, &field, &["ping", "bulk", "collective", "train"])?;
     let value = toml::Value::Table(table);
     let sat = |key: &str, name: &str| -> Checked<SatId> {
         world.find(name).ok_or_else(|| {
@@ -881,27 +953,7 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
         if b.bytes == 0 {
             return Err(bad(format!("{field}.bytes"), "must be ≥ 1 (got 0)"));
         }
-        let transport = match b.transport.as_deref().unwrap_or("quic") {
-            "tcp" => Transport::Tcp,
-            "quic" => {
-                // QUIC never sends UDP payloads under 1200 bytes (RFC 9000 §14):
-                // with 20 bytes of IPv4 and 8 of UDP the links must carry 1228.
-                let mtu = world.link_model().mtu.0;
-                if mtu < 1228 {
-                    return Err(bad(
-                        format!("{field}.transport"),
-                        format!("QUIC needs links.mtu ≥ 1228 (got {mtu})"),
-                    ));
-                }
-                Transport::Quic
-            }
-            other => {
-                return Err(bad(
-                    format!("{field}.transport"),
-                    format!("must be \"tcp\" or \"quic\" (got {other:?})"),
-                ));
-            }
-        };
+        let transport = transport(&field, b.transport.as_deref(), world)?;
         let cc = match b.cc.as_deref().unwrap_or("cubic") {
             "cubic" => Cc::Cubic,
             "newreno" => Cc::NewReno,
@@ -950,6 +1002,12 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
             timeout,
         }));
     }
+    if kind == "collective" {
+        return build_collective(typed(value, &field)?, &field, world).map(Workload::Collective);
+    }
+    if kind == "train" {
+        return build_train(typed(value, &field)?, &field, world).map(Workload::Train);
+    }
     {
         {
             let p: RawPing = typed(value, &field)?;
@@ -989,6 +1047,239 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
             }))
         }
     }
+}
+
+/// The `transport` key: "quic" (the default) or "tcp".
+fn transport(field: &str, value: Option<&str>, world: &World) -> Checked<Transport> {
+    match value.unwrap_or("quic") {
+        "tcp" => Ok(Transport::Tcp),
+        "quic" => {
+            // QUIC never sends UDP payloads under 1200 bytes (RFC 9000 §14):
+            // with 20 bytes of IPv4 and 8 of UDP the links must carry 1228.
+            let mtu = world.link_model().mtu.0;
+            if mtu < 1228 {
+                return Err(bad(
+                    format!("{field}.transport"),
+                    format!("QUIC needs links.mtu ≥ 1228 (got {mtu})"),
+                ));
+            }
+            Ok(Transport::Quic)
+        }
+        other => Err(bad(
+            format!("{field}.transport"),
+            format!("must be \"tcp\" or \"quic\" (got {other:?})"),
+        )),
+    }
+}
+
+/// The `ranks` key: a count (the first N satellites), a list of names, or
+/// absent (every satellite); returned in ring order at `start`.
+fn ranks(
+    field: &str,
+    value: Option<&toml::Value>,
+    world: &World,
+    start: SimTime,
+) -> Checked<Vec<SatId>> {
+    let f = format!("{field}.ranks");
+    let n = world.satellites();
+    let members: Vec<SatId> = match value {
+        None => (0..n).map(SatId).collect(),
+        Some(toml::Value::Integer(k)) => {
+            if *k < 2 || *k > i64::from(n) {
+                return Err(bad(f, format!("must be in [2, {n}] (got {k})")));
+            }
+            (0..*k as u32).map(SatId).collect()
+        }
+        Some(toml::Value::Array(a)) => {
+            let mut out = Vec::new();
+            for (i, v) in a.iter().enumerate() {
+                let Some(name) = v.as_str() else {
+                    return Err(bad(format!("{f}[{i}]"), "must be a satellite name"));
+                };
+                let Some(s) = world.find(name) else {
+                    return Err(bad(
+                        format!("{f}[{i}]"),
+                        format!("no satellite named {name:?}"),
+                    ));
+                };
+                if out.contains(&s) {
+                    return Err(bad(
+                        format!("{f}[{i}]"),
+                        format!("{name:?} is listed twice"),
+                    ));
+                }
+                out.push(s);
+            }
+            out
+        }
+        Some(other) => {
+            return Err(bad(
+                f,
+                format!("must be a count or a list of satellite names (got {other})"),
+            ));
+        }
+    };
+    if members.len() < 2 {
+        return Err(bad(f, "a collective needs at least 2 ranks"));
+    }
+    Ok(crate::collective::ring_order(
+        &world.snapshot(start),
+        &members,
+    ))
+}
+
+fn algorithm(field: &str, value: Option<&str>) -> Checked<crate::collective::Algorithm> {
+    use crate::collective::Algorithm;
+    match value.unwrap_or("ring") {
+        "ring" => Ok(Algorithm::Ring),
+        "tree" | "halving-doubling" => Ok(Algorithm::Tree),
+        other => Err(bad(
+            format!("{field}.algorithm"),
+            format!("must be \"ring\" or \"tree\" (got {other:?})"),
+        )),
+    }
+}
+
+fn start_and_timeout(
+    field: &str,
+    start_s: Option<f64>,
+    timeout_s: Option<f64>,
+) -> Checked<(SimTime, Option<SimDuration>)> {
+    let start = check_range(
+        &format!("{field}.start_s"),
+        start_s.unwrap_or(0.0),
+        0.0,
+        1e9,
+    )?;
+    let timeout = match timeout_s {
+        None => None,
+        Some(t) => Some(SimDuration::from_secs_f64(check_positive(
+            &format!("{field}.timeout_s"),
+            t,
+        )?)),
+    };
+    Ok((SimTime::from_secs_f64(start), timeout))
+}
+
+/// Largest buffer a collective may move per rank: every rank holds it in
+/// memory, in one process per satellite.
+const MAX_COLLECTIVE_BYTES: u64 = 1 << 30;
+
+fn build_collective(
+    c: RawCollective,
+    field: &str,
+    world: &World,
+) -> Checked<crate::collective::Collective> {
+    use crate::collective::{DType, Op};
+    let op_name = c.op.as_deref().unwrap_or("allreduce");
+    let op = Op::parse(op_name).ok_or_else(|| {
+        let all: Vec<&str> = Op::ALL.iter().map(|o| o.as_str()).collect();
+        bad(
+            format!("{field}.op"),
+            format!("must be one of: {} (got {op_name:?})", all.join(", ")),
+        )
+    })?;
+    let algorithm = algorithm(field, c.algorithm.as_deref())?;
+    let dtype = match c.dtype.as_deref().unwrap_or("f32") {
+        "f32" => DType::F32,
+        "bf16" => DType::Bf16,
+        other => {
+            return Err(bad(
+                format!("{field}.dtype"),
+                format!("must be \"f32\" or \"bf16\" (got {other:?})"),
+            ));
+        }
+    };
+    let min = c.min_bytes.unwrap_or(1 << 20);
+    let max = c.max_bytes.unwrap_or(min);
+    if min == 0 {
+        return Err(bad(format!("{field}.min_bytes"), "must be ≥ 1 (got 0)"));
+    }
+    if max < min || max > MAX_COLLECTIVE_BYTES {
+        return Err(bad(
+            format!("{field}.max_bytes"),
+            format!("must be in [min_bytes = {min}, {MAX_COLLECTIVE_BYTES}] (got {max})"),
+        ));
+    }
+    let factor = c.factor.unwrap_or(2);
+    if factor < 2 {
+        return Err(bad(
+            format!("{field}.factor"),
+            format!("must be ≥ 2 (got {factor})"),
+        ));
+    }
+    let iterations = c.iterations.unwrap_or(5);
+    if !(1..=10_000).contains(&iterations) {
+        return Err(bad(
+            format!("{field}.iterations"),
+            format!("must be in [1, 10000] (got {iterations})"),
+        ));
+    }
+    let warmup = c.warmup.unwrap_or(1);
+    if warmup > 1000 {
+        return Err(bad(
+            format!("{field}.warmup"),
+            format!("must be ≤ 1000 (got {warmup})"),
+        ));
+    }
+    let transport = transport(field, c.transport.as_deref(), world)?;
+    let (start, timeout) = start_and_timeout(field, c.start_s, c.timeout_s)?;
+    let ranks = ranks(field, c.ranks.as_ref(), world, start)?;
+    let sizes = crate::collective::sweep(min, max, factor, dtype.size() as u64);
+    Ok(crate::collective::Collective {
+        op,
+        algorithm,
+        dtype,
+        sizes,
+        iterations,
+        warmup,
+        transport,
+        ranks,
+        start,
+        timeout,
+    })
+}
+
+fn build_train(t: RawTrain, field: &str, world: &World) -> Checked<crate::collective::Train> {
+    let params = check_range(&format!("{field}.params"), t.params, 1.0, 1e13)?;
+    if params * 2.0 > MAX_COLLECTIVE_BYTES as f64 {
+        return Err(bad(
+            format!("{field}.params"),
+            format!(
+                "bf16 gradients of {params} parameters exceed the {MAX_COLLECTIVE_BYTES} bytes a rank may hold"
+            ),
+        ));
+    }
+    let tokens_per_step = check_positive(&format!("{field}.tokens_per_step"), t.tokens_per_step)?;
+    let bucket_bytes = t.bucket_bytes.unwrap_or(25 << 20);
+    if bucket_bytes < 2 {
+        return Err(bad(
+            format!("{field}.bucket_bytes"),
+            format!("must be ≥ 2 (got {bucket_bytes})"),
+        ));
+    }
+    let steps = t.steps.unwrap_or(5);
+    if !(1..=10_000).contains(&steps) {
+        return Err(bad(
+            format!("{field}.steps"),
+            format!("must be in [1, 10000] (got {steps})"),
+        ));
+    }
+    let transport = transport(field, t.transport.as_deref(), world)?;
+    let algorithm = algorithm(field, t.algorithm.as_deref())?;
+    let (start, timeout) = start_and_timeout(field, t.start_s, t.timeout_s)?;
+    let ranks = ranks(field, t.ranks.as_ref(), world, start)?;
+    Ok(crate::collective::Train {
+        params,
+        tokens_per_step,
+        bucket_bytes,
+        steps,
+        transport,
+        algorithm,
+        ranks,
+        start,
+        timeout,
+    })
 }
 
 #[cfg(test)]

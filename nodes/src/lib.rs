@@ -19,11 +19,13 @@
 pub mod addr;
 pub mod bulk;
 pub mod clock;
+pub mod collective;
 pub mod node;
 pub mod ping;
 pub mod quic;
 pub mod router;
 pub mod stack;
+pub mod tensor;
 pub mod wire;
 
 pub use node::{NodeConfig, NodeError, run};

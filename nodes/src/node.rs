@@ -13,7 +13,9 @@
 //! 1. node → `{"event":"bound","port":P}` once its UDP socket is open;
 //! 2. launcher → `{"ports":[P0, P1, …]}`: every satellite's wire port;
 //! 3. node → `{"event":"ready"}`; launcher → `{"start_unix_ns":T}`;
-//! 4. node → `link`, `echo` and `stats` events, then `done`, and exits.
+//! 4. node → `link`, `echo`, `stats` and workload events; the launcher may
+//!    send `{"stop":true}` once every workload is over;
+//! 5. node → `done`, and exits.
 //!
 //! End of stdin means the launcher is gone: the node exits at once.
 
@@ -67,12 +69,17 @@ struct PortsMsg {
 }
 
 #[derive(Deserialize)]
+struct StopMsg {
+    stop: bool,
+}
+
+#[derive(Deserialize)]
 struct StartMsg {
     start_unix_ns: u64,
 }
 
 /// Writes one JSON event line to stdout.
-fn emit(v: serde_json::Value) {
+pub(crate) fn emit(v: serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{v}");
     let _ = out.flush();
@@ -160,6 +167,16 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let quic_notify = Arc::new(tokio::sync::Notify::new());
     let mut quic_ports: Vec<crate::quic::Port> = Vec::new();
     for (i, w) in scenario.workloads.iter().enumerate() {
+        let ranks = match w {
+            Workload::Collective(c) => &c.ranks,
+            Workload::Train(t) => &t.ranks,
+            _ => continue,
+        };
+        if ranks.contains(&me) {
+            quic_ports.push(crate::quic::Port::new(i, &mut stack, quic_notify.clone()));
+        }
+    }
+    for (i, w) in scenario.workloads.iter().enumerate() {
         let Workload::Bulk(b) = w else { continue };
         if b.from != me && b.to != me {
             continue;
@@ -202,7 +219,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         outcomes: &outcome_tx,
     })?;
 
-    let end = SimTime::ZERO + scenario.duration;
+    let mut end = SimTime::ZERO + scenario.duration;
     let interval = scenario.routing_interval;
     let stats_every =
         SimDuration::from_secs_f64((scenario.duration.as_secs_f64() / 50.0).max(1e-3));
@@ -379,8 +396,12 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             }
             _ = quic_notify.notified() => {}
             l = lines.next_line() => {
-                if !matches!(l, Ok(Some(_))) {
+                let Ok(Some(l)) = l else {
                     return Err(NodeError::Orphaned);
+                };
+                // Every workload is over: end the run now.
+                if serde_json::from_str::<StopMsg>(&l).is_ok_and(|m| m.stop) {
+                    end = end.min(clock.now().max(last));
                 }
             }
         }
@@ -478,8 +499,13 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
     let runtime = crate::quic::VirtualRuntime::new(q.clock);
     let me_ip = crate::addr::address(q.me);
     for port in q.ports {
-        let Some(Workload::Bulk(b)) = q.scenario.workloads.get(port.workload) else {
-            continue;
+        let b = match q.scenario.workloads.get(port.workload) {
+            Some(Workload::Bulk(b)) => b,
+            Some(w @ (Workload::Collective(_) | Workload::Train(_))) => {
+                start_collective(q, &tls, runtime, port, w)?;
+                continue;
+            }
+            _ => continue,
         };
         let b = *b;
         let path = world.path(b.start, b.from, b.to);
@@ -491,6 +517,7 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
             cc: b.cc,
             streams: b.streams,
             max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
+            idle: Duration::from_secs(60),
         };
         let ep =
             crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), &tls, &tuning, runtime)
@@ -524,6 +551,96 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
         }
     }
     Ok(receivers)
+}
+
+/// Connects this satellite's rank of a collective or training workload to
+/// its peers at the workload's start, and runs it.
+fn start_collective(
+    q: &QuicStart<'_>,
+    tls: &crate::quic::Tls,
+    runtime: crate::quic::VirtualRuntime,
+    port: &crate::quic::Port,
+    w: &Workload,
+) -> Result<(), NodeError> {
+    use orbnet_netem::collective::Op;
+    let world = &q.scenario.world;
+    let (ranks, op, algorithm, start) = match w {
+        Workload::Collective(c) => (c.ranks.clone(), c.op, c.algorithm, c.start),
+        Workload::Train(t) => (t.ranks.clone(), Op::AllReduce, t.algorithm, t.start),
+        _ => return Ok(()),
+    };
+    let Some(rank) = ranks.iter().position(|&r| r == q.me) else {
+        return Ok(());
+    };
+    let p = ranks.len();
+    let peers = crate::collective::peers(op, algorithm, p, rank);
+    // Windows for the longest path to a peer; a dead peer is declared after
+    // ten of its round trips or two wall seconds, whichever is longer.
+    let paths: Vec<_> = peers
+        .iter()
+        .filter_map(|&r| world.path(start, q.me, ranks[r]))
+        .collect();
+    let bdp = paths
+        .iter()
+        .map(|p| p.bdp_bytes() as u64)
+        .max()
+        .unwrap_or(1 << 20);
+    let rtt = paths
+        .iter()
+        .map(|p| Duration::from_nanos(p.rtt().as_nanos()))
+        .max()
+        .unwrap_or(Duration::from_millis(100));
+    let wall_floor = Duration::from_secs_f64(2.0 / q.scenario.tdf.factor());
+    let tuning = crate::quic::Tuning {
+        bdp,
+        rtt,
+        cc: orbnet_netem::scenario::Cc::Cubic,
+        streams: 1024,
+        max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
+        idle: (rtt * 10).max(wall_floor),
+    };
+    let me_ip = crate::addr::address(q.me);
+    let ep = crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), tls, &tuning, runtime)
+        .map_err(|e| NodeError::Protocol(e.to_string()))?;
+    let names: Vec<String> = ranks.iter().map(|&s| world.name(s).to_owned()).collect();
+    let wport = port.local(me_ip).port();
+    let clock = q.clock;
+    let index = port.workload;
+    let w = w.clone();
+    let acc = q.scenario.accelerator.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(start))).await;
+        let comm =
+            match crate::collective::Comm::connect(&ep, rank, ranks, names.clone(), &peers, wport)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    let kind = if matches!(w, Workload::Train(_)) {
+                        "train-step"
+                    } else {
+                        "collective"
+                    };
+                    emit(
+                        json!({"event": kind, "workload": index, "rank": rank, "sat": names[rank],
+                    "verified": false, "error": e.0}),
+                    );
+                    return;
+                }
+            };
+        match (w, acc) {
+            (Workload::Collective(c), _) => {
+                crate::collective::run_sweep(index, c, comm, clock, emit).await;
+            }
+            (Workload::Train(t), Some(acc)) => {
+                crate::collective::run_train(index, t, acc, comm, clock, emit).await;
+            }
+            _ => {}
+        }
+        // Let the last frames (closes, acknowledgements) leave.
+        ep.wait_idle().await;
+    });
+    Ok(())
 }
 
 /// Everything that schedules work in the node loop.

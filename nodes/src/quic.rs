@@ -260,6 +260,8 @@ pub struct Tuning {
     pub streams: u32,
     /// Largest UDP payload the links carry (MTU − IP and UDP headers).
     pub max_payload: u16,
+    /// Virtual time without a packet after which a connection is dead.
+    pub idle: Duration,
 }
 
 /// A transport configuration for `t`.
@@ -272,12 +274,15 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     c.send_window(window);
     c.initial_rtt(t.rtt.max(Duration::from_micros(1)));
     c.max_concurrent_uni_streams(quinn::VarInt::from_u32(t.streams.max(1) + 4));
+    c.max_concurrent_bidi_streams(quinn::VarInt::from_u32(4));
     c.initial_mtu(1200);
     c.min_mtu(1200);
     let mut mtud = quinn::MtuDiscoveryConfig::default();
     mtud.upper_bound(t.max_payload.max(1200));
     c.mtu_discovery_config(Some(mtud));
-    c.max_idle_timeout(quinn::IdleTimeout::try_from(Duration::from_secs(60)).ok());
+    c.max_idle_timeout(quinn::IdleTimeout::try_from(t.idle).ok());
+    // Keep quiet connections (waiting on compute) alive well inside the timeout.
+    c.keep_alive_interval(Some(t.idle / 4));
     match t.cc {
         Cc::Cubic => {
             c.congestion_controller_factory(Arc::new(quinn::congestion::CubicConfig::default()))

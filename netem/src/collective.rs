@@ -1,0 +1,567 @@
+//! Collectives and training steps, as the world sees them: the workload
+//! types, the ring order of a group (physical neighbours first), the α–β
+//! model of each algorithm over a link snapshot, and the accelerator model.
+//!
+//! Figures follow nccl-tests (PERFORMANCE.md of NVIDIA/nccl-tests):
+//! `algbw = bytes / time`, and `busbw = algbw × factor` with the factor
+//! 2(p−1)/p for all-reduce, (p−1)/p for reduce-scatter, all-gather and
+//! all-to-all, and 1 for broadcast and send/recv, so that bus bandwidth is
+//! comparable with the link rate whatever the rank count.
+//!
+//! The α–β (Hockney) model: a message of `n` bytes over a path costs
+//! α + n/B, with α the one-way propagation delay and B the bottleneck rate.
+//! Ring all-reduce takes 2(p−1) such steps of n/p bytes:
+//! 2(p−1)α + 2(p−1)/p · n/B (Thakur, Rabenseifner and Gropp, IJHPCA 2005).
+
+use crate::routing::{self, Graph};
+use crate::scenario::Transport;
+use crate::topology::Snapshot;
+use crate::units::{SatId, SimDuration, SimTime};
+
+/// A collective operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    AllReduce,
+    ReduceScatter,
+    AllGather,
+    Broadcast,
+    AllToAll,
+    /// Every rank sends to the next one in the ring and receives from the previous.
+    SendRecv,
+}
+
+impl Op {
+    pub const ALL: [Op; 6] = [
+        Op::AllReduce,
+        Op::ReduceScatter,
+        Op::AllGather,
+        Op::Broadcast,
+        Op::AllToAll,
+        Op::SendRecv,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::AllReduce => "allreduce",
+            Op::ReduceScatter => "reducescatter",
+            Op::AllGather => "allgather",
+            Op::Broadcast => "broadcast",
+            Op::AllToAll => "alltoall",
+            Op::SendRecv => "sendrecv",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// nccl-tests' bus-bandwidth factor for `p` ranks.
+    pub fn bus_factor(self, p: usize) -> f64 {
+        let p = p as f64;
+        match self {
+            Op::AllReduce => 2.0 * (p - 1.0) / p,
+            Op::ReduceScatter | Op::AllGather | Op::AllToAll => (p - 1.0) / p,
+            Op::Broadcast | Op::SendRecv => 1.0,
+        }
+    }
+}
+
+/// How a collective moves its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Around the ring of ranks: bandwidth-optimal, 2(p−1) latency steps.
+    Ring,
+    /// Binomial trees rooted at rank 0: ⌈log₂ p⌉ latency steps each way.
+    Tree,
+}
+
+impl Algorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Ring => "ring",
+            Algorithm::Tree => "tree",
+        }
+    }
+}
+
+/// Element type of a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DType {
+    F32,
+    Bf16,
+}
+
+impl DType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::Bf16 => "bf16",
+        }
+    }
+
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::Bf16 => 2,
+        }
+    }
+
+    /// Largest integer every value up to which the type holds exactly
+    /// (2^24 for f32's 24-bit significand, 2^8 for bf16's 8 bits).
+    pub fn exact_integers(self) -> u64 {
+        match self {
+            DType::F32 => 1 << 24,
+            DType::Bf16 => 1 << 8,
+        }
+    }
+}
+
+/// A collective workload: a sweep of sizes, each run `iterations` times
+/// after `warmup` untimed runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Collective {
+    pub op: Op,
+    pub algorithm: Algorithm,
+    pub dtype: DType,
+    /// Buffer sizes in bytes (nccl-tests' "size"), each a whole number of elements.
+    pub sizes: Vec<u64>,
+    pub iterations: u32,
+    pub warmup: u32,
+    pub transport: Transport,
+    /// Ranks in ring order: rank r is `ranks[r]`.
+    pub ranks: Vec<SatId>,
+    pub start: SimTime,
+    pub timeout: Option<SimDuration>,
+}
+
+/// Data-parallel training steps: forward and backward compute on the
+/// accelerator model, gradient buckets all-reduced as backward produces them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Train {
+    pub params: f64,
+    pub tokens_per_step: f64,
+    pub bucket_bytes: u64,
+    pub steps: u32,
+    pub transport: Transport,
+    pub algorithm: Algorithm,
+    pub ranks: Vec<SatId>,
+    pub start: SimTime,
+    pub timeout: Option<SimDuration>,
+}
+
+impl Train {
+    /// Gradient bytes per rank (bf16).
+    pub fn gradient_bytes(&self) -> u64 {
+        (self.params * 2.0).round() as u64
+    }
+
+    /// Bucket sizes in the order backward produces them.
+    pub fn buckets(&self) -> Vec<u64> {
+        let total = self.gradient_bytes();
+        let b = self.bucket_bytes.max(2) / 2 * 2;
+        let mut out = Vec::new();
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(b);
+            out.push(n);
+            left -= n;
+        }
+        out
+    }
+
+    /// Forward and backward compute time of one step on each rank:
+    /// 2·params FLOPs per token forward and 4·params backward (Kaplan et
+    /// al., "Scaling laws for neural language models", 2020, §2.1), the
+    /// step's tokens split evenly over the ranks.
+    pub fn compute(&self, acc: &Accelerator) -> (SimDuration, SimDuration) {
+        let tokens = self.tokens_per_step / self.ranks.len() as f64;
+        let rate = acc.peak_flops * acc.utilization;
+        let fwd = 2.0 * self.params * tokens / rate;
+        (
+            SimDuration::from_secs_f64(fwd),
+            SimDuration::from_secs_f64(2.0 * fwd),
+        )
+    }
+}
+
+/// The accelerator every satellite carries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accelerator {
+    pub name: String,
+    /// Peak dense FLOP/s at the training precision.
+    pub peak_flops: f64,
+    /// Fraction of peak a training step sustains (model FLOPs utilisation).
+    pub utilization: f64,
+}
+
+/// Orders `members` so that consecutive ranks (and the last and the first)
+/// are joined by an up link wherever a cycle of such links exists: a ring
+/// step is then one optical hop. Searches depth-first for a Hamiltonian
+/// cycle, trying the neighbour with the fewest onward choices first
+/// (Warnsdorff's rule), within a fixed budget. Without a cycle it keeps the
+/// longest one-hop path found and places the rest after it, each next to its
+/// nearest (by path delay) predecessor. Deterministic: every satellite
+/// computes the same order.
+pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
+    let n = members.len();
+    if n <= 2 {
+        return members.to_vec();
+    }
+    let index = |s: SatId| members.iter().position(|&m| m == s);
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for l in snapshot.links.iter().filter(|l| l.is_up()) {
+        if let (Some(a), Some(b)) = (index(l.a), index(l.b))
+            && a != b
+            && !adj[a].contains(&b)
+        {
+            adj[a].push(b);
+            adj[b].push(a);
+        }
+    }
+    for a in &mut adj {
+        a.sort_unstable();
+    }
+    let mut search = Search {
+        adj: &adj,
+        on: vec![false; n],
+        path: vec![0],
+        best: vec![0],
+        budget: 200_000,
+    };
+    search.on[0] = true;
+    let order = if search.extend() {
+        search.path
+    } else {
+        let mut order = search.best;
+        let graph = Graph::from_snapshot(snapshot);
+        let mut rest: Vec<usize> = (0..n).filter(|i| !order.contains(i)).collect();
+        while !rest.is_empty() {
+            let last = members[order[order.len() - 1]];
+            let delay = |i: usize| {
+                routing::path(snapshot, &graph, last, members[i])
+                    .map_or(u64::MAX, |p| p.delay.as_nanos())
+            };
+            let (k, _) = rest
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, i)| delay(**i))
+                .unwrap_or((0, &0));
+            order.push(rest.remove(k));
+        }
+        order
+    };
+    order.into_iter().map(|i| members[i]).collect()
+}
+
+struct Search<'a> {
+    adj: &'a [Vec<usize>],
+    on: Vec<bool>,
+    path: Vec<usize>,
+    best: Vec<usize>,
+    budget: u32,
+}
+
+impl Search<'_> {
+    /// Extends `path` to a Hamiltonian cycle; true if found.
+    fn extend(&mut self) -> bool {
+        let n = self.adj.len();
+        let Some(&last) = self.path.last() else {
+            return false;
+        };
+        if self.path.len() > self.best.len() {
+            self.best = self.path.clone();
+        }
+        if self.path.len() == n {
+            return self.adj[last].contains(&self.path[0]);
+        }
+        if self.budget == 0 {
+            return false;
+        }
+        self.budget -= 1;
+        let mut next: Vec<(usize, usize)> = self.adj[last]
+            .iter()
+            .filter(|&&v| !self.on[v])
+            .map(|&v| (self.adj[v].iter().filter(|&&w| !self.on[w]).count(), v))
+            .collect();
+        next.sort_unstable();
+        for (_, v) in next {
+            self.on[v] = true;
+            self.path.push(v);
+            if self.extend() {
+                return true;
+            }
+            self.path.pop();
+            self.on[v] = false;
+        }
+        false
+    }
+}
+
+/// The pairs of ranks (sender, receiver) an algorithm sends between.
+pub fn pairs(op: Op, algorithm: Algorithm, p: usize) -> Vec<(usize, usize)> {
+    let ring = |out: &mut Vec<(usize, usize)>| {
+        for r in 0..p {
+            out.push((r, (r + 1) % p));
+        }
+    };
+    let mut out = Vec::new();
+    match (op, algorithm) {
+        (Op::AllToAll, _) => {
+            for a in 0..p {
+                for b in 0..p {
+                    if a != b {
+                        out.push((a, b));
+                    }
+                }
+            }
+        }
+        (Op::SendRecv | Op::ReduceScatter | Op::AllGather, _)
+        | (Op::AllReduce | Op::Broadcast, Algorithm::Ring) => ring(&mut out),
+        (Op::AllReduce | Op::Broadcast, Algorithm::Tree) => {
+            for (parent, child) in tree_edges(p) {
+                out.push((parent, child));
+                out.push((child, parent));
+            }
+        }
+    }
+    out.retain(|(a, b)| a != b);
+    out
+}
+
+/// Binomial tree rooted at rank 0: (parent, child) edges. Rank r's parent
+/// is r with its lowest set bit cleared.
+pub fn tree_edges(p: usize) -> Vec<(usize, usize)> {
+    (1..p).map(|r| (r & (r - 1), r)).collect()
+}
+
+/// ⌈log₂ p⌉.
+pub fn ceil_log2(p: usize) -> u32 {
+    p.max(1).next_power_of_two().trailing_zeros()
+}
+
+/// α and B of the paths an algorithm uses, from one link snapshot: the
+/// largest one-way delay and the smallest bottleneck rate among them.
+/// `None` if some pair has no path.
+pub fn alpha_beta(
+    snapshot: &Snapshot,
+    ranks: &[SatId],
+    op: Op,
+    algorithm: Algorithm,
+) -> Option<(f64, f64)> {
+    let graph = Graph::from_snapshot(snapshot);
+    let mut alpha = 0.0f64;
+    let mut rate = f64::INFINITY;
+    for (a, b) in pairs(op, algorithm, ranks.len()) {
+        let p = routing::path(snapshot, &graph, ranks[a], ranks[b])?;
+        alpha = alpha.max(p.delay.as_secs_f64());
+        rate = rate.min(p.bottleneck.0 as f64);
+    }
+    rate.is_finite().then_some((alpha, rate / 8.0))
+}
+
+/// The α–β model's time for `bytes` with `p` ranks, α in seconds and B in
+/// bytes per second.
+pub fn model_time(op: Op, algorithm: Algorithm, p: usize, bytes: f64, alpha: f64, b: f64) -> f64 {
+    if p < 2 {
+        return 0.0;
+    }
+    let pf = p as f64;
+    let logp = f64::from(ceil_log2(p));
+    match (op, algorithm) {
+        (Op::AllReduce, Algorithm::Ring) => {
+            2.0 * (pf - 1.0) * alpha + 2.0 * (pf - 1.0) / pf * bytes / b
+        }
+        (Op::AllReduce, Algorithm::Tree) => 2.0 * logp * (alpha + bytes / b),
+        (Op::ReduceScatter | Op::AllGather, _) => (pf - 1.0) * alpha + (pf - 1.0) / pf * bytes / b,
+        (Op::Broadcast, Algorithm::Tree) => logp * (alpha + bytes / b),
+        (Op::Broadcast, Algorithm::Ring) => {
+            let c = broadcast_chunks(bytes as u64) as f64;
+            (pf - 2.0 + c) * (alpha + bytes / c / b)
+        }
+        (Op::AllToAll, _) => alpha + (pf - 1.0) / pf * bytes / b,
+        (Op::SendRecv, _) => alpha + bytes / b,
+    }
+}
+
+/// Pieces a ring (chain) broadcast pipelines `bytes` in: about 1 MiB each,
+/// between 1 and 64.
+pub fn broadcast_chunks(bytes: u64) -> u64 {
+    (bytes >> 20).clamp(1, 64)
+}
+
+/// The sizes of a sweep: `min`, `min·factor`, … up to `max`, each rounded
+/// down to whole elements (at least one).
+pub fn sweep(min: u64, max: u64, factor: u64, elem: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut s = min;
+    while s <= max {
+        let n = (s / elem).max(1) * elem;
+        if out.last() != Some(&n) {
+            out.push(n);
+        }
+        if factor < 2 {
+            break;
+        }
+        match s.checked_mul(factor) {
+            Some(next) => s = next,
+            None => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::{LinkState, LinkStatus};
+    use crate::units::{BitsPerSecond, LinkId, Meters};
+
+    fn snap(n: u32, edges: &[(u32, u32)]) -> Snapshot {
+        Snapshot {
+            t: SimTime::ZERO,
+            satellites: n,
+            links: edges
+                .iter()
+                .enumerate()
+                .map(|(i, &(a, b))| LinkStatus {
+                    id: LinkId(i as u32),
+                    a: SatId(a),
+                    b: SatId(b),
+                    state: LinkState::Up,
+                    reason: None,
+                    distance: Meters(1000.0),
+                    delay: SimDuration::from_nanos(1000),
+                    rate: BitsPerSecond::from_gbps(10.0),
+                    loss: 0.0,
+                })
+                .collect(),
+        }
+    }
+
+    fn is_cycle(order: &[SatId], s: &Snapshot) -> bool {
+        let linked = |a: SatId, b: SatId| {
+            s.links
+                .iter()
+                .any(|l| (l.a == a && l.b == b) || (l.a == b && l.b == a))
+        };
+        (0..order.len()).all(|i| linked(order[i], order[(i + 1) % order.len()]))
+    }
+
+    #[test]
+    fn ring_order_finds_the_cycle_of_a_grid() {
+        // A 4 × 4 grid of links, numbered row by row: index order is not a
+        // cycle (3 → 4 is not a link), a snake is.
+        let mut edges = Vec::new();
+        for r in 0..4 {
+            for c in 0..4 {
+                let i = r * 4 + c;
+                if c < 3 {
+                    edges.push((i, i + 1));
+                }
+                if r < 3 {
+                    edges.push((i, i + 4));
+                }
+            }
+        }
+        let s = snap(16, &edges);
+        let members: Vec<SatId> = (0..16).map(SatId).collect();
+        assert!(!is_cycle(&members, &s));
+        let order = ring_order(&s, &members);
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, members, "a permutation of the members");
+        assert!(is_cycle(&order, &s), "{order:?}");
+    }
+
+    #[test]
+    fn ring_order_without_a_cycle_keeps_everyone() {
+        // A 3 × 3 grid has no Hamiltonian cycle (bipartite, odd count).
+        let mut edges = Vec::new();
+        for r in 0..3 {
+            for c in 0..3 {
+                let i = r * 3 + c;
+                if c < 2 {
+                    edges.push((i, i + 1));
+                }
+                if r < 2 {
+                    edges.push((i, i + 3));
+                }
+            }
+        }
+        let s = snap(9, &edges);
+        let members: Vec<SatId> = (0..9).map(SatId).collect();
+        let order = ring_order(&s, &members);
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, members);
+        // All but the closing step are single hops: a Hamiltonian path.
+        let one_hop = (0..8)
+            .filter(|&i| is_cycle(&[order[i], order[i + 1]], &s))
+            .count();
+        assert_eq!(one_hop, 8, "{order:?}");
+    }
+
+    #[test]
+    fn bus_factors_match_nccl_tests() {
+        assert!((Op::AllReduce.bus_factor(8) - 1.75).abs() < 1e-12);
+        assert!((Op::AllGather.bus_factor(8) - 0.875).abs() < 1e-12);
+        assert!((Op::Broadcast.bus_factor(8) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ring_model_is_bandwidth_bound_for_large_messages() {
+        // 1 GiB over 8 ranks at 10 Gb/s with 1 ms hops: 2·7·1 ms + 2·7/8·(2^30·8/1e10) s.
+        let t = model_time(
+            Op::AllReduce,
+            Algorithm::Ring,
+            8,
+            (1u64 << 30) as f64,
+            1e-3,
+            1.25e9,
+        );
+        let expect = 0.014 + 1.75 * 0.858_993_459_2;
+        assert!((t - expect).abs() < 1e-9, "{t} vs {expect}");
+    }
+
+    #[test]
+    fn tree_edges_form_a_binomial_tree() {
+        let e = tree_edges(8);
+        assert_eq!(
+            e,
+            vec![(0, 1), (0, 2), (2, 3), (0, 4), (4, 5), (4, 6), (6, 7)]
+        );
+        assert_eq!(ceil_log2(8), 3);
+        assert_eq!(ceil_log2(9), 4);
+    }
+
+    #[test]
+    fn sweep_sizes() {
+        assert_eq!(sweep(1024, 65536, 4, 4), vec![1024, 4096, 16384, 65536]);
+        assert_eq!(sweep(3, 8, 2, 4), vec![4, 8]);
+    }
+
+    #[test]
+    fn train_compute_follows_six_flops_per_parameter_token() {
+        let t = Train {
+            params: 1e9,
+            tokens_per_step: 1_048_576.0,
+            bucket_bytes: 25 << 20,
+            steps: 1,
+            transport: Transport::Quic,
+            algorithm: Algorithm::Ring,
+            ranks: (0..8).map(SatId).collect(),
+            start: SimTime::ZERO,
+            timeout: None,
+        };
+        let acc = Accelerator {
+            name: "x".into(),
+            peak_flops: 1e15,
+            utilization: 0.5,
+        };
+        let (f, b) = t.compute(&acc);
+        let total = f.as_secs_f64() + b.as_secs_f64();
+        let expect = 6.0 * 1e9 * 1_048_576.0 / 8.0 / 5e14;
+        assert!((total - expect).abs() / expect < 1e-6);
+        assert_eq!(t.buckets().iter().sum::<u64>(), 2_000_000_000);
+    }
+}

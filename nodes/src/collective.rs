@@ -1,0 +1,711 @@
+//! Collectives between the satellites of a group, over persistent QUIC
+//! connections, and the workloads built on them (size sweeps and
+//! data-parallel training steps).
+//!
+//! [`Comm`] is a rank's view of its group: one connection per peer the
+//! algorithms need (the lower rank dials), a tagged send (each message a
+//! unidirectional stream that opens with a [`ChunkHeader`]) and a receive
+//! that waits for the message with a given sender and tag. A reader task
+//! per connection files arriving chunks in a mailbox, so sends and
+//! receives never wait on each other. A connection that dies fails every
+//! receive from that peer with an error naming the satellite.
+//!
+//! The algorithms ([`Comm::allreduce`] and friends) compute reductions on
+//! the real bytes; the workloads check every result against the known sums
+//! (see [`crate::tensor`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use orbnet_netem::collective::{Algorithm, Collective, DType, Op, Train};
+use orbnet_netem::{SatId, SimTime};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::clock::VirtualClock;
+use crate::tensor::{self, ChunkHeader, Sums, part};
+
+/// A failed collective, naming the rank and satellite at fault where known.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CommError(pub String);
+
+#[derive(Debug, Default)]
+struct MailState {
+    ready: HashMap<(usize, u64, u32), Bytes>,
+    lost: BTreeMap<usize, String>,
+    malformed: u64,
+}
+
+#[derive(Debug, Default)]
+struct Mailbox {
+    state: Mutex<MailState>,
+    notify: Notify,
+}
+
+impl Mailbox {
+    fn with<T>(&self, f: impl FnOnce(&mut MailState) -> T) -> Option<T> {
+        self.state.lock().ok().map(|mut s| f(&mut s))
+    }
+}
+
+/// One rank's connections to its group.
+#[derive(Debug)]
+pub struct Comm {
+    pub rank: usize,
+    /// Satellite of every rank, in rank (ring) order.
+    pub ranks: Vec<SatId>,
+    names: Vec<String>,
+    conns: Vec<Option<quinn::Connection>>,
+    mailbox: Arc<Mailbox>,
+    next_id: AtomicU64,
+}
+
+impl Comm {
+    /// Connects rank `rank` to every rank in `peers`: it dials the higher
+    /// ranks at UDP port `port` of their satellites and accepts the lower.
+    pub async fn connect(
+        ep: &quinn::Endpoint,
+        rank: usize,
+        ranks: Vec<SatId>,
+        names: Vec<String>,
+        peers: &BTreeSet<usize>,
+        port: u16,
+    ) -> Result<Comm, CommError> {
+        let label = |r: usize| format!("rank {r} ({})", names.get(r).map_or("?", String::as_str));
+        let mut conns: Vec<Option<quinn::Connection>> = vec![None; ranks.len()];
+        let mut dials = Vec::new();
+        for &peer in peers.iter().filter(|&&p| p > rank) {
+            let to = SocketAddr::new(IpAddr::V4(crate::addr::address(ranks[peer])), port);
+            let connecting = ep
+                .connect(to, crate::quic::SERVER_NAME)
+                .map_err(|e| CommError(format!("connecting to {}: {e}", label(peer))))?;
+            dials.push((peer, tokio::spawn(connecting)));
+        }
+        let expected = peers.iter().filter(|&&p| p < rank).count();
+        for _ in 0..expected {
+            let Some(incoming) = ep.accept().await else {
+                return Err(CommError("the endpoint closed while accepting".into()));
+            };
+            let conn = incoming
+                .await
+                .map_err(|e| CommError(format!("accepting a connection: {e}")))?;
+            let IpAddr::V4(ip) = conn.remote_address().ip() else {
+                return Err(CommError("a connection from outside the run".into()));
+            };
+            let peer = crate::addr::satellite(ip)
+                .and_then(|s| ranks.iter().position(|&r| r == s))
+                .filter(|p| peers.contains(p) && *p < rank)
+                .ok_or_else(|| CommError(format!("a connection from {ip}, not a lower rank")))?;
+            conns[peer] = Some(conn);
+        }
+        for (peer, dial) in dials {
+            let conn = dial
+                .await
+                .map_err(|e| CommError(e.to_string()))?
+                .map_err(|e| CommError(format!("handshake with {}: {e}", label(peer))))?;
+            conns[peer] = Some(conn);
+        }
+        let mailbox = Arc::new(Mailbox::default());
+        for (peer, conn) in conns.iter().enumerate() {
+            if let Some(conn) = conn {
+                tokio::spawn(read_chunks(conn.clone(), peer, mailbox.clone()));
+            }
+        }
+        Ok(Comm {
+            rank,
+            ranks,
+            names,
+            conns,
+            mailbox,
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    pub fn size(&self) -> usize {
+        self.ranks.len()
+    }
+
+    fn label(&self, r: usize) -> String {
+        format!(
+            "rank {r} ({})",
+            self.names.get(r).map_or("?", String::as_str)
+        )
+    }
+
+    /// Chunks refused as malformed so far.
+    pub fn malformed(&self) -> u64 {
+        self.mailbox.with(|s| s.malformed).unwrap_or(0)
+    }
+
+    /// A fresh id for the next collective call (the same on every rank,
+    /// which all make the same calls in the same order).
+    fn call(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Starts sending `data` to rank `to`, tagged (`id`, `step`).
+    fn send(
+        &self,
+        to: usize,
+        id: u64,
+        step: u32,
+        offset: u64,
+        data: Bytes,
+    ) -> tokio::task::JoinHandle<Result<(), CommError>> {
+        let conn = self.conns.get(to).cloned().flatten();
+        let label = self.label(to);
+        tokio::spawn(async move {
+            let Some(conn) = conn else {
+                return Err(CommError(format!("no connection to {label}")));
+            };
+            let fail = |e: String| CommError(format!("sending to {label}: {e}"));
+            let mut s = conn.open_uni().await.map_err(|e| fail(e.to_string()))?;
+            let h = ChunkHeader {
+                collective: id,
+                step,
+                offset,
+                len: data.len() as u64,
+            };
+            s.write_all(&h.encode())
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            s.write_chunk(data).await.map_err(|e| fail(e.to_string()))?;
+            s.finish().map_err(|e| fail(e.to_string()))?;
+            Ok(())
+        })
+    }
+
+    /// Waits for the message from rank `from` tagged (`id`, `step`).
+    async fn recv(&self, from: usize, id: u64, step: u32) -> Result<Bytes, CommError> {
+        loop {
+            let notified = self.mailbox.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let found = self
+                .mailbox
+                .with(|s| match s.ready.remove(&(from, id, step)) {
+                    Some(b) => Some(Ok(b)),
+                    None => s.lost.get(&from).map(|e| Err(e.clone())),
+                })
+                .flatten();
+            match found {
+                Some(Ok(b)) => return Ok(b),
+                Some(Err(e)) => {
+                    return Err(CommError(format!(
+                        "lost the connection to {}: {e}",
+                        self.label(from)
+                    )));
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    async fn join(
+        sends: Vec<tokio::task::JoinHandle<Result<(), CommError>>>,
+    ) -> Result<(), CommError> {
+        for s in sends {
+            s.await.map_err(|e| CommError(e.to_string()))??;
+        }
+        Ok(())
+    }
+
+    /// Waits until every rank has called it (a token twice around the ring).
+    pub async fn barrier(&self) -> Result<(), CommError> {
+        let p = self.size();
+        let id = self.call();
+        let (next, prev) = ((self.rank + 1) % p, (self.rank + p - 1) % p);
+        for round in 0..2 {
+            if self.rank == 0 {
+                Self::join(vec![self.send(next, id, round, 0, Bytes::new())]).await?;
+                self.recv(prev, id, round).await?;
+            } else {
+                self.recv(prev, id, round).await?;
+                Self::join(vec![self.send(next, id, round, 0, Bytes::new())]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn expect_len(&self, got: &Bytes, want: usize, from: usize) -> Result<(), CommError> {
+        if got.len() == want {
+            Ok(())
+        } else {
+            Err(CommError(format!(
+                "{} sent {} bytes where {want} were due",
+                self.label(from),
+                got.len()
+            )))
+        }
+    }
+
+    /// Sums `data` over all ranks, in place.
+    pub async fn allreduce(
+        &self,
+        algorithm: Algorithm,
+        dtype: DType,
+        data: &mut BytesMut,
+    ) -> Result<(), CommError> {
+        match algorithm {
+            Algorithm::Ring => {
+                let n = (data.len() / dtype.size()) as u64;
+                self.ring_reduce_scatter(dtype, data, n, 0).await?;
+                self.ring_all_gather(dtype, data, n, 1).await
+            }
+            Algorithm::Tree => {
+                self.tree_reduce(dtype, data).await?;
+                self.tree_broadcast(data).await
+            }
+        }
+    }
+
+    /// Byte range of ring part `k` of `n` elements.
+    fn seg(&self, dtype: DType, n: u64, k: usize) -> (usize, usize) {
+        let (a, b) = part(n, self.size(), k);
+        (a as usize * dtype.size(), b as usize * dtype.size())
+    }
+
+    /// Ring reduce-scatter over the whole buffer: afterwards part
+    /// `rank + shift` (mod p) of `data` holds the sum over all ranks.
+    async fn ring_reduce_scatter(
+        &self,
+        dtype: DType,
+        data: &mut BytesMut,
+        n: u64,
+        shift: usize,
+    ) -> Result<(), CommError> {
+        let p = self.size();
+        let r = self.rank;
+        let id = self.call();
+        let (next, prev) = ((r + 1) % p, (r + p - 1) % p);
+        for s in 0..p - 1 {
+            let send_k = (r + shift + 2 * p - s) % p;
+            let recv_k = (r + shift + 2 * p - s - 1) % p;
+            let (a, b) = self.seg(dtype, n, send_k);
+            let out = Bytes::copy_from_slice(&data[a..b]);
+            let sent = self.send(next, id, s as u32, a as u64, out);
+            let got = self.recv(prev, id, s as u32).await?;
+            let (a, b) = self.seg(dtype, n, recv_k);
+            self.expect_len(&got, b - a, prev)?;
+            tensor::reduce_into(dtype, &mut data[a..b], &got);
+            Self::join(vec![sent]).await?;
+        }
+        Ok(())
+    }
+
+    /// Ring all-gather: rank r starts with part `r + shift` (mod p) of
+    /// `data` and ends with every part.
+    async fn ring_all_gather(
+        &self,
+        dtype: DType,
+        data: &mut BytesMut,
+        n: u64,
+        shift: usize,
+    ) -> Result<(), CommError> {
+        let p = self.size();
+        let r = self.rank;
+        let id = self.call();
+        let (next, prev) = ((r + 1) % p, (r + p - 1) % p);
+        for s in 0..p - 1 {
+            let send_k = (r + shift + p - s) % p;
+            let recv_k = (r + shift + 2 * p - s - 1) % p;
+            let (a, b) = self.seg(dtype, n, send_k);
+            let out = Bytes::copy_from_slice(&data[a..b]);
+            let sent = self.send(next, id, s as u32, a as u64, out);
+            let got = self.recv(prev, id, s as u32).await?;
+            let (a, b) = self.seg(dtype, n, recv_k);
+            self.expect_len(&got, b - a, prev)?;
+            data[a..b].copy_from_slice(&got);
+            Self::join(vec![sent]).await?;
+        }
+        Ok(())
+    }
+
+    /// Children of `r` in the binomial tree rooted at 0.
+    fn children(&self, r: usize) -> Vec<usize> {
+        let p = self.size();
+        let low = if r == 0 {
+            p.next_power_of_two()
+        } else {
+            r & r.wrapping_neg()
+        };
+        let mut out = Vec::new();
+        let mut k = 1;
+        while k < low {
+            if r + k < p {
+                out.push(r + k);
+            }
+            k <<= 1;
+        }
+        out
+    }
+
+    async fn tree_reduce(&self, dtype: DType, data: &mut BytesMut) -> Result<(), CommError> {
+        let r = self.rank;
+        let id = self.call();
+        for c in self.children(r) {
+            let got = self.recv(c, id, 0).await?;
+            self.expect_len(&got, data.len(), c)?;
+            tensor::reduce_into(dtype, data, &got);
+        }
+        if r != 0 {
+            let parent = r & (r - 1);
+            let out = Bytes::copy_from_slice(data);
+            Self::join(vec![self.send(parent, id, 0, 0, out)]).await?;
+        }
+        Ok(())
+    }
+
+    /// Binomial-tree broadcast of rank 0's `data`.
+    async fn tree_broadcast(&self, data: &mut BytesMut) -> Result<(), CommError> {
+        let r = self.rank;
+        let id = self.call();
+        if r != 0 {
+            let parent = r & (r - 1);
+            let got = self.recv(parent, id, 0).await?;
+            self.expect_len(&got, data.len(), parent)?;
+            data.copy_from_slice(&got);
+        }
+        let out = Bytes::copy_from_slice(data);
+        // The farthest subtree first: it has the most forwarding left to do.
+        let sends = self
+            .children(r)
+            .into_iter()
+            .rev()
+            .map(|c| self.send(c, id, 0, 0, out.clone()))
+            .collect();
+        Self::join(sends).await
+    }
+
+    /// Chain broadcast of rank 0's `data` along the ring, in pieces so
+    /// that every hop works at once.
+    async fn ring_broadcast(&self, data: &mut BytesMut) -> Result<(), CommError> {
+        let p = self.size();
+        let r = self.rank;
+        let id = self.call();
+        let chunks = orbnet_netem::collective::broadcast_chunks(data.len() as u64) as usize;
+        let mut sends = Vec::new();
+        for j in 0..chunks {
+            let (a, b) = (data.len() * j / chunks, data.len() * (j + 1) / chunks);
+            if r != 0 {
+                let got = self.recv(r - 1, id, j as u32).await?;
+                self.expect_len(&got, b - a, r - 1)?;
+                data[a..b].copy_from_slice(&got);
+            }
+            if r + 1 < p {
+                let out = Bytes::copy_from_slice(&data[a..b]);
+                sends.push(self.send(r + 1, id, j as u32, a as u64, out));
+            }
+        }
+        Self::join(sends).await
+    }
+
+    /// Runs `op` once on this rank's input for a buffer of `bytes`, and
+    /// checks the result. Returns whether it matched.
+    pub async fn run_op(
+        &self,
+        op: Op,
+        algorithm: Algorithm,
+        dtype: DType,
+        bytes: u64,
+        sums: &Sums,
+    ) -> Result<bool, CommError> {
+        let p = self.size();
+        let r = self.rank;
+        let size = dtype.size();
+        let n = bytes / size as u64;
+        let ok = match op {
+            Op::AllReduce => {
+                let mut data = tensor::input(dtype, p, r, 0, n as usize);
+                self.allreduce(algorithm, dtype, &mut data).await?;
+                tensor::first_mismatch(dtype, &data, 0, |i| sums.at(i)).is_none()
+            }
+            Op::ReduceScatter => {
+                let mut data = tensor::input(dtype, p, r, 0, n as usize);
+                // Shift p−1 leaves part r complete on rank r.
+                self.ring_reduce_scatter(dtype, &mut data, n, p - 1).await?;
+                let (a, b) = self.seg(dtype, n, r);
+                let first = part(n, p, r).0;
+                tensor::first_mismatch(dtype, &data[a..b], first, |i| sums.at(i)).is_none()
+            }
+            Op::AllGather => {
+                let mut data = BytesMut::zeroed(n as usize * size);
+                let (first, end) = part(n, p, r);
+                let own = tensor::input(dtype, p, r, first, (end - first) as usize);
+                let (a, b) = self.seg(dtype, n, r);
+                data[a..b].copy_from_slice(&own);
+                self.ring_all_gather(dtype, &mut data, n, 0).await?;
+                (0..p).all(|s| {
+                    let (a, b) = self.seg(dtype, n, s);
+                    let first = part(n, p, s).0;
+                    tensor::first_mismatch(dtype, &data[a..b], first, |i| {
+                        tensor::value(dtype, p, s, i)
+                    })
+                    .is_none()
+                })
+            }
+            Op::Broadcast => {
+                let mut data = if r == 0 {
+                    tensor::input(dtype, p, 0, 0, n as usize)
+                } else {
+                    BytesMut::zeroed(n as usize * size)
+                };
+                match algorithm {
+                    Algorithm::Ring => self.ring_broadcast(&mut data).await?,
+                    Algorithm::Tree => self.tree_broadcast(&mut data).await?,
+                }
+                tensor::first_mismatch(dtype, &data, 0, |i| tensor::value(dtype, p, 0, i)).is_none()
+            }
+            Op::AllToAll => {
+                let id = self.call();
+                let input = tensor::input(dtype, p, r, 0, n as usize).freeze();
+                let mut sends = Vec::new();
+                for d in (0..p).filter(|&d| d != r) {
+                    let (a, b) = self.seg(dtype, n, d);
+                    sends.push(self.send(d, id, 0, a as u64, input.slice(a..b)));
+                }
+                let (mine_a, mine_b) = self.seg(dtype, n, r);
+                let first = part(n, p, r).0;
+                let mut ok = tensor::first_mismatch(dtype, &input[mine_a..mine_b], first, |i| {
+                    tensor::value(dtype, p, r, i)
+                })
+                .is_none();
+                for s in (0..p).filter(|&s| s != r) {
+                    let got = self.recv(s, id, 0).await?;
+                    self.expect_len(&got, mine_b - mine_a, s)?;
+                    ok &= tensor::first_mismatch(dtype, &got, first, |i| {
+                        tensor::value(dtype, p, s, i)
+                    })
+                    .is_none();
+                }
+                Self::join(sends).await?;
+                ok
+            }
+            Op::SendRecv => {
+                let id = self.call();
+                let (next, prev) = ((r + 1) % p, (r + p - 1) % p);
+                let out = tensor::input(dtype, p, r, 0, n as usize).freeze();
+                let sent = self.send(next, id, 0, 0, out);
+                let got = self.recv(prev, id, 0).await?;
+                self.expect_len(&got, n as usize * size, prev)?;
+                Self::join(vec![sent]).await?;
+                tensor::first_mismatch(dtype, &got, 0, |i| tensor::value(dtype, p, prev, i))
+                    .is_none()
+            }
+        };
+        Ok(ok)
+    }
+
+    /// Closes every connection (the work is done).
+    pub fn close(&self) {
+        for c in self.conns.iter().flatten() {
+            c.close(quinn::VarInt::from_u32(0), b"done");
+        }
+    }
+}
+
+/// Files every chunk `peer` sends in the mailbox; records the connection's
+/// end so that receives from `peer` fail instead of waiting forever.
+async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>) {
+    loop {
+        match conn.accept_uni().await {
+            Ok(mut s) => {
+                let mailbox = mailbox.clone();
+                tokio::spawn(async move {
+                    let mut head = [0u8; ChunkHeader::LEN];
+                    if s.read_exact(&mut head).await.is_err() {
+                        mailbox.with(|m| m.malformed += 1);
+                        return;
+                    }
+                    let h = match ChunkHeader::decode(&head) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            tracing::warn!(peer, "refused a chunk: {e}");
+                            mailbox.with(|m| m.malformed += 1);
+                            return;
+                        }
+                    };
+                    let mut body = BytesMut::zeroed(h.len as usize);
+                    if let Err(e) = s.read_exact(&mut body).await {
+                        tracing::debug!(peer, "chunk cut short: {e}");
+                        mailbox.with(|m| m.malformed += 1);
+                        mailbox.notify.notify_waiters();
+                        return;
+                    }
+                    mailbox.with(|m| m.ready.insert((peer, h.collective, h.step), body.freeze()));
+                    mailbox.notify.notify_waiters();
+                });
+            }
+            Err(e) => {
+                mailbox.with(|m| m.lost.insert(peer, e.to_string()));
+                mailbox.notify.notify_waiters();
+                return;
+            }
+        }
+    }
+}
+
+/// The pairs of ranks a workload needs connected: its algorithm's pairs
+/// and the ring (for the barrier).
+pub fn peers(op: Op, algorithm: Algorithm, p: usize, rank: usize) -> BTreeSet<usize> {
+    let mut pairs = orbnet_netem::collective::pairs(op, algorithm, p);
+    pairs.extend(orbnet_netem::collective::pairs(
+        Op::SendRecv,
+        Algorithm::Ring,
+        p,
+    ));
+    pairs
+        .into_iter()
+        .filter_map(|(a, b)| {
+            if a == rank {
+                Some(b)
+            } else if b == rank {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Runs this rank's part of collective workload `w`: for every size,
+/// `warmup` untimed calls, a barrier, then `iterations` timed calls. Emits
+/// one `collective` event per size.
+pub async fn run_sweep(
+    w: usize,
+    spec: Collective,
+    comm: Comm,
+    clock: VirtualClock,
+    emit: fn(serde_json::Value),
+) {
+    let p = comm.size();
+    let sums = Sums::new(spec.dtype, p);
+    let sat = comm.names.get(comm.rank).cloned().unwrap_or_default();
+    for &bytes in &spec.sizes {
+        let mut t0 = clock.now();
+        let result = sweep_size(&comm, &spec, bytes, &sums, clock, &mut t0).await;
+        let t1 = clock.now();
+        let time = (t1 - t0).as_secs_f64() / f64::from(spec.iterations);
+        let (verified, error) = match &result {
+            Ok(ok) => (
+                *ok,
+                (!ok).then(|| "a result differs from the sum".to_owned()),
+            ),
+            Err(e) => (false, Some(e.0.clone())),
+        };
+        emit(
+            json!({"event": "collective", "workload": w, "rank": comm.rank, "sat": sat,
+            "bytes": bytes, "start_s": t0.as_secs_f64(), "time_s": time,
+            "verified": verified, "error": error, "malformed": comm.malformed()}),
+        );
+        if result.is_err() {
+            return;
+        }
+    }
+    comm.barrier().await.ok();
+    comm.close();
+}
+
+/// One size of a sweep: warm-up calls, a barrier, then the timed calls
+/// (their start goes to `t0`). Returns whether every result was right.
+async fn sweep_size(
+    comm: &Comm,
+    spec: &Collective,
+    bytes: u64,
+    sums: &Sums,
+    clock: VirtualClock,
+    t0: &mut SimTime,
+) -> Result<bool, CommError> {
+    let mut ok = true;
+    for _ in 0..spec.warmup {
+        ok &= comm
+            .run_op(spec.op, spec.algorithm, spec.dtype, bytes, sums)
+            .await?;
+    }
+    comm.barrier().await?;
+    *t0 = clock.now();
+    for _ in 0..spec.iterations {
+        ok &= comm
+            .run_op(spec.op, spec.algorithm, spec.dtype, bytes, sums)
+            .await?;
+    }
+    Ok(ok)
+}
+
+/// Runs this rank's part of training workload `w`.
+pub async fn run_train(
+    w: usize,
+    spec: Train,
+    acc: orbnet_netem::collective::Accelerator,
+    comm: Comm,
+    clock: VirtualClock,
+    emit: fn(serde_json::Value),
+) {
+    let p = comm.size();
+    let dtype = DType::Bf16;
+    let sums = Sums::new(dtype, p);
+    let sat = comm.names.get(comm.rank).cloned().unwrap_or_default();
+    let (fwd, bwd) = spec.compute(&acc);
+    let buckets = spec.buckets();
+    let sleep_until =
+        |t: SimTime| tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(t)));
+    if let Err(e) = comm.barrier().await {
+        emit(
+            json!({"event": "train-step", "workload": w, "rank": comm.rank, "sat": sat,
+            "step": 0, "verified": false, "error": e.0}),
+        );
+        return;
+    }
+    for step in 0..spec.steps {
+        let t0 = clock.now();
+        let backward_start = t0 + fwd;
+        let compute_end = backward_start + bwd;
+        let mut comm_time = 0.0;
+        let mut verified = true;
+        let mut error = None;
+        let nb = buckets.len() as f64;
+        let mut offset = 0u64;
+        for (k, &bytes) in buckets.iter().enumerate() {
+            // Backward produces the gradients bucket by bucket, evenly in time.
+            let ready = backward_start
+                + orbnet_netem::SimDuration::from_secs_f64(
+                    bwd.as_secs_f64() * (k as f64 + 1.0) / nb,
+                );
+            sleep_until(ready).await;
+            let started = clock.now();
+            let n = bytes / 2;
+            let first = offset / 2;
+            let mut data = tensor::input(dtype, p, comm.rank, first, n as usize);
+            offset += bytes;
+            match comm.allreduce(spec.algorithm, dtype, &mut data).await {
+                Ok(()) => {
+                    verified &=
+                        tensor::first_mismatch(dtype, &data, first, |i| sums.at(i)).is_none();
+                }
+                Err(e) => {
+                    error = Some(e.0);
+                    break;
+                }
+            }
+            comm_time += (clock.now() - started).as_secs_f64();
+        }
+        sleep_until(compute_end).await;
+        let t1 = clock.now();
+        let failed = error.is_some();
+        emit(
+            json!({"event": "train-step", "workload": w, "rank": comm.rank, "sat": sat,
+            "step": step, "start_s": t0.as_secs_f64(), "step_s": (t1 - t0).as_secs_f64(),
+            "compute_s": (fwd + bwd).as_secs_f64(), "comm_s": comm_time,
+            "verified": verified && !failed, "error": error}),
+        );
+        if failed {
+            return;
+        }
+    }
+    comm.barrier().await.ok();
+    comm.close();
+}

@@ -1,0 +1,274 @@
+//! Tensors as real bytes, the test data collectives carry, and the framing
+//! of tensor chunks on a stream.
+//!
+//! Every rank's input is integer-valued: element `i` of rank `r` is
+//! `(i + 3r) mod m`, with `m` small enough that the sum over all ranks stays
+//! an integer the element type holds exactly (2^24 for f32, 2^8 for bf16).
+//! So a reduction is exact in any order, and every rank can check its
+//! result element by element against the known sum.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use orbnet_netem::collective::DType;
+
+/// A tensor: element type, shape, and its little-endian bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub data: Bytes,
+}
+
+impl Tensor {
+    /// A one-dimensional tensor over `data` (whole elements).
+    pub fn vector(dtype: DType, data: Bytes) -> Tensor {
+        Tensor {
+            dtype,
+            shape: vec![data.len() / dtype.size()],
+            data,
+        }
+    }
+
+    /// Number of elements the shape holds.
+    pub fn elements(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// The modulus of rank inputs for `ranks` ranks of `dtype`.
+pub fn modulus(dtype: DType, ranks: usize) -> u64 {
+    (dtype.exact_integers() / ranks.max(1) as u64).clamp(1, 1024)
+}
+
+/// Element `i` of rank `r`'s input.
+pub fn value(dtype: DType, ranks: usize, r: usize, i: u64) -> f32 {
+    ((i + 3 * r as u64) % modulus(dtype, ranks)) as f32
+}
+
+fn put(dtype: DType, out: &mut [u8], v: f32) {
+    match dtype {
+        DType::F32 => out.copy_from_slice(&v.to_le_bytes()),
+        DType::Bf16 => out.copy_from_slice(&to_bf16(v).to_le_bytes()),
+    }
+}
+
+fn get(dtype: DType, b: &[u8]) -> f32 {
+    match dtype {
+        DType::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        DType::Bf16 => from_bf16(u16::from_le_bytes([b[0], b[1]])),
+    }
+}
+
+/// f32 to bfloat16, rounding to nearest, ties to even (the upper 16 bits
+/// of the f32 with the lower 16 rounded in).
+pub fn to_bf16(v: f32) -> u16 {
+    let b = v.to_bits();
+    let round = 0x7fff + ((b >> 16) & 1);
+    (b.wrapping_add(round) >> 16) as u16
+}
+
+/// bfloat16 to f32 (exact).
+pub fn from_bf16(h: u16) -> f32 {
+    f32::from_bits(u32::from(h) << 16)
+}
+
+/// Rank `r`'s input elements `[first, first + count)`.
+pub fn input(dtype: DType, ranks: usize, r: usize, first: u64, count: usize) -> BytesMut {
+    let size = dtype.size();
+    let mut out = BytesMut::zeroed(count * size);
+    for (k, e) in out.chunks_exact_mut(size).enumerate() {
+        put(dtype, e, value(dtype, ranks, r, first + k as u64));
+    }
+    out
+}
+
+/// Adds `other` into `acc`, element by element.
+pub fn reduce_into(dtype: DType, acc: &mut [u8], other: &[u8]) {
+    let size = dtype.size();
+    for (a, b) in acc.chunks_exact_mut(size).zip(other.chunks_exact(size)) {
+        let s = get(dtype, a) + get(dtype, b);
+        put(dtype, a, s);
+    }
+}
+
+/// The first element of `data` (elements from `first` on) that differs
+/// from `expect(i)`.
+pub fn first_mismatch(
+    dtype: DType,
+    data: &[u8],
+    first: u64,
+    expect: impl Fn(u64) -> f32,
+) -> Option<u64> {
+    data.chunks_exact(dtype.size())
+        .enumerate()
+        .map(|(k, e)| (first + k as u64, get(dtype, e)))
+        .find(|&(i, v)| v != expect(i))
+        .map(|(i, _)| i)
+}
+
+/// The sum over all ranks of element `i`, from a table over one period.
+#[derive(Debug)]
+pub struct Sums {
+    period: Vec<f32>,
+}
+
+impl Sums {
+    pub fn new(dtype: DType, ranks: usize) -> Sums {
+        let m = modulus(dtype, ranks);
+        let period = (0..m)
+            .map(|i| (0..ranks).map(|r| value(dtype, ranks, r, i)).sum())
+            .collect();
+        Sums { period }
+    }
+
+    pub fn at(&self, i: u64) -> f32 {
+        self.period[(i % self.period.len() as u64) as usize]
+    }
+}
+
+/// Element range `[first, end)` of part `k` of `n` elements cut into `p`
+/// nearly equal parts.
+pub fn part(n: u64, p: usize, k: usize) -> (u64, u64) {
+    let (p, k) = (p as u64, k as u64);
+    (n * k / p, n * (k + 1) / p)
+}
+
+/// What starts every tensor chunk on a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkHeader {
+    /// Which collective call (unique per workload and rank pair).
+    pub collective: u64,
+    /// The algorithm's step within the call.
+    pub step: u32,
+    /// Byte offset of the chunk within the tensor it belongs to.
+    pub offset: u64,
+    /// Bytes that follow.
+    pub len: u64,
+}
+
+/// Why a chunk header was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChunkError {
+    #[error("chunk header truncated ({0} bytes)")]
+    Truncated(usize),
+    #[error("not a tensor chunk (magic {0:#010x})")]
+    Magic(u32),
+    #[error("chunk of {0} bytes exceeds the limit")]
+    TooLong(u64),
+}
+
+impl ChunkHeader {
+    pub const MAGIC: u32 = 0x6f72_6274; // "orbt"
+    pub const LEN: usize = 32;
+    /// Largest chunk a receiver accepts (a whole collective buffer).
+    pub const MAX_LEN: u64 = 1 << 30;
+
+    pub fn encode(&self) -> [u8; Self::LEN] {
+        let mut b = BytesMut::with_capacity(Self::LEN);
+        b.put_u32(Self::MAGIC);
+        b.put_u64(self.collective);
+        b.put_u32(self.step);
+        b.put_u64(self.offset);
+        b.put_u64(self.len);
+        let mut out = [0u8; Self::LEN];
+        out.copy_from_slice(&b);
+        out
+    }
+
+    pub fn decode(mut b: &[u8]) -> Result<ChunkHeader, ChunkError> {
+        if b.len() < Self::LEN {
+            return Err(ChunkError::Truncated(b.len()));
+        }
+        let magic = b.get_u32();
+        if magic != Self::MAGIC {
+            return Err(ChunkError::Magic(magic));
+        }
+        let h = ChunkHeader {
+            collective: b.get_u64(),
+            step: b.get_u32(),
+            offset: b.get_u64(),
+            len: b.get_u64(),
+        };
+        if h.len > Self::MAX_LEN {
+            return Err(ChunkError::TooLong(h.len));
+        }
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bf16_round_trips_small_integers_and_rounds_to_even() {
+        for i in 0..=256u32 {
+            let v = i as f32;
+            assert_eq!(from_bf16(to_bf16(v)), v);
+        }
+        // 257 lies halfway between 256 and 258 in bf16: ties go to even (256).
+        assert_eq!(from_bf16(to_bf16(257.0)), 256.0);
+        assert_eq!(from_bf16(to_bf16(259.0)), 260.0);
+        // Known bit patterns: 1.0 is 0x3f80 and -2.0 is 0xc000.
+        assert_eq!(to_bf16(1.0), 0x3f80);
+        assert_eq!(to_bf16(-2.0), 0xc000);
+    }
+
+    #[test]
+    fn reductions_are_exact_and_checked() {
+        for dtype in [DType::F32, DType::Bf16] {
+            let p = 81;
+            let n = 1000;
+            let mut acc = input(dtype, p, 0, 0, n);
+            for r in 1..p {
+                reduce_into(dtype, &mut acc, &input(dtype, p, r, 0, n));
+            }
+            let sums = Sums::new(dtype, p);
+            // Against a direct sum, computed here in u64.
+            for i in 0..n as u64 {
+                let direct: u64 = (0..p as u64).map(|r| (i + 3 * r) % modulus(dtype, p)).sum();
+                assert_eq!(sums.at(i), direct as f32);
+            }
+            assert_eq!(first_mismatch(dtype, &acc, 0, |i| sums.at(i)), None);
+            acc[8] ^= 0x40;
+            assert!(first_mismatch(dtype, &acc, 0, |i| sums.at(i)).is_some());
+        }
+    }
+
+    #[test]
+    fn parts_cover_the_buffer() {
+        let n = 1001;
+        let mut at = 0;
+        for k in 0..7 {
+            let (a, b) = part(n, 7, k);
+            assert_eq!(a, at);
+            at = b;
+        }
+        assert_eq!(at, n);
+    }
+
+    #[test]
+    fn chunk_headers_round_trip_and_refuse_garbage() {
+        let h = ChunkHeader {
+            collective: 7,
+            step: 3,
+            offset: 4096,
+            len: 1 << 20,
+        };
+        assert_eq!(ChunkHeader::decode(&h.encode()), Ok(h));
+        assert_eq!(
+            ChunkHeader::decode(&h.encode()[..10]),
+            Err(ChunkError::Truncated(10))
+        );
+        let mut bad = h.encode();
+        bad[0] = 0;
+        assert!(matches!(
+            ChunkHeader::decode(&bad),
+            Err(ChunkError::Magic(_))
+        ));
+        let long = ChunkHeader { len: u64::MAX, ..h };
+        assert!(matches!(
+            ChunkHeader::decode(&long.encode()),
+            Err(ChunkError::TooLong(_))
+        ));
+    }
+}
