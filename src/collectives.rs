@@ -116,7 +116,8 @@ pub fn collectives(
         let names: Vec<String> = c.ranks.iter().map(|&s| world.name(s).to_owned()).collect();
         for &bytes in &c.sizes {
             let reports: Vec<&Value> = rank_events(events, "collective", w)
-                .filter(|e| e["bytes"] == bytes)
+                // A rank that failed to connect reports once, with no size.
+                .filter(|e| e["bytes"] == bytes || e["bytes"].is_null())
                 .collect();
             out.push(summarize(w, c, bytes, &reports, &names, scenario, death));
         }

@@ -74,6 +74,7 @@ enum Msg {
 
 struct Sat {
     child: Child,
+    pid: Option<u32>,
     stdin: Option<ChildStdin>,
 }
 
@@ -149,7 +150,11 @@ pub async fn up(
                 }
             });
         }
-        sats.push(Sat { child, stdin });
+        sats.push(Sat {
+            pid: child.id(),
+            child,
+            stdin,
+        });
     }
     // Exits are watched by polling `try_wait` in the main loop.
     drop(tx);
@@ -223,6 +228,7 @@ async fn drive(
     let mut ready = 0;
     let mut started = false;
     let mut stopping = false;
+    let mut exited: BTreeMap<usize, Instant> = BTreeMap::new();
     let mut collected = Collected::default();
     let bar = ProgressBar::new((scenario.duration.as_secs_f64() * 1000.0).ceil() as u64);
     bar.set_style(
@@ -256,6 +262,11 @@ async fn drive(
                 // A satellite that exits before reporting `done` has failed.
                 for (i, s) in sats.iter_mut().enumerate() {
                     if let Ok(Some(status)) = s.child.try_wait() {
+                        // A clean exit's last lines may still be on their way.
+                        let since = *exited.entry(i).or_insert_with(Instant::now);
+                        if status.success() && since.elapsed() < Duration::from_secs(2) {
+                            continue;
+                        }
                         if !collected.done.contains_key(&i) {
                             bar.finish_and_clear();
                             if !started {
@@ -267,7 +278,7 @@ async fn drive(
                             collected.death = Some(format!(
                                 "satellite {} (process {}) died ({status}); stopped the others",
                                 failed_name(names, i),
-                                s.child.id().map_or("?".into(), |p| p.to_string())
+                                s.pid.map_or("?".into(), |p| p.to_string())
                             ));
                             return Ok(collected);
                         }

@@ -253,3 +253,44 @@ warmup = 0
     assert!(why.contains(&name), "{why}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn training_steps_overlap_compute_and_verified_all_reduce() {
+    let dir = temp_dir("train");
+    // A TPU v6e-class accelerator (918 TFLOP/s bf16 peak) at 40 %; 4 M
+    // parameters give 8 MB of bf16 gradients in four 2 MiB buckets.
+    let w = r#"
+[accelerator]
+name = "tpu-v6e"
+peak_tflops = 918
+utilization = 0.4
+[[workload]]
+kind = "train"
+params = 4e6
+tokens_per_step = 2e8
+bucket_bytes = 2097152
+steps = 2
+"#;
+    let (out, s) = run(&dir, &ring8(4.0, "", w));
+    assert_ok(&out);
+    let t = &s["train"][0];
+    assert_eq!(t["verified"], true, "{t}");
+    assert_eq!(t["ranks"], 8);
+    // Compute per rank and step: 6 · params · tokens / ranks / (peak · utilisation).
+    let compute = 6.0 * 4e6 * 2e8 / 8.0 / (918e12 * 0.4);
+    let measured = t["compute_time_s"].as_f64().expect("compute");
+    assert!(
+        (measured - compute).abs() / compute < 1e-6,
+        "{measured} vs {compute}"
+    );
+    let step = t["step_time_s"].as_f64().expect("step");
+    let exposed = t["exposed_comm_s"].as_f64().expect("exposed");
+    assert!(step >= compute, "{step} < {compute}");
+    assert!((step - compute - exposed).abs() < 1e-9);
+    let tps = t["tokens_per_s"].as_f64().expect("tokens/s");
+    assert!((tps - 2e8 / step).abs() / tps < 1e-9);
+    let mfu = t["effective_utilization"].as_f64().expect("utilisation");
+    assert!(mfu > 0.0 && mfu <= 0.4 + 1e-9, "{mfu}");
+    assert_eq!(t["steps"].as_array().expect("steps").len(), 2);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -340,8 +340,11 @@ pub fn ceil_log2(p: usize) -> u32 {
 }
 
 /// α and B of the paths an algorithm uses, from one link snapshot: the
-/// largest one-way delay and the smallest bottleneck rate among them.
-/// `None` if some pair has no path.
+/// one-way delay and the smallest bottleneck rate among them. For the ring
+/// steps α is the mean delay over the ring's pairs: each rank waits only on
+/// its predecessor, so the critical path of 2(p−1) steps crosses every pair
+/// about equally often. Elsewhere (trees, all-to-all, send/recv) it is the
+/// largest. `None` if some pair has no path.
 pub fn alpha_beta(
     snapshot: &Snapshot,
     ranks: &[SatId],
@@ -349,13 +352,26 @@ pub fn alpha_beta(
     algorithm: Algorithm,
 ) -> Option<(f64, f64)> {
     let graph = Graph::from_snapshot(snapshot);
-    let mut alpha = 0.0f64;
+    let ring = match op {
+        Op::ReduceScatter | Op::AllGather => true,
+        Op::AllReduce | Op::Broadcast => algorithm == Algorithm::Ring,
+        Op::AllToAll | Op::SendRecv => false,
+    };
+    let (mut max, mut sum, mut count) = (0.0f64, 0.0f64, 0usize);
     let mut rate = f64::INFINITY;
     for (a, b) in pairs(op, algorithm, ranks.len()) {
         let p = routing::path(snapshot, &graph, ranks[a], ranks[b])?;
-        alpha = alpha.max(p.delay.as_secs_f64());
+        let d = p.delay.as_secs_f64();
+        max = max.max(d);
+        sum += d;
+        count += 1;
         rate = rate.min(p.bottleneck.0 as f64);
     }
+    let alpha = if ring && count > 0 {
+        sum / count as f64
+    } else {
+        max
+    };
     rate.is_finite().then_some((alpha, rate / 8.0))
 }
 
@@ -537,7 +553,8 @@ mod tests {
     #[test]
     fn sweep_sizes() {
         assert_eq!(sweep(1024, 65536, 4, 4), vec![1024, 4096, 16384, 65536]);
-        assert_eq!(sweep(3, 8, 2, 4), vec![4, 8]);
+        // 3 and 6 both round to one element; 12 is three.
+        assert_eq!(sweep(3, 16, 2, 4), vec![4, 12]);
     }
 
     #[test]

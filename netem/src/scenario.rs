@@ -1509,6 +1509,69 @@ count = 50
     }
 
     #[test]
+    fn collective_and_train_workloads_are_checked() {
+        let c = format!("{RING}[[workload]]\nkind = \"collective\"\nmin_bytes = 1024\n");
+        let s = parse(&c).expect("valid");
+        let Workload::Collective(w) = &s.workloads[1] else {
+            panic!("not a collective")
+        };
+        assert_eq!(w.ranks.len(), 12);
+        assert_eq!(w.sizes, vec![1024]);
+        let with =
+            |extra: &str| c.replace("min_bytes = 1024", &format!("min_bytes = 1024\n{extra}"));
+        rejects(&with("op = \"allsum\""), "workload[1].op", "must be one of");
+        rejects(
+            &with("algorithm = \"star\""),
+            "workload[1].algorithm",
+            "must be",
+        );
+        rejects(&with("dtype = \"f64\""), "workload[1].dtype", "must be");
+        rejects(
+            &with("max_bytes = 10"),
+            "workload[1].max_bytes",
+            "must be in",
+        );
+        rejects(
+            &with("max_bytes = 4294967296"),
+            "workload[1].max_bytes",
+            "must be in",
+        );
+        rejects(&with("factor = 1"), "workload[1].factor", "≥ 2");
+        rejects(&with("ranks = 1"), "workload[1].ranks", "[2, 12]");
+        rejects(
+            &with("ranks = [\"sat-0\", \"sat-99\"]"),
+            "workload[1].ranks[1]",
+            "no satellite",
+        );
+        rejects(
+            &with("ranks = [\"sat-0\", \"sat-0\"]"),
+            "workload[1].ranks[1]",
+            "twice",
+        );
+        rejects(
+            &with("ranks = \"all\""),
+            "workload[1].ranks",
+            "count or a list",
+        );
+        let t =
+            format!("{RING}[[workload]]\nkind = \"train\"\nparams = 1e6\ntokens_per_step = 1000\n");
+        rejects(&t, "workload[1]", "[accelerator]");
+        let acc = format!("{t}[accelerator]\npeak_tflops = 100\n");
+        let s = parse(&acc).expect("valid");
+        assert_eq!(s.accelerator.as_ref().map(|a| a.peak_flops), Some(1e14));
+        rejects(
+            &acc.replace("params = 1e6", "params = 1e12"),
+            "workload[1].params",
+            "exceed",
+        );
+        rejects(
+            &acc.replace("peak_tflops = 100", "peak_tflops = 0"),
+            "accelerator.peak_tflops",
+            "> 0",
+        );
+    }
+
+    #[test]
     fn a_missing_tle_file_names_the_field() {
         let text = RING.replace(
             "kind = \"walker\"\nplanes = 1\nper_plane = 12\naltitude_km = 800\ninclination_deg = 53",

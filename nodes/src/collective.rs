@@ -2,13 +2,20 @@
 //! connections, and the workloads built on them (size sweeps and
 //! data-parallel training steps).
 //!
-//! [`Comm`] is a rank's view of its group: one connection per peer the
-//! algorithms need (the lower rank dials), a tagged send (each message a
-//! unidirectional stream that opens with a [`ChunkHeader`]) and a receive
-//! that waits for the message with a given sender and tag. A reader task
-//! per connection files arriving chunks in a mailbox, so sends and
-//! receives never wait on each other. A connection that dies fails every
-//! receive from that peer with an error naming the satellite.
+//! [`Comm`] is a rank's view of its group: a connection to every rank it
+//! sends to (dialled by the sender, carrying data one way only), a tagged
+//! send (each message a unidirectional stream that opens with a
+//! [`ChunkHeader`]) and a receive that waits for the message with a given
+//! sender and tag. A reader task per accepted connection files arriving
+//! chunks in a mailbox, so sends and receives never wait on each other. A
+//! connection that dies fails every receive from that peer with an error
+//! naming the satellite.
+//!
+//! Why one connection per direction: quinn 0.11 sends acknowledgements of
+//! a congestion-blocked connection only inside data packets, so when both
+//! ends of one connection are blocked at once neither acknowledges until a
+//! probe timeout (at least 25 ms of virtual time). A connection whose
+//! receiver never sends data acknowledges at once.
 //!
 //! The algorithms ([`Comm::allreduce`] and friends) compute reductions on
 //! the real bytes; the workloads check every result against the known sums
@@ -65,28 +72,30 @@ pub struct Comm {
 }
 
 impl Comm {
-    /// Connects rank `rank` to every rank in `peers`: it dials the higher
-    /// ranks at UDP port `port` of their satellites and accepts the lower.
+    /// Connects rank `rank` to its group: it dials every rank in `to` (at
+    /// UDP port `port` of their satellites) and accepts one connection from
+    /// every rank in `from`.
     pub async fn connect(
         ep: &quinn::Endpoint,
         rank: usize,
         ranks: Vec<SatId>,
         names: Vec<String>,
-        peers: &BTreeSet<usize>,
+        (to, from): &(BTreeSet<usize>, BTreeSet<usize>),
         port: u16,
     ) -> Result<Comm, CommError> {
         let label = |r: usize| format!("rank {r} ({})", names.get(r).map_or("?", String::as_str));
         let mut conns: Vec<Option<quinn::Connection>> = vec![None; ranks.len()];
         let mut dials = Vec::new();
-        for &peer in peers.iter().filter(|&&p| p > rank) {
-            let to = SocketAddr::new(IpAddr::V4(crate::addr::address(ranks[peer])), port);
+        for &peer in to {
+            let addr = SocketAddr::new(IpAddr::V4(crate::addr::address(ranks[peer])), port);
             let connecting = ep
-                .connect(to, crate::quic::SERVER_NAME)
+                .connect(addr, crate::quic::SERVER_NAME)
                 .map_err(|e| CommError(format!("connecting to {}: {e}", label(peer))))?;
             dials.push((peer, tokio::spawn(connecting)));
         }
-        let expected = peers.iter().filter(|&&p| p < rank).count();
-        for _ in 0..expected {
+        let mailbox = Arc::new(Mailbox::default());
+        let mut accepted = BTreeSet::new();
+        while accepted.len() < from.len() {
             let Some(incoming) = ep.accept().await else {
                 return Err(CommError("the endpoint closed while accepting".into()));
             };
@@ -98,9 +107,10 @@ impl Comm {
             };
             let peer = crate::addr::satellite(ip)
                 .and_then(|s| ranks.iter().position(|&r| r == s))
-                .filter(|p| peers.contains(p) && *p < rank)
-                .ok_or_else(|| CommError(format!("a connection from {ip}, not a lower rank")))?;
-            conns[peer] = Some(conn);
+                .filter(|p| from.contains(p) && !accepted.contains(p))
+                .ok_or_else(|| CommError(format!("an unexpected connection from {ip}")))?;
+            accepted.insert(peer);
+            tokio::spawn(read_chunks(conn, peer, mailbox.clone()));
         }
         for (peer, dial) in dials {
             let conn = dial
@@ -108,12 +118,6 @@ impl Comm {
                 .map_err(|e| CommError(e.to_string()))?
                 .map_err(|e| CommError(format!("handshake with {}: {e}", label(peer))))?;
             conns[peer] = Some(conn);
-        }
-        let mailbox = Arc::new(Mailbox::default());
-        for (peer, conn) in conns.iter().enumerate() {
-            if let Some(conn) = conn {
-                tokio::spawn(read_chunks(conn.clone(), peer, mailbox.clone()));
-            }
         }
         Ok(Comm {
             rank,
@@ -549,27 +553,31 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
     }
 }
 
-/// The pairs of ranks a workload needs connected: its algorithm's pairs
-/// and the ring (for the barrier).
-pub fn peers(op: Op, algorithm: Algorithm, p: usize, rank: usize) -> BTreeSet<usize> {
+/// The ranks `rank` sends to and receives from in a workload: its
+/// algorithm's pairs and the ring (for the barrier).
+pub fn peers(
+    op: Op,
+    algorithm: Algorithm,
+    p: usize,
+    rank: usize,
+) -> (BTreeSet<usize>, BTreeSet<usize>) {
     let mut pairs = orbnet_netem::collective::pairs(op, algorithm, p);
     pairs.extend(orbnet_netem::collective::pairs(
         Op::SendRecv,
         Algorithm::Ring,
         p,
     ));
-    pairs
-        .into_iter()
-        .filter_map(|(a, b)| {
-            if a == rank {
-                Some(b)
-            } else if b == rank {
-                Some(a)
-            } else {
-                None
-            }
-        })
-        .collect()
+    let to = pairs
+        .iter()
+        .filter(|(a, _)| *a == rank)
+        .map(|(_, b)| *b)
+        .collect();
+    let from = pairs
+        .iter()
+        .filter(|(_, b)| *b == rank)
+        .map(|(a, _)| *a)
+        .collect();
+    (to, from)
 }
 
 /// Runs this rank's part of collective workload `w`: for every size,

@@ -575,9 +575,12 @@ fn start_collective(
     let p = ranks.len();
     let peers = crate::collective::peers(op, algorithm, p, rank);
     // Windows for the longest path to a peer; a dead peer is declared after
-    // ten of its round trips or two wall seconds, whichever is longer.
+    // ten of its round trips or two wall seconds, whichever is longer, and
+    // never under a millisecond.
     let paths: Vec<_> = peers
+        .0
         .iter()
+        .chain(&peers.1)
         .filter_map(|&r| world.path(start, q.me, ranks[r]))
         .collect();
     let bdp = paths
@@ -597,7 +600,8 @@ fn start_collective(
         cc: orbnet_netem::scenario::Cc::Cubic,
         streams: 1024,
         max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
-        idle: (rtt * 10).max(wall_floor),
+        // QUIC carries the idle timeout in whole milliseconds (RFC 9000 §18.2).
+        idle: (rtt * 10).max(wall_floor).max(Duration::from_millis(1)),
     };
     let me_ip = crate::addr::address(q.me);
     let ep = crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), tls, &tuning, runtime)
