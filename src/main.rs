@@ -64,6 +64,11 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Parse and check a scenario, print what it holds; exit 0 if valid, 2 if not.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
     /// One satellite (started by `orbnet up`).
     #[command(hide = true)]
     Node {
@@ -153,6 +158,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("results in {}", dir.display());
             workloads_ok(&summary)
         }
+        Command::Validate { scenario } => {
+            let source = Source::from_arg(Some(&scenario));
+            let s = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+            println!("{}", describe(&s));
+            Ok(())
+        }
         Command::Node {
             sat,
             token,
@@ -179,6 +190,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             let me = orbnet_netem::SatId(sat);
             let name = scenario.world.name(me).to_owned();
+            // Every satellite logs to the launcher's stderr: name the source.
+            // The runtime is single-threaded, so every task runs inside it.
+            let _span = tracing::info_span!("node", sat = %name).entered();
             let rt = runtime()?;
             match rt.block_on(orbnet_node::run(orbnet_node::NodeConfig {
                 scenario,
@@ -206,6 +220,22 @@ fn workloads_ok(summary: &str) -> Result<(), Failure> {
             why.push(format!("ping {} → {}: no reply", p["from"], p["to"]));
         }
     }
+    for c in v["collectives"].as_array().into_iter().flatten() {
+        if c["verified"] != true {
+            why.push(format!(
+                "{} {} of {} bytes: {}",
+                c["op"], c["algorithm"], c["bytes"], c["error"]
+            ));
+        }
+    }
+    for t in v["train"].as_array().into_iter().flatten() {
+        if t["verified"] != true {
+            why.push(format!("training: {}", t["error"]));
+        }
+    }
+    if let Some(f) = v["failure"].as_str() {
+        why.push(f.to_owned());
+    }
     for t in v["transfers"].as_array().into_iter().flatten() {
         if t["verified"] != true {
             why.push(format!(
@@ -218,6 +248,68 @@ fn workloads_ok(summary: &str) -> Result<(), Failure> {
         "workloads failed: {}",
         why.join("; ")
     )))
+}
+
+/// What `orbnet validate` prints about a valid scenario.
+fn describe(s: &orbnet_netem::Scenario) -> String {
+    use orbnet_netem::Workload;
+    let snap = s.world.snapshot(orbnet_netem::SimTime::ZERO);
+    let m = s.world.link_model();
+    let mut out = format!(
+        "{}: valid\n  {} satellites ({}), epoch {}, seed {}, TDF {}, {} s\n  \
+         {} candidate links, {} up at the start; {} Gb/s terminals, MTU {}\n",
+        s.name,
+        s.world.satellites(),
+        s.constellation.kind(),
+        s.epoch.to_rfc3339(),
+        s.seed,
+        s.tdf,
+        s.duration.as_secs_f64(),
+        snap.links.len(),
+        snap.count(orbnet_netem::LinkState::Up),
+        m.terminal_rate.gbps(),
+        m.mtu.0
+    );
+    if let Some(a) = &s.accelerator {
+        out.push_str(&format!(
+            "  accelerator {}: {} TFLOP/s at {} %\n",
+            a.name,
+            a.peak_flops / 1e12,
+            a.utilization * 100.0
+        ));
+    }
+    for (i, w) in s.workloads.iter().enumerate() {
+        let n = |id| s.world.name(id);
+        let line = match w {
+            Workload::Ping(p) => format!("ping {} → {}, {} echoes", n(p.from), n(p.to), p.count),
+            Workload::Bulk(b) => format!(
+                "bulk {} → {}, {} bytes over {}",
+                n(b.from),
+                n(b.to),
+                b.bytes,
+                b.transport.as_str()
+            ),
+            Workload::Collective(c) => format!(
+                "collective {} ({}), {} ranks, {} sizes from {} to {} bytes over {}",
+                c.op.as_str(),
+                c.algorithm.as_str(),
+                c.ranks.len(),
+                c.sizes.len(),
+                c.sizes.first().copied().unwrap_or(0),
+                c.sizes.last().copied().unwrap_or(0),
+                c.transport.as_str()
+            ),
+            Workload::Train(t) => format!(
+                "train {} parameters, {} ranks, {} steps over {}",
+                t.params,
+                t.ranks.len(),
+                t.steps,
+                t.transport.as_str()
+            ),
+        };
+        out.push_str(&format!("  workload[{i}]: {line}\n"));
+    }
+    out.trim_end().to_owned()
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

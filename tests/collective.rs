@@ -294,3 +294,35 @@ steps = 2
     assert_eq!(t["steps"].as_array().expect("steps").len(), 2);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn collectives_over_tcp_are_verified() {
+    let dir = temp_dir("tcp-collectives");
+    let mut w = String::new();
+    for (op, algorithm) in [
+        ("allreduce", "ring"),
+        ("allreduce", "tree"),
+        ("alltoall", "ring"),
+    ] {
+        w.push_str(&format!(
+            r#"
+[[workload]]
+kind = "collective"
+op = "{op}"
+algorithm = "{algorithm}"
+transport = "tcp"
+ranks = 6
+min_bytes = 262144
+iterations = 2
+warmup = 1
+"#
+        ));
+    }
+    let (out, s) = run(&dir, &ring8(2.0, "loss = 0.002", &w));
+    assert_ok(&out);
+    assert_verified(&s, 3);
+    for e in s["collectives"].as_array().expect("list") {
+        assert_eq!(e["transport"], "tcp");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -145,3 +145,41 @@ fn a_bad_file_exits_2_naming_the_field() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn validate_summarizes_a_good_file_and_refuses_a_bad_one() {
+    let topo = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/suncatcher-81.toml");
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(&topo)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("suncatcher-81: valid"), "{text}");
+    assert!(text.contains("81 satellites (formation)"), "{text}");
+    assert!(
+        text.contains("collective allreduce (ring), 81 ranks"),
+        "{text}"
+    );
+    let dir = std::env::temp_dir().join(format!("orbnet-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = dir.join("bad.toml");
+    let bad = std::fs::read_to_string(&topo)
+        .expect("read")
+        .replace("op = \"allreduce\"", "op = \"allsum\"");
+    std::fs::write(&file, bad).expect("write");
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("workload[0].op: must be one of"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

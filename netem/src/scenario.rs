@@ -1161,6 +1161,20 @@ fn start_and_timeout(
     Ok((SimTime::from_secs_f64(start), timeout))
 }
 
+/// Most ranks a collective over TCP may have: each ordered pair of ranks
+/// gets its own pair of ports.
+pub const MAX_TCP_RANKS: usize = 500;
+
+fn tcp_ranks(field: &str, transport: Transport, n: usize) -> Checked<()> {
+    if transport == Transport::Tcp && n > MAX_TCP_RANKS {
+        return Err(bad(
+            format!("{field}.ranks"),
+            format!("a TCP collective takes at most {MAX_TCP_RANKS} ranks (got {n}); use QUIC"),
+        ));
+    }
+    Ok(())
+}
+
 /// Largest buffer a collective may move per rank: every rank holds it in
 /// memory, in one process per satellite.
 const MAX_COLLECTIVE_BYTES: u64 = 1 << 30;
@@ -1225,6 +1239,7 @@ fn build_collective(
     let transport = transport(field, c.transport.as_deref(), world)?;
     let (start, timeout) = start_and_timeout(field, c.start_s, c.timeout_s)?;
     let ranks = ranks(field, c.ranks.as_ref(), world, start)?;
+    tcp_ranks(field, transport, ranks.len())?;
     let sizes = crate::collective::sweep(min, max, factor, dtype.size() as u64);
     Ok(crate::collective::Collective {
         op,
@@ -1269,6 +1284,7 @@ fn build_train(t: RawTrain, field: &str, world: &World) -> Checked<crate::collec
     let algorithm = algorithm(field, t.algorithm.as_deref())?;
     let (start, timeout) = start_and_timeout(field, t.start_s, t.timeout_s)?;
     let ranks = ranks(field, t.ranks.as_ref(), world, start)?;
+    tcp_ranks(field, transport, ranks.len())?;
     Ok(crate::collective::Train {
         params,
         tokens_per_step,

@@ -59,6 +59,15 @@ impl Mailbox {
     }
 }
 
+/// A connection this rank sends on.
+#[derive(Clone, Debug)]
+enum Out {
+    /// Each message on its own unidirectional stream.
+    Quic(quinn::Connection),
+    /// Messages one after another on the byte stream.
+    Tcp(Arc<tokio::sync::Mutex<crate::tcp::TcpStream>>),
+}
+
 /// One rank's connections to its group.
 #[derive(Debug)]
 pub struct Comm {
@@ -66,7 +75,7 @@ pub struct Comm {
     /// Satellite of every rank, in rank (ring) order.
     pub ranks: Vec<SatId>,
     names: Vec<String>,
-    conns: Vec<Option<quinn::Connection>>,
+    conns: Vec<Option<Out>>,
     mailbox: Arc<Mailbox>,
     next_id: AtomicU64,
 }
@@ -84,7 +93,7 @@ impl Comm {
         port: u16,
     ) -> Result<Comm, CommError> {
         let label = |r: usize| format!("rank {r} ({})", names.get(r).map_or("?", String::as_str));
-        let mut conns: Vec<Option<quinn::Connection>> = vec![None; ranks.len()];
+        let mut conns: Vec<Option<Out>> = vec![None; ranks.len()];
         let mut dials = Vec::new();
         for &peer in to {
             let addr = SocketAddr::new(IpAddr::V4(crate::addr::address(ranks[peer])), port);
@@ -117,7 +126,7 @@ impl Comm {
                 .await
                 .map_err(|e| CommError(e.to_string()))?
                 .map_err(|e| CommError(format!("handshake with {}: {e}", label(peer))))?;
-            conns[peer] = Some(conn);
+            conns[peer] = Some(Out::Quic(conn));
         }
         Ok(Comm {
             rank,
@@ -127,6 +136,35 @@ impl Comm {
             mailbox,
             next_id: AtomicU64::new(0),
         })
+    }
+
+    /// A rank's view of its group over TCP streams already set up by the
+    /// node loop: `to` to send on, `from` to read from.
+    pub fn over_tcp(
+        rank: usize,
+        ranks: Vec<SatId>,
+        names: Vec<String>,
+        to: Vec<(usize, crate::tcp::TcpStream)>,
+        from: Vec<(usize, crate::tcp::TcpStream)>,
+    ) -> Comm {
+        let mailbox = Arc::new(Mailbox::default());
+        for (peer, stream) in from {
+            tokio::spawn(read_tcp_chunks(stream, peer, mailbox.clone()));
+        }
+        let mut conns: Vec<Option<Out>> = vec![None; ranks.len()];
+        for (peer, stream) in to {
+            if let Some(c) = conns.get_mut(peer) {
+                *c = Some(Out::Tcp(Arc::new(tokio::sync::Mutex::new(stream))));
+            }
+        }
+        Comm {
+            rank,
+            ranks,
+            names,
+            conns,
+            mailbox,
+            next_id: AtomicU64::new(0),
+        }
     }
 
     pub fn size(&self) -> usize {
@@ -163,28 +201,41 @@ impl Comm {
         let conn = self.conns.get(to).cloned().flatten();
         let label = self.label(to);
         tokio::spawn(async move {
-            let Some(conn) = conn else {
-                return Err(CommError(format!("no connection to {label}")));
-            };
             let fail = |e: String| CommError(format!("sending to {label}: {e}"));
-            let mut s = conn.open_uni().await.map_err(|e| fail(e.to_string()))?;
             let h = ChunkHeader {
                 collective: id,
                 step,
                 offset,
                 len: data.len() as u64,
             };
-            s.write_all(&h.encode())
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            s.write_chunk(data).await.map_err(|e| fail(e.to_string()))?;
-            s.finish().map_err(|e| fail(e.to_string()))?;
-            Ok(())
+            match conn {
+                None => Err(CommError(format!("no connection to {label}"))),
+                Some(Out::Quic(conn)) => {
+                    let mut s = conn.open_uni().await.map_err(|e| fail(e.to_string()))?;
+                    s.write_all(&h.encode())
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
+                    s.write_chunk(data).await.map_err(|e| fail(e.to_string()))?;
+                    s.finish().map_err(|e| fail(e.to_string()))?;
+                    Ok(())
+                }
+                Some(Out::Tcp(stream)) => {
+                    use tokio::io::AsyncWriteExt;
+                    // One whole message at a time on the byte stream.
+                    let mut s = stream.lock().await;
+                    s.write_all(&h.encode())
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
+                    s.write_all(&data).await.map_err(|e| fail(e.to_string()))?;
+                    Ok(())
+                }
+            }
         })
     }
 
     /// Waits for the message from rank `from` tagged (`id`, `step`).
     async fn recv(&self, from: usize, id: u64, step: u32) -> Result<Bytes, CommError> {
+        tracing::trace!(rank = self.rank, from, id, step, "waiting");
         loop {
             let notified = self.mailbox.notify.notified();
             tokio::pin!(notified);
@@ -505,9 +556,15 @@ impl Comm {
     }
 
     /// Closes every connection (the work is done).
-    pub fn close(&self) {
+    pub async fn close(&self) {
         for c in self.conns.iter().flatten() {
-            c.close(quinn::VarInt::from_u32(0), b"done");
+            match c {
+                Out::Quic(c) => c.close(quinn::VarInt::from_u32(0), b"done"),
+                Out::Tcp(s) => {
+                    use tokio::io::AsyncWriteExt;
+                    let _ = s.lock().await.shutdown().await;
+                }
+            }
         }
     }
 }
@@ -540,6 +597,13 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
                         mailbox.notify.notify_waiters();
                         return;
                     }
+                    // Read up to the stream's end, so that dropping it does
+                    // not ask the sender to stop (a frame that would need
+                    // acknowledging on an otherwise receive-only connection).
+                    if !matches!(s.read_chunk(1, true).await, Ok(None)) {
+                        mailbox.with(|m| m.malformed += 1);
+                        return;
+                    }
                     mailbox.with(|m| m.ready.insert((peer, h.collective, h.step), body.freeze()));
                     mailbox.notify.notify_waiters();
                 });
@@ -551,6 +615,46 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
             }
         }
     }
+}
+
+/// Files every message `peer` sends on a TCP stream in the mailbox; a
+/// malformed header ends the stream (its framing is lost), counted.
+async fn read_tcp_chunks(mut stream: crate::tcp::TcpStream, peer: usize, mailbox: Arc<Mailbox>) {
+    use tokio::io::AsyncReadExt;
+    let end = |why: String| {
+        mailbox.with(|m| m.lost.insert(peer, why));
+        mailbox.notify.notify_waiters();
+    };
+    loop {
+        let mut head = [0u8; ChunkHeader::LEN];
+        if let Err(e) = stream.read_exact(&mut head).await {
+            return end(e.to_string());
+        }
+        let h = match ChunkHeader::decode(&head) {
+            Ok(h) => h,
+            Err(e) => {
+                mailbox.with(|m| m.malformed += 1);
+                return end(format!("malformed stream: {e}"));
+            }
+        };
+        let mut body = BytesMut::zeroed(h.len as usize);
+        if let Err(e) = stream.read_exact(&mut body).await {
+            return end(e.to_string());
+        }
+        mailbox.with(|m| m.ready.insert((peer, h.collective, h.step), body.freeze()));
+        mailbox.notify.notify_waiters();
+    }
+}
+
+/// TCP ports of a collective workload `w` over TCP: the port `receiver`
+/// listens on for `sender`, and the local port `sender` connects from
+/// (ranks < `orbnet_netem::scenario::MAX_TCP_RANKS`).
+pub fn tcp_ports(w: usize, sender: usize, receiver: usize) -> (u16, u16) {
+    let base = (w % 10) as u16 * 500;
+    (
+        40_000 + base + sender as u16,
+        45_000 + base + receiver as u16,
+    )
 }
 
 /// The ranks `rank` sends to and receives from in a workload: its
@@ -615,7 +719,7 @@ pub async fn run_sweep(
         }
     }
     comm.barrier().await.ok();
-    comm.close();
+    comm.close().await;
 }
 
 /// One size of a sweep: warm-up calls, a barrier, then the timed calls
@@ -634,7 +738,9 @@ async fn sweep_size(
             .run_op(spec.op, spec.algorithm, spec.dtype, bytes, sums)
             .await?;
     }
+    tracing::debug!(rank = comm.rank, bytes, "warm-up done");
     comm.barrier().await?;
+    tracing::debug!(rank = comm.rank, bytes, "barrier passed");
     *t0 = clock.now();
     for _ in 0..spec.iterations {
         ok &= comm
@@ -715,5 +821,5 @@ pub async fn run_train(
         }
     }
     comm.barrier().await.ok();
-    comm.close();
+    comm.close().await;
 }

@@ -25,6 +25,7 @@ pub mod ping;
 pub mod quic;
 pub mod router;
 pub mod stack;
+pub mod tcp;
 pub mod tensor;
 pub mod wire;
 

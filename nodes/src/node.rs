@@ -166,14 +166,24 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut receivers = Vec::new();
     let quic_notify = Arc::new(tokio::sync::Notify::new());
     let mut quic_ports: Vec<crate::quic::Port> = Vec::new();
+    let mut tcp_ports: Vec<crate::tcp::TcpPort> = Vec::new();
+    let mut tcp_streams = BTreeMap::new();
     for (i, w) in scenario.workloads.iter().enumerate() {
-        let ranks = match w {
-            Workload::Collective(c) => &c.ranks,
-            Workload::Train(t) => &t.ranks,
+        let (ranks, transport) = match w {
+            Workload::Collective(c) => (&c.ranks, c.transport),
+            Workload::Train(t) => (&t.ranks, t.transport),
             _ => continue,
         };
-        if ranks.contains(&me) {
+        if !ranks.contains(&me) {
+            continue;
+        }
+        if transport == Transport::Quic {
             quic_ports.push(crate::quic::Port::new(i, &mut stack, quic_notify.clone()));
+        } else {
+            let streams = tcp_collective(scenario, i, w, me, &mut stack, &quic_notify)
+                .map_err(NodeError::Protocol)?;
+            tcp_ports.extend(streams.0);
+            tcp_streams.insert(i, streams.1);
         }
     }
     for (i, w) in scenario.workloads.iter().enumerate() {
@@ -210,6 +220,11 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
     let clock = crate::clock::VirtualClock::from_unix(start.start_unix_ns, scenario.tdf);
     let (outcome_tx, mut outcome_rx) = tokio::sync::mpsc::unbounded_channel();
+    for (i, (to, from)) in tcp_streams {
+        if let Some(w) = scenario.workloads.get(i) {
+            start_tcp_collective(scenario, me, clock, i, w.clone(), to, from);
+        }
+    }
     let mut quic_receivers = start_quic(&QuicStart {
         scenario,
         me,
@@ -324,6 +339,10 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             for q in &quic_ports {
                 q.deliver_in(&mut stack);
             }
+            let mut refill = false;
+            for t in tcp_ports.iter_mut() {
+                refill |= t.pump(&mut stack);
+            }
             for r in receivers.iter_mut() {
                 if let Some(o) = r.pump(vt, &mut stack) {
                     report_transfer(&world, r.w, &r.spec, &o);
@@ -342,7 +361,6 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     report_transfer(&world, q.w, &q.spec, &o);
                 }
             }
-            let mut refill = false;
             for s in senders.iter_mut() {
                 refill |= s.pump(&mut stack);
             }
@@ -361,6 +379,9 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         let mut flushed = false;
         for q in &quic_ports {
             flushed |= q.flush_out(&mut stack);
+        }
+        for t in tcp_ports.iter_mut() {
+            flushed |= t.pump(&mut stack);
         }
         if flushed {
             let vt = now.max(last);
@@ -645,6 +666,99 @@ fn start_collective(
         ep.wait_idle().await;
     });
     Ok(())
+}
+
+/// Streams of one TCP collective workload: to send on, to read from.
+type TcpStreams = (
+    Vec<(usize, crate::tcp::TcpStream)>,
+    Vec<(usize, crate::tcp::TcpStream)>,
+);
+
+/// Opens this rank's TCP sockets for a collective or training workload:
+/// a listener for every rank that sends to it and a connection to every
+/// rank it sends to.
+fn tcp_collective(
+    scenario: &Scenario,
+    w: usize,
+    workload: &Workload,
+    me: SatId,
+    stack: &mut Stack,
+    notify: &Arc<tokio::sync::Notify>,
+) -> Result<(Vec<crate::tcp::TcpPort>, TcpStreams), String> {
+    use orbnet_netem::collective::Op;
+    let (ranks, op, algorithm, start) = match workload {
+        Workload::Collective(c) => (&c.ranks, c.op, c.algorithm, c.start),
+        Workload::Train(t) => (&t.ranks, Op::AllReduce, t.algorithm, t.start),
+        _ => return Ok((Vec::new(), (Vec::new(), Vec::new()))),
+    };
+    let Some(rank) = ranks.iter().position(|&r| r == me) else {
+        return Ok((Vec::new(), (Vec::new(), Vec::new())));
+    };
+    let (to, from) = crate::collective::peers(op, algorithm, ranks.len(), rank);
+    let world = &scenario.world;
+    // Per connection: the path's bandwidth-delay product and a quarter
+    // more, within [256 KiB, 16 MiB] (a rank may hold many connections).
+    let buffer = |peer: usize| {
+        world
+            .path(start, me, ranks[peer])
+            .map_or(0.0, |p| p.bdp_bytes() * 1.25)
+            .clamp(f64::from(256u32 << 10), f64::from(16u32 << 20)) as usize
+    };
+    let mut ports = Vec::new();
+    let mut streams: TcpStreams = (Vec::new(), Vec::new());
+    for s in from {
+        let (listen, _) = crate::collective::tcp_ports(w, s, rank);
+        let (port, stream) = crate::tcp::TcpPort::listen(stack, listen, buffer(s), notify.clone())?;
+        ports.push(port);
+        streams.1.push((s, stream));
+    }
+    for d in to {
+        let (listen, local) = crate::collective::tcp_ports(w, rank, d);
+        let ip = crate::addr::address(ranks[d]);
+        let (port, stream) =
+            crate::tcp::TcpPort::connect(stack, ip, listen, local, buffer(d), notify.clone())?;
+        ports.push(port);
+        streams.0.push((d, stream));
+    }
+    Ok((ports, streams))
+}
+
+/// Runs this rank of a TCP collective or training workload from its start.
+fn start_tcp_collective(
+    scenario: &Scenario,
+    me: SatId,
+    clock: crate::clock::VirtualClock,
+    index: usize,
+    w: Workload,
+    to: Vec<(usize, crate::tcp::TcpStream)>,
+    from: Vec<(usize, crate::tcp::TcpStream)>,
+) {
+    let (ranks, start) = match &w {
+        Workload::Collective(c) => (c.ranks.clone(), c.start),
+        Workload::Train(t) => (t.ranks.clone(), t.start),
+        _ => return,
+    };
+    let Some(rank) = ranks.iter().position(|&r| r == me) else {
+        return;
+    };
+    let names: Vec<String> = ranks
+        .iter()
+        .map(|&s| scenario.world.name(s).to_owned())
+        .collect();
+    let acc = scenario.accelerator.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(start))).await;
+        let comm = crate::collective::Comm::over_tcp(rank, ranks, names, to, from);
+        match (w, acc) {
+            (Workload::Collective(c), _) => {
+                crate::collective::run_sweep(index, c, comm, clock, emit).await;
+            }
+            (Workload::Train(t), Some(acc)) => {
+                crate::collective::run_train(index, t, acc, comm, clock, emit).await;
+            }
+            _ => {}
+        }
+    });
 }
 
 /// Everything that schedules work in the node loop.

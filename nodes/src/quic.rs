@@ -115,6 +115,8 @@ impl AsyncUdpSocket for StackSocket {
         for chunk in t.contents.chunks(seg) {
             if chunk.len() <= self.max_payload {
                 q.outbound.push_back((t.destination, chunk.to_vec()));
+            } else {
+                tracing::warn!(len = chunk.len(), "datagram over the path MTU dropped");
             }
         }
         drop(q);
@@ -283,15 +285,30 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     c.max_idle_timeout(quinn::IdleTimeout::try_from(t.idle).ok());
     // Keep quiet connections (waiting on compute) alive well inside the timeout.
     c.keep_alive_interval(Some(t.idle / 4));
+    // The initial window: twice the BDP, at least 16 full packets. quinn
+    // 0.11 acknowledges a congestion-blocked connection only inside data
+    // packets; with the Internet's 14 720 bytes a receiver's own MTU probes
+    // fill its window, and if the sender is blocked too neither side
+    // acknowledges until a probe timeout (≥ 26 ms of virtual time).
+    let initial = t
+        .bdp
+        .saturating_mul(2)
+        .clamp(16 * u64::from(t.max_payload.max(1200)), 16 << 20);
     match t.cc {
         Cc::Cubic => {
-            c.congestion_controller_factory(Arc::new(quinn::congestion::CubicConfig::default()))
+            let mut cc = quinn::congestion::CubicConfig::default();
+            cc.initial_window(initial);
+            c.congestion_controller_factory(Arc::new(cc))
         }
         Cc::NewReno => {
-            c.congestion_controller_factory(Arc::new(quinn::congestion::NewRenoConfig::default()))
+            let mut cc = quinn::congestion::NewRenoConfig::default();
+            cc.initial_window(initial);
+            c.congestion_controller_factory(Arc::new(cc))
         }
         Cc::Bbr => {
-            c.congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default()))
+            let mut cc = quinn::congestion::BbrConfig::default();
+            cc.initial_window(initial);
+            c.congestion_controller_factory(Arc::new(cc))
         }
     };
     c
@@ -546,7 +563,9 @@ impl Port {
         for (to, d) in out {
             let IpAddr::V4(ip) = to.ip() else { continue };
             // A full socket drops the datagram, as a full NIC queue would; QUIC recovers.
-            let _ = socket.send_slice(&d, IpEndpoint::new(IpAddress::Ipv4(ip), to.port()));
+            if let Err(e) = socket.send_slice(&d, IpEndpoint::new(IpAddress::Ipv4(ip), to.port())) {
+                tracing::warn!(len = d.len(), "UDP send dropped: {e}");
+            }
         }
         any
     }
