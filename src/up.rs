@@ -174,9 +174,9 @@ pub async fn up(
         PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
     });
     write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
-    if let Some(death) = collected.death {
+    if let Some(failure) = collected.failure {
         return Err(Failure::Run(format!(
-            "{death}; results so far in {}",
+            "{failure}; results so far in {}",
             dir.display()
         )));
     }
@@ -190,7 +190,7 @@ struct Collected {
     done: BTreeMap<usize, Value>,
     /// A satellite that died, and how: the run failed, but what the others
     /// reported until then is kept.
-    death: Option<String>,
+    failure: Option<String>,
 }
 
 fn failed_name(names: &[String], i: usize) -> &str {
@@ -252,11 +252,20 @@ async fn drive(
             m = rx.recv() => m,
             _ = tokio::signal::ctrl_c() => {
                 bar.finish_and_clear();
-                return Err(Failure::Run("interrupted: stopped every satellite".into()));
+                if !started {
+                    return Err(Failure::Run("interrupted: stopped every satellite".into()));
+                }
+                // What the satellites reported so far is kept.
+                collected.failure = Some("interrupted: stopped every satellite".into());
+                return Ok(collected);
             }
             _ = sigterm.recv() => {
                 bar.finish_and_clear();
-                return Err(Failure::Run("terminated: stopped every satellite".into()));
+                if !started {
+                    return Err(Failure::Run("terminated: stopped every satellite".into()));
+                }
+                collected.failure = Some("terminated: stopped every satellite".into());
+                return Ok(collected);
             }
             _ = tick.tick() => {
                 // A satellite that exits before reporting `done` has failed.
@@ -275,7 +284,7 @@ async fn drive(
                                     failed_name(names, i)
                                 )));
                             }
-                            collected.death = Some(format!(
+                            collected.failure = Some(format!(
                                 "satellite {} (process {}) died ({status}); stopped the others",
                                 failed_name(names, i),
                                 s.pid.map_or("?".into(), |p| p.to_string())
@@ -514,13 +523,13 @@ fn write_results(
         .values()
         .filter_map(|v| v["late_max_us"].as_f64())
         .fold(0.0, f64::max);
-    let collectives = crate::collectives::collectives(scenario, &c.events, c.death.as_deref());
-    let train = crate::collectives::trains(scenario, &c.events, c.death.as_deref());
+    let collectives = crate::collectives::collectives(scenario, &c.events, c.failure.as_deref());
+    let train = crate::collectives::trains(scenario, &c.events, c.failure.as_deref());
     let ok = ping.iter().all(|p| p.received > 0)
         && transfers.iter().all(|t| t.verified)
         && collectives.iter().all(|t| t.verified)
         && train.iter().all(|t| t.verified)
-        && c.death.is_none();
+        && c.failure.is_none();
     let summary = json!({
         "scenario": scenario.name,
         "tdf": scenario.tdf.factor(),
@@ -528,7 +537,7 @@ fn write_results(
         "satellites": world.satellites(),
         "duration_s": scenario.duration.as_secs_f64(),
         "ok": ok,
-        "failure": c.death,
+        "failure": c.failure,
         "ping": ping,
         "transfers": transfers,
         "collectives": collectives,
