@@ -63,6 +63,10 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Write a pcap of every port of a satellite (`sat-3`) or of one
+        /// link (`sat-1:sat-2`) into <out>/capture/; repeatable.
+        #[arg(long)]
+        capture: Vec<String>,
     },
     /// Parse and check a scenario, print what it holds; exit 0 if valid, 2 if not.
     Validate {
@@ -85,6 +89,9 @@ enum Command {
         duration: Option<f64>,
         #[arg(long)]
         seed: Option<u64>,
+        /// Capture file to write, `PATH` (every port) or `PATH@PEER` (one link).
+        #[arg(long)]
+        capture: Vec<String>,
     },
 }
 
@@ -144,6 +151,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             tdf,
             duration,
             seed,
+            capture,
         } => {
             let source = Source::from_arg(scenario.as_deref());
             let overrides = up::Overrides {
@@ -152,7 +160,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 seed,
             };
             let rt = runtime()?;
-            let dir = rt.block_on(up::up(source, overrides, out))?;
+            let dir = rt.block_on(up::up(source, overrides, out, &capture))?;
             let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
             println!("{summary}");
             eprintln!("results in {}", dir.display());
@@ -171,6 +179,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             tdf,
             duration,
             seed,
+            capture,
         } => {
             let source = Source::from_arg(scenario.as_deref());
             let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
@@ -193,11 +202,25 @@ fn run(cli: Cli) -> Result<(), Failure> {
             // Every satellite logs to the launcher's stderr: name the source.
             // The runtime is single-threaded, so every task runs inside it.
             let _span = tracing::info_span!("node", sat = %name).entered();
+            let mut captures = Vec::new();
+            for c in capture {
+                let (path, peer) = match c.rsplit_once('@') {
+                    Some((path, peer)) => {
+                        let p = scenario.world.find(peer).ok_or_else(|| {
+                            Failure::BadInput(format!("--capture: no satellite named {peer:?}"))
+                        })?;
+                        (path.to_owned(), Some(p))
+                    }
+                    None => (c, None),
+                };
+                captures.push((PathBuf::from(path), peer));
+            }
             let rt = runtime()?;
             match rt.block_on(orbnet_node::run(orbnet_node::NodeConfig {
                 scenario,
                 me,
                 token,
+                captures,
             })) {
                 Ok(()) => Ok(()),
                 // The launcher is gone: nothing to report to.

@@ -106,9 +106,19 @@ pub async fn up(
     source: Source,
     overrides: Overrides,
     out: Option<PathBuf>,
+    capture: &[String],
 ) -> Result<PathBuf, Failure> {
     let mut scenario = crate::load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
     overrides.apply(&mut scenario)?;
+    let captures = capture_args(&scenario, capture)?;
+    let dir = out.unwrap_or_else(|| {
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
+    });
+    if !captures.is_empty() {
+        let c = dir.join("capture");
+        std::fs::create_dir_all(&c).map_err(|e| Failure::Run(format!("{}: {e}", c.display())))?;
+    }
     let n = scenario.world.satellites() as usize;
     let names: Vec<String> = scenario.world.names().to_vec();
     let token: u64 = rand::random();
@@ -126,6 +136,16 @@ pub async fn up(
             cmd.arg("--scenario").arg(p);
         }
         cmd.args(overrides.args());
+        for (sat, file, peer) in &captures {
+            if *sat == i {
+                let path = dir.join("capture").join(file);
+                let arg = match peer {
+                    Some(p) => format!("{}@{p}", path.display()),
+                    None => path.display().to_string(),
+                };
+                cmd.args(["--capture", &arg]);
+            }
+        }
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -169,10 +189,6 @@ pub async fn up(
         }
     }
 
-    let dir = out.unwrap_or_else(|| {
-        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-        PathBuf::from("results").join(format!("{}-{stamp}", scenario.name))
-    });
     write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
     if let Some(failure) = collected.failure {
         return Err(Failure::Run(format!(
@@ -181,6 +197,40 @@ pub async fn up(
         )));
     }
     Ok(dir)
+}
+
+/// The captures asked for on the command line: (satellite index, file
+/// name, peer for a single link). `sat-3` captures every port of sat-3,
+/// `sat-1:sat-2` the link between them (written by sat-1).
+fn capture_args(
+    scenario: &Scenario,
+    specs: &[String],
+) -> Result<Vec<(usize, String, Option<String>)>, Failure> {
+    let world = &scenario.world;
+    let find = |name: &str, spec: &str| {
+        world.find(name).ok_or_else(|| {
+            Failure::BadInput(format!("--capture {spec}: no satellite named {name:?}"))
+        })
+    };
+    let mut out = Vec::new();
+    for spec in specs {
+        match spec.split_once(':') {
+            None => {
+                let s = find(spec, spec)?;
+                out.push((s.index(), format!("{spec}.pcap"), None));
+            }
+            Some((a, b)) => {
+                let (sa, sb) = (find(a, spec)?, find(b, spec)?);
+                if !world.links_of(sa).any(|(_, p)| p == sb) {
+                    return Err(Failure::BadInput(format!(
+                        "--capture {spec}: {a} and {b} have no link between them"
+                    )));
+                }
+                out.push((sa.index(), format!("{a}_{b}.pcap"), Some(b.to_owned())));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Everything the satellites reported.

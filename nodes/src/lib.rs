@@ -21,6 +21,7 @@ pub mod bulk;
 pub mod clock;
 pub mod collective;
 pub mod node;
+pub mod pcap;
 pub mod ping;
 pub mod quic;
 pub mod router;

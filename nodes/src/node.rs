@@ -56,6 +56,9 @@ pub struct NodeConfig {
     pub scenario: Scenario,
     pub me: SatId,
     pub token: u64,
+    /// Capture files to write: every link of this satellite (`None`) or
+    /// only those to one peer.
+    pub captures: Vec<(std::path::PathBuf, Option<SatId>)>,
 }
 
 #[derive(Deserialize)]
@@ -93,10 +96,12 @@ struct WireStats {
     frames_out: u64,
     send_errors: u64,
     rejected: BTreeMap<&'static str, u64>,
+    /// Packet captures on some of this satellite's links.
+    captures: Vec<crate::pcap::Capture>,
 }
 
 /// A frame waiting for its delivery time.
-type Due = Reverse<(SimTime, u64, Vec<u8>)>;
+type Due = Reverse<(SimTime, u64, LinkId, Vec<u8>)>;
 
 fn wire_socket() -> std::io::Result<UdpSocket> {
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
@@ -245,6 +250,20 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut arrivals = 0u64;
     let mut last = SimTime::ZERO;
     let mut wire = WireStats::default();
+    let epoch_ns = i128::from(scenario.epoch.timestamp_nanos_opt().unwrap_or(0));
+    for (path, peer) in &cfg.captures {
+        let links = peer.map(|p| {
+            world
+                .links_of(me)
+                .filter(|&(_, q)| q == p)
+                .map(|(l, _)| l)
+                .collect()
+        });
+        wire.captures.push(
+            crate::pcap::Capture::create(path, links, epoch_ns)
+                .map_err(|e| NodeError::Protocol(format!("capture {}: {e}", path.display())))?,
+        );
+    }
     let mut late_max = SimDuration::ZERO;
     let mut buf = vec![0u8; 65_536];
 
@@ -308,12 +327,15 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 next_stats += stats_every;
             }
             while heap.peek().is_some_and(|r| r.0.0 <= vt) {
-                let Some(Reverse((due, _, packet))) = heap.pop() else {
+                let Some(Reverse((due, _, link, packet))) = heap.pop() else {
                     break;
                 };
+                for c in wire.captures.iter_mut() {
+                    c.record(link, due, &packet);
+                }
                 late_max = late_max.max(now - due);
                 let d = router.route(vt, packet, true);
-                dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+                dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
             }
             for p in pingers.iter_mut() {
                 if p.next_send().is_some_and(|t| t <= vt) {
@@ -329,7 +351,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             stack.poll(vt);
             while let Some(packet) = stack.device.tx.pop_front() {
                 let d = router.route(vt, packet, false);
-                dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+                dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
             }
             for p in pingers.iter_mut() {
                 for echo in p.receive(vt, &mut stack) {
@@ -368,7 +390,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 stack.poll(vt);
                 while let Some(packet) = stack.device.tx.pop_front() {
                     let d = router.route(vt, packet, false);
-                    dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+                    dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
                 }
             }
         }
@@ -389,7 +411,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             stack.poll(vt);
             while let Some(packet) = stack.device.tx.pop_front() {
                 let d = router.route(vt, packet, false);
-                dispatch(d, &sock, &link_peer, &mut stack, &mut wire);
+                dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
             }
         }
         while let Ok((w, o)) = outcome_rx.try_recv() {
@@ -446,6 +468,9 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         for echo in p.unanswered() {
             report_echo(&world, p.spec(), echo);
         }
+    }
+    for c in wire.captures.iter_mut() {
+        c.finish();
     }
     let drops: BTreeMap<&str, u64> = router.drops.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     emit(
@@ -857,12 +882,14 @@ fn accept(
     heap.push(Reverse((
         frame.header.deliver,
         *arrivals,
+        frame.header.link,
         frame.packet.to_vec(),
     )));
 }
 
 fn dispatch(
     d: Decision,
+    now: SimTime,
     sock: &UdpSocket,
     link_peer: &BTreeMap<LinkId, SocketAddr>,
     stack: &mut Stack,
@@ -874,6 +901,13 @@ fn dispatch(
             let Some(addr) = link_peer.get(&link) else {
                 return;
             };
+            for c in wire.captures.iter_mut() {
+                c.record(
+                    link,
+                    now,
+                    frame.get(crate::wire::HEADER_LEN..).unwrap_or(&[]),
+                );
+            }
             match sock.try_send_to(&frame, *addr) {
                 Ok(_) => wire.frames_out += 1,
                 Err(_) => wire.send_errors += 1,
