@@ -251,7 +251,10 @@ struct RawTle {
     #[allow(dead_code)]
     kind: String,
     file: String,
-    /// Take only the first `count` element sets.
+    /// Keep only the element sets whose name matches this glob pattern
+    /// (`*`, `?`, `[…]`), as in "STARLINK-1*".
+    names: Option<String>,
+    /// Take only the first `count` element sets (after `names`).
     count: Option<u32>,
 }
 
@@ -579,6 +582,17 @@ fn build_constellation(
                 .map_err(|e| bad("constellation.file", format!("cannot read {}: {e}", t.file)))?;
             let mut sets = parse_element_sets(&text)
                 .map_err(|e| bad("constellation.file", format!("{}: {e}", t.file)))?;
+            if let Some(p) = &t.names {
+                let pattern = glob::Pattern::new(p)
+                    .map_err(|e| bad("constellation.names", format!("not a name pattern: {e}")))?;
+                sets.retain(|(name, _)| pattern.matches(name));
+                if sets.is_empty() {
+                    return Err(bad(
+                        "constellation.names",
+                        format!("no satellite in {} matches {p:?}", t.file),
+                    ));
+                }
+            }
             if let Some(count) = t.count {
                 if count == 0 || count as usize > sets.len() {
                     return Err(bad(
@@ -1301,6 +1315,69 @@ fn build_train(t: RawTrain, field: &str, world: &World) -> Checked<crate::collec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three of topologies/demo-plane.tle's element sets, as TLE and as the
+    /// OMM JSON CelesTrak serves for the same elements.
+    const DEMO_TLE: &str = "DEMO-1
+1 90001U 26001A   26001.00000000  .00000000  00000-0  00000-0 0  9998
+2 90001  53.0000   0.0000 0001000   0.0000   0.0000 15.05490646    12
+DEMO-2
+1 90002U 26001A   26001.00000000  .00000000  00000-0  00000-0 0  9999
+2 90002  53.0000   0.0000 0001000   0.0000  30.0000 15.05490646    16
+DEMO-3
+1 90003U 26001A   26001.00000000  .00000000  00000-0  00000-0 0  9990
+2 90003  53.0000   0.0000 0001000   0.0000  60.0000 15.05490646    10
+";
+
+    fn demo_omm() -> String {
+        let one = |n: u32, ma: f64| {
+            format!(
+                r#"{{"OBJECT_NAME":"DEMO-{n}","OBJECT_ID":"2026-001A","EPOCH":"2026-01-01T00:00:00.000000",
+"MEAN_MOTION":15.05490646,"ECCENTRICITY":0.0001,"INCLINATION":53,"RA_OF_ASC_NODE":0,
+"ARG_OF_PERICENTER":0,"MEAN_ANOMALY":{ma},"EPHEMERIS_TYPE":0,"CLASSIFICATION_TYPE":"U",
+"NORAD_CAT_ID":{},"ELEMENT_SET_NO":999,"REV_AT_EPOCH":1,"BSTAR":0,"MEAN_MOTION_DOT":0,"MEAN_MOTION_DDOT":0}}"#,
+                90000 + n
+            )
+        };
+        format!("[{},{},{}]", one(1, 0.0), one(2, 30.0), one(3, 60.0))
+    }
+
+    fn tle_scenario(file: &str, extra: &str, content: String) -> Result<Scenario, ScenarioError> {
+        let text = format!(
+            "name = \"t\"\n[constellation]\nkind = \"tle\"\nfile = \"{file}\"\n{extra}\n[links]\npattern = \"all\"\nrate_gbps = 10\n"
+        );
+        Scenario::parse(&text, "x.toml", &mut |_| Ok(content.clone()))
+    }
+
+    #[test]
+    fn tle_and_omm_of_the_same_satellites_plan_the_same_distances() {
+        let tle = tle_scenario("d.tle", "", DEMO_TLE.to_owned()).expect("TLE");
+        let omm = tle_scenario("d.json", "", demo_omm()).expect("OMM");
+        assert_eq!(tle.world.names(), omm.world.names());
+        for minutes in [0.0, 17.0, 95.0, 600.0] {
+            let t = SimTime::from_secs_f64(minutes * 60.0);
+            let (a, b) = (tle.world.snapshot(t), omm.world.snapshot(t));
+            assert_eq!(a.links.len(), 3);
+            for (x, y) in a.links.iter().zip(&b.links) {
+                assert!((x.distance.0 - y.distance.0).abs() < 1.0, "{x:?} vs {y:?}");
+                // 30° apart on a 7 000 km orbit: thousands of km, not zero.
+                assert!(x.distance.km() > 1000.0);
+            }
+        }
+    }
+
+    #[test]
+    fn element_sets_are_selected_by_name_pattern() {
+        let s = tle_scenario("d.tle", "names = \"DEMO-[23]\"", DEMO_TLE.to_owned()).expect("valid");
+        assert_eq!(s.world.names(), ["DEMO-2", "DEMO-3"]);
+        let s = tle_scenario("d.json", "names = \"DEMO-*\"\ncount = 1", demo_omm()).expect("valid");
+        assert_eq!(s.world.names(), ["DEMO-1"]);
+        let e =
+            tle_scenario("d.tle", "names = \"STARLINK-*\"", DEMO_TLE.to_owned()).expect_err("none");
+        assert_eq!(e.field, "constellation.names");
+        let e = tle_scenario("d.tle", "names = \"[\"", DEMO_TLE.to_owned()).expect_err("bad glob");
+        assert_eq!(e.field, "constellation.names");
+    }
 
     const RING: &str = r#"
 name = "ring-12"
