@@ -10,7 +10,7 @@
 #    TDF 1000: 1.6 Gb/s of host traffic at line rate.
 # Prints goodput (virtual) as a share of the path capacity, and the host's
 # lateness (how far the emulation fell behind; small means faithful).
-#   scripts/bench-long-paths.sh
+#   scripts/bench-long-paths.sh      (OCEAN="quic:cubic" PAIR="" to run a subset)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
@@ -28,7 +28,7 @@ print(f"{sys.argv[1]:<34} {g:9.2f} Gb/s of {t['path_capacity_gbps']:7.0f}  {g / 
 PY
 }
 
-for t in ${OCEAN:-quic:cubic quic:bbr tcp:cubic}; do
+for t in ${OCEAN-quic:cubic quic:bbr tcp:cubic}; do
   tr=${t%%:*}; cc=${t##*:}
   cat > "$TMP/ocean.toml" <<TOML
 name = "ocean"
@@ -55,7 +55,7 @@ TOML
   report "starlink 7 hops, 46 ms, $tr/$cc" "$TMP/ocean-$t"
 done
 
-for tr in ${PAIR:-quic tcp}; do
+for tr in ${PAIR-quic tcp}; do
   cat > "$TMP/pair.toml" <<TOML
 name = "suncatcher-pair"
 tdf = 1000
