@@ -180,3 +180,41 @@ transport = "tcp"
     assert_eq!(s["ok"], false);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn quic_transfer_survives_a_scheduled_link_cut_by_rerouting() {
+    // sat-0 → sat-3 runs clockwise over sat-1 and sat-2; the link between
+    // them is cut from 0.3 s to 1.3 s, so traffic goes the long way round
+    // (nine hops) and back again. 10 MB at 0.1 Gb/s take about 0.8 s.
+    let dir = temp_dir("fault-cut");
+    let scenario = lossy_ring("quic")
+        .replace("loss = 0.005\n", "")
+        .replace("bytes = 2000000", "bytes = 10000000")
+        + r#"
+[[fault]]
+at_s = 0.3
+kind = "link-down"
+a = "sat-1"
+b = "sat-2"
+for_s = 1.0
+"#;
+    let (out, s) = run(&dir, &scenario);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = &s["transfers"][0];
+    assert_eq!(t["verified"], true, "{t}");
+    assert_eq!(t["received"], 10_000_000);
+    let events = std::fs::read_to_string(dir.join("out/events.jsonl")).expect("events");
+    let cuts = events
+        .lines()
+        .filter(|l| l.contains("\"state\":\"down\"") && l.contains("\"link\""))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["t_s"].as_f64().is_some_and(|t| (0.3..0.5).contains(&t)))
+        .count();
+    // Both ends of the cut link report it.
+    assert_eq!(cuts, 2, "link events: {events}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod collective;
+pub mod fault;
 pub mod formation;
 pub mod geometry;
 pub mod link;

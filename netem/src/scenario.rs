@@ -186,6 +186,19 @@ struct RawScenario {
     accelerator: Option<RawAccelerator>,
     #[serde(default)]
     workload: Vec<toml::Table>,
+    #[serde(default)]
+    fault: Vec<RawFault>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    at_s: f64,
+    kind: String,
+    a: Option<toml::Value>,
+    b: Option<toml::Value>,
+    for_s: Option<f64>,
+    loss: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -422,7 +435,14 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     let (constellation, names, orbits, layout) =
         build_constellation(raw.constellation, epoch, read)?;
     let (pattern, links) = build_links(raw.links, &names, layout)?;
-    let world = World::new(names, orbits, pattern, links);
+    let mut world = World::new(names, orbits, pattern, links);
+    let faults = raw
+        .fault
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| build_fault(f, i, &world))
+        .collect::<Checked<Vec<_>>>()?;
+    world.set_faults(faults);
 
     let workloads = raw
         .workload
@@ -1063,6 +1083,86 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
     }
 }
 
+/// One `[[fault]]`.
+fn build_fault(f: RawFault, i: usize, world: &World) -> Checked<crate::fault::Fault> {
+    use crate::fault::{Fault, FaultKind};
+    let field = format!("fault[{i}]");
+    let at = check_range(&format!("{field}.at_s"), f.at_s, 0.0, 1e9)?;
+    let until = match f.for_s {
+        None => None,
+        Some(d) => Some(at + check_positive(&format!("{field}.for_s"), d)?),
+    };
+    let group = |key: &str, v: &Option<toml::Value>| -> Checked<Vec<SatId>> {
+        let f = format!("{field}.{key}");
+        let names: Vec<&str> = match v {
+            None => return Err(bad(f, "missing")),
+            Some(toml::Value::String(s)) => vec![s.as_str()],
+            Some(toml::Value::Array(a)) => a.iter().filter_map(|x| x.as_str()).collect(),
+            Some(other) => {
+                return Err(bad(
+                    f,
+                    format!("must be a satellite name or a list of them (got {other})"),
+                ));
+            }
+        };
+        if names.is_empty() {
+            return Err(bad(f, "names no satellite"));
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                world
+                    .find(n)
+                    .ok_or_else(|| bad(f.clone(), format!("no satellite named {n:?}")))
+            })
+            .collect()
+    };
+    let one = |key: &str, v: &Option<toml::Value>| -> Checked<SatId> {
+        let g = group(key, v)?;
+        match g.as_slice() {
+            [s] => Ok(*s),
+            _ => Err(bad(format!("{field}.{key}"), "must name one satellite")),
+        }
+    };
+    let kind = match f.kind.as_str() {
+        "link-down" => FaultKind::LinkDown {
+            a: one("a", &f.a)?,
+            b: one("b", &f.b)?,
+        },
+        "partition" => FaultKind::Partition {
+            a: group("a", &f.a)?,
+            b: group("b", &f.b)?,
+        },
+        "loss-burst" => FaultKind::LossBurst {
+            a: one("a", &f.a)?,
+            b: one("b", &f.b)?,
+            loss: check_range(&format!("{field}.loss"), f.loss.unwrap_or(1.0), 0.0, 1.0)?,
+        },
+        "satellite-crash" | "satellite-restart" => {
+            return Err(bad(
+                format!("{field}.kind"),
+                format!(
+                    "{:?} is not built yet; link-down, partition and loss-burst are",
+                    f.kind
+                ),
+            ));
+        }
+        other => {
+            return Err(bad(
+                format!("{field}.kind"),
+                format!(
+                    "must be one of: link-down, partition, loss-burst, satellite-crash, satellite-restart (got {other:?})"
+                ),
+            ));
+        }
+    };
+    Ok(Fault {
+        at: SimTime::from_secs_f64(at),
+        until: until.map(SimTime::from_secs_f64),
+        kind,
+    })
+}
+
 /// The `transport` key: "quic" (the default) or "tcp".
 fn transport(field: &str, value: Option<&str>, world: &World) -> Checked<Transport> {
     match value.unwrap_or("quic") {
@@ -1364,6 +1464,65 @@ DEMO-3
                 assert!(x.distance.km() > 1000.0);
             }
         }
+    }
+
+    #[test]
+    fn faults_are_checked_and_scheduled() {
+        use crate::topology::LinkState;
+        let f = |body: &str| format!("{RING}[[fault]]\n{body}\n");
+        let s = parse(&f(
+            "at_s = 2\nkind = \"link-down\"\na = \"sat-1\"\nb = \"sat-2\"\nfor_s = 3",
+        ))
+        .expect("valid");
+        let l = s
+            .world
+            .candidates()
+            .iter()
+            .position(|&(a, b)| (a, b) == (SatId(1), SatId(2)))
+            .expect("candidate");
+        let state = |t: f64| s.world.snapshot(SimTime::from_secs_f64(t)).links[l].state;
+        assert_eq!(state(1.9), LinkState::Up);
+        assert_eq!(state(2.0), LinkState::Down);
+        assert_eq!(state(4.9), LinkState::Down);
+        assert_eq!(state(5.0), LinkState::Up);
+        let p = parse(&f(
+            "at_s = 0\nkind = \"partition\"\na = [\"sat-0\", \"sat-1\"]\nb = [\"sat-2\"]",
+        ))
+        .expect("valid");
+        assert_eq!(
+            p.world.snapshot(SimTime::ZERO).links[l].state,
+            LinkState::Down
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"meteor\"\na = \"sat-1\"\nb = \"sat-2\""),
+            "fault[0].kind",
+            "must be one of",
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"satellite-crash\"\na = \"sat-1\""),
+            "fault[0].kind",
+            "not built yet",
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"link-down\"\na = \"sat-1\"\nb = \"sat-99\""),
+            "fault[0].b",
+            "no satellite",
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"link-down\"\na = \"sat-1\""),
+            "fault[0].b",
+            "missing",
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"loss-burst\"\na = \"sat-1\"\nb = \"sat-2\"\nloss = 2"),
+            "fault[0].loss",
+            "[0, 1]",
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"link-down\"\na = \"sat-1\"\nb = \"sat-2\"\nfor_s = 0"),
+            "fault[0].for_s",
+            "> 0",
+        );
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub enum DownReason {
     OutOfRange,
     /// Feasible, but a terminal at one end is busy with another link.
     NoTerminal,
+    /// Cut by a scheduled fault.
+    Fault,
 }
 
 impl LinkState {
@@ -123,6 +125,7 @@ impl DownReason {
             DownReason::Occluded => "occluded",
             DownReason::OutOfRange => "out-of-range",
             DownReason::NoTerminal => "no-terminal",
+            DownReason::Fault => "fault",
         }
     }
 }

@@ -17,6 +17,7 @@ pub struct World {
     pattern: Pattern,
     candidates: Vec<(SatId, SatId)>,
     links: LinkModel,
+    faults: Vec<crate::fault::Fault>,
 }
 
 impl World {
@@ -35,7 +36,17 @@ impl World {
             pattern,
             candidates,
             links,
+            faults: Vec::new(),
         }
+    }
+
+    /// Schedules faults; every snapshot applies those active at its instant.
+    pub fn set_faults(&mut self, faults: Vec<crate::fault::Fault>) {
+        self.faults = faults;
+    }
+
+    pub fn faults(&self) -> &[crate::fault::Fault] {
+        &self.faults
     }
 
     pub fn satellites(&self) -> u32 {
@@ -131,6 +142,11 @@ impl World {
                 }
             })
             .collect();
+        for f in self.faults.iter().filter(|f| f.active(t)) {
+            for l in links.iter_mut() {
+                f.apply(l);
+            }
+        }
         self.assign_terminals(&mut links);
         Snapshot {
             t,

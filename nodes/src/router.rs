@@ -252,7 +252,13 @@ impl Router {
         let conditions = Conditions {
             rate: status.rate,
             delay: status.delay,
-            loss: self.model.packet_loss(Bytes(packet.len() as u64)),
+            // A loss burst raises the snapshot's loss above the model's;
+            // otherwise the loss follows the packet's own size.
+            loss: if status.loss > self.model.packet_loss(self.model.mtu) {
+                status.loss
+            } else {
+                self.model.packet_loss(Bytes(packet.len() as u64))
+            },
         };
         match port
             .shaper
