@@ -606,19 +606,12 @@ fn write_results(
     write("rtt.csv", &csv)?;
     write("throughput.csv", &throughput_csv)?;
     if !throughput_series.is_empty() {
-        let series: Vec<Series<'_>> = throughput_series
-            .iter()
-            .map(|(label, points)| Series {
-                label,
-                points: points.clone(),
-            })
-            .collect();
         line_plot(
             &dir.join("throughput.svg"),
             &format!("{}: bulk goodput (TDF {})", scenario.name, scenario.tdf),
             "virtual time (s)",
             "goodput (Gb/s, virtual)",
-            &series,
+            &labelled(&throughput_series),
         )
         .map_err(Failure::Run)?;
     }
@@ -643,19 +636,12 @@ fn write_results(
                 series[n - 1].1.push((x, l));
             }
         }
-        let series: Vec<Series<'_>> = series
-            .iter()
-            .map(|(label, points)| Series {
-                label,
-                points: points.clone(),
-            })
-            .collect();
         line_plot(
             &dir.join("collectives.svg"),
             &format!("{}: bus bandwidth (TDF {})", scenario.name, scenario.tdf),
             "log2 of the buffer size (bytes)",
             "bus bandwidth (Gb/s, virtual)",
-            &series,
+            &labelled(&series),
         )
         .map_err(Failure::Run)?;
     }
@@ -679,6 +665,17 @@ fn write_results(
     )
     .map_err(Failure::Run)?;
     Ok(())
+}
+
+/// Plot series from (label, points) pairs.
+fn labelled(series: &[(String, Vec<(f64, f64)>)]) -> Vec<Series<'_>> {
+    series
+        .iter()
+        .map(|(label, points)| Series {
+            label,
+            points: points.clone(),
+        })
+        .collect()
 }
 
 /// One bulk transfer in `summary.json`.

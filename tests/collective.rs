@@ -1,30 +1,13 @@
 //! Collectives over real satellite processes: every rank checks its result
 //! against the exact sum of the integer-valued inputs.
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 mod common;
-use common::{BIN, all_gone, temp_dir, wait_exit, wait_for_children};
-
-fn run(dir: &Path, scenario: &str) -> (Output, Value) {
-    let file = dir.join("scenario.toml");
-    std::fs::write(&file, scenario).expect("write");
-    let out_dir = dir.join("out");
-    let out = Command::new(BIN)
-        .arg("up")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let summary = std::fs::read_to_string(out_dir.join("summary.json")).expect("summary.json");
-    (out, serde_json::from_str(&summary).expect("JSON"))
-}
+use common::{BIN, all_gone, run_up, temp_dir, wait_exit, wait_for_children};
 
 /// Eight satellites in one plane at 1000 km, each linked to the next
 /// (5647 km, 18.8 ms hops), 10 Gb/s links; `extra` adds keys to [links].
@@ -84,7 +67,7 @@ warmup = 0
 #[test]
 fn ring_allreduce_of_4_mib_over_quic_is_verified_on_8_ranks() {
     let dir = temp_dir("allreduce8");
-    let (out, s) = run(&dir, &ring8(4.0, "", ALLREDUCE_4MIB));
+    let (out, s) = run_up(&dir, &ring8(4.0, "", ALLREDUCE_4MIB));
     assert_ok(&out);
     assert_verified(&s, 1);
     let e = &s["collectives"][0];
@@ -100,7 +83,7 @@ fn ring_allreduce_of_4_mib_over_quic_is_verified_on_8_ranks() {
 #[test]
 fn ring_allreduce_survives_one_percent_loss() {
     let dir = temp_dir("allreduce-lossy");
-    let (out, s) = run(&dir, &ring8(4.0, "loss = 0.01", ALLREDUCE_4MIB));
+    let (out, s) = run_up(&dir, &ring8(4.0, "loss = 0.01", ALLREDUCE_4MIB));
     assert_ok(&out);
     assert_verified(&s, 1);
     let dropped = s["counters"]["drops"]["corrupted"].as_u64().unwrap_or(0);
@@ -135,7 +118,7 @@ factor = 4
 iterations = 1
 warmup = 0
 "#;
-    let (out, s) = run(&dir, &ring8(2.0, "", w));
+    let (out, s) = run_up(&dir, &ring8(2.0, "", w));
     assert_ok(&out);
     assert_verified(&s, 4);
     let algos: Vec<&str> = s["collectives"]
@@ -174,7 +157,7 @@ warmup = 0
 "#
         ));
     }
-    let (out, s) = run(&dir, &ring8(2.0, "", &w));
+    let (out, s) = run_up(&dir, &ring8(2.0, "", &w));
     assert_ok(&out);
     assert_verified(&s, 6);
     for e in s["collectives"].as_array().expect("list") {
@@ -271,7 +254,7 @@ tokens_per_step = 2e8
 bucket_bytes = 2097152
 steps = 2
 "#;
-    let (out, s) = run(&dir, &ring8(4.0, "", w));
+    let (out, s) = run_up(&dir, &ring8(4.0, "", w));
     assert_ok(&out);
     let t = &s["train"][0];
     assert_eq!(t["verified"], true, "{t}");
@@ -318,7 +301,7 @@ warmup = 1
 "#
         ));
     }
-    let (out, s) = run(&dir, &ring8(2.0, "loss = 0.002", &w));
+    let (out, s) = run_up(&dir, &ring8(2.0, "loss = 0.002", &w));
     assert_ok(&out);
     assert_verified(&s, 3);
     for e in s["collectives"].as_array().expect("list") {
@@ -347,7 +330,7 @@ b = "sat-2"
 loss = 0.5
 for_s = 0.5
 "#;
-    let (out, s) = run(&dir, &ring8(2.0, "", w));
+    let (out, s) = run_up(&dir, &ring8(2.0, "", w));
     assert_ok(&out);
     assert_verified(&s, 1);
     let lost = s["counters"]["drops"]["corrupted"].as_u64().unwrap_or(0);

@@ -2,29 +2,10 @@
 //! end, through loss, across a route change, and a clear failure when the
 //! destination cannot be reached.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
 use serde_json::Value;
 
 mod common;
-use common::{BIN, temp_dir};
-
-fn run(dir: &Path, scenario: &str) -> (Output, Value) {
-    let file = dir.join("scenario.toml");
-    std::fs::write(&file, scenario).expect("write");
-    let out_dir = dir.join("out");
-    let out = Command::new(BIN)
-        .arg("up")
-        .arg(&file)
-        .arg("--out")
-        .arg(&out_dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let summary = std::fs::read_to_string(out_dir.join("summary.json")).expect("summary.json");
-    (out, serde_json::from_str(&summary).expect("JSON"))
-}
+use common::{run_up, temp_dir};
 
 fn lossy_ring(transport: &str) -> String {
     format!(
@@ -62,7 +43,7 @@ fn quic_bulk_across_three_lossy_hops_is_verified() {
 
 fn lossy_bulk_is_verified(transport: &str) {
     let dir = temp_dir(&format!("lossy-{transport}"));
-    let (out, s) = run(&dir, &lossy_ring(transport));
+    let (out, s) = run_up(&dir, &lossy_ring(transport));
     assert!(
         out.status.success(),
         "{}",
@@ -102,7 +83,7 @@ fn bulk_survives_a_route_change(transport: &str) {
     // The geometry of tests/up.rs: the sat-4–sat-16 link sets behind the
     // Earth about 6.4 s in; the transfer runs across that instant.
     let dir = temp_dir(&format!("reroute-{transport}"));
-    let (out, s) = run(
+    let (out, s) = run_up(
         &dir,
         &format!(
             r#"name = "reroute"
@@ -142,7 +123,7 @@ transport = "{transport}"
 #[test]
 fn a_transfer_to_an_unreachable_satellite_fails_clearly() {
     let dir = temp_dir("unreachable");
-    let (out, s) = run(
+    let (out, s) = run_up(
         &dir,
         r#"name = "island"
 duration_s = 3
@@ -198,7 +179,7 @@ a = "sat-1"
 b = "sat-2"
 for_s = 1.0
 "#;
-    let (out, s) = run(&dir, &scenario);
+    let (out, s) = run_up(&dir, &scenario);
     assert!(
         out.status.success(),
         "{}",

@@ -684,6 +684,25 @@ pub fn peers(
     (to, from)
 }
 
+/// Runs this rank's part of workload `w`, a collective sweep or training
+/// steps (which need the accelerator model).
+pub async fn run_workload(
+    w: usize,
+    workload: orbnet_netem::Workload,
+    acc: Option<orbnet_netem::collective::Accelerator>,
+    comm: Comm,
+    clock: VirtualClock,
+    emit: fn(serde_json::Value),
+) {
+    match (workload, acc) {
+        (orbnet_netem::Workload::Collective(c), _) => run_sweep(w, c, comm, clock, emit).await,
+        (orbnet_netem::Workload::Train(t), Some(acc)) => {
+            run_train(w, t, acc, comm, clock, emit).await;
+        }
+        _ => {}
+    }
+}
+
 /// Runs this rank's part of collective workload `w`: for every size,
 /// `warmup` untimed calls, a barrier, then `iterations` timed calls. Emits
 /// one `collective` event per size.

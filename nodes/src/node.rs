@@ -678,15 +678,7 @@ fn start_collective(
                     return;
                 }
             };
-        match (w, acc) {
-            (Workload::Collective(c), _) => {
-                crate::collective::run_sweep(index, c, comm, clock, emit).await;
-            }
-            (Workload::Train(t), Some(acc)) => {
-                crate::collective::run_train(index, t, acc, comm, clock, emit).await;
-            }
-            _ => {}
-        }
+        crate::collective::run_workload(index, w, acc, comm, clock, emit).await;
         // Let the last frames (closes, acknowledgements) leave.
         ep.wait_idle().await;
     });
@@ -774,15 +766,7 @@ fn start_tcp_collective(
     tokio::spawn(async move {
         tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(start))).await;
         let comm = crate::collective::Comm::over_tcp(rank, ranks, names, to, from);
-        match (w, acc) {
-            (Workload::Collective(c), _) => {
-                crate::collective::run_sweep(index, c, comm, clock, emit).await;
-            }
-            (Workload::Train(t), Some(acc)) => {
-                crate::collective::run_train(index, t, acc, comm, clock, emit).await;
-            }
-            _ => {}
-        }
+        crate::collective::run_workload(index, w, acc, comm, clock, emit).await;
     });
 }
 

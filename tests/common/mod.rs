@@ -3,8 +3,8 @@
 // Each test crate uses its own subset.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Child;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `orbnet` binary under test.
@@ -85,4 +85,22 @@ pub fn all_gone(pids: &[u32], limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// Runs `orbnet up` on `scenario` (written into `dir`), with results in
+/// `dir/out`; returns the output and the summary.
+pub fn run_up(dir: &Path, scenario: &str) -> (Output, serde_json::Value) {
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, scenario).expect("write");
+    let out_dir = dir.join("out");
+    let out = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out_dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let summary = std::fs::read_to_string(out_dir.join("summary.json")).expect("summary.json");
+    (out, serde_json::from_str(&summary).expect("JSON"))
 }
