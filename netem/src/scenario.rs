@@ -72,6 +72,7 @@ pub struct Scenario {
     pub workloads: Vec<Workload>,
     /// The accelerator every satellite carries (needed by `train`).
     pub accelerator: Option<crate::collective::Accelerator>,
+    pub gateways: Vec<Gateway>,
 }
 
 /// What the constellation was built from (for reports).
@@ -188,6 +189,38 @@ struct RawScenario {
     workload: Vec<toml::Table>,
     #[serde(default)]
     fault: Vec<RawFault>,
+    #[serde(default)]
+    gateway: Vec<RawGateway>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGateway {
+    satellite: String,
+    listen: Option<String>,
+    to: Option<String>,
+    expose: Option<toml::Value>,
+    forward: Option<String>,
+}
+
+/// A door between the host's loopback and the constellation (TCP).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gateway {
+    /// `satellite`'s process listens on the kernel's `listen` and carries
+    /// each connection over the constellation to `to`:`port`.
+    Ingress {
+        satellite: SatId,
+        listen: std::net::SocketAddr,
+        to: SatId,
+        port: u16,
+    },
+    /// `satellite` accepts connections on its emulated `port` and forwards
+    /// each to the kernel's `forward`.
+    Egress {
+        satellite: SatId,
+        port: u16,
+        forward: std::net::SocketAddr,
+    },
 }
 
 #[derive(Deserialize)]
@@ -443,6 +476,12 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         .map(|(i, f)| build_fault(f, i, &world))
         .collect::<Checked<Vec<_>>>()?;
     world.set_faults(faults);
+    let gateways = raw
+        .gateway
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| build_gateway(g, i, &world))
+        .collect::<Checked<Vec<_>>>()?;
 
     let workloads = raw
         .workload
@@ -485,6 +524,7 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         world,
         workloads,
         accelerator,
+        gateways,
     })
 }
 
@@ -1080,6 +1120,80 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
                 start: SimTime::from_secs_f64(start),
             }))
         }
+    }
+}
+
+/// One `[[gateway]]`: `listen` and `to` (in), or `expose` and `forward` (out).
+fn build_gateway(g: RawGateway, i: usize, world: &World) -> Checked<Gateway> {
+    let field = format!("gateway[{i}]");
+    let sat = |key: &str, name: &str| {
+        world.find(name).ok_or_else(|| {
+            bad(
+                format!("{field}.{key}"),
+                format!("no satellite named {name:?}"),
+            )
+        })
+    };
+    let satellite = sat("satellite", &g.satellite)?;
+    let loopback = |key: &str, v: &str| -> Checked<std::net::SocketAddr> {
+        let a: std::net::SocketAddr = v.parse().map_err(|_| {
+            bad(
+                format!("{field}.{key}"),
+                format!("must be an address like 127.0.0.1:5201 (got {v:?})"),
+            )
+        })?;
+        if !a.ip().is_loopback() {
+            return Err(bad(
+                format!("{field}.{key}"),
+                format!("must be on loopback (got {a})"),
+            ));
+        }
+        Ok(a)
+    };
+    let port = |key: &str, v: &str| -> Checked<u16> {
+        v.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            bad(
+                format!("{field}.{key}"),
+                format!("must be a port in [1, 65535] (got {v:?})"),
+            )
+        })
+    };
+    match (g.listen, g.to, g.expose, g.forward) {
+        (Some(listen), Some(to), None, None) => {
+            let (name, p) = to.rsplit_once(':').ok_or_else(|| {
+                bad(
+                    format!("{field}.to"),
+                    format!("must be SATELLITE:PORT (got {to:?})"),
+                )
+            })?;
+            Ok(Gateway::Ingress {
+                satellite,
+                listen: loopback("listen", &listen)?,
+                to: sat("to", name)?,
+                port: port("to", p)?,
+            })
+        }
+        (None, None, Some(expose), Some(forward)) => {
+            let p = match &expose {
+                toml::Value::String(s) => port("expose", s)?,
+                toml::Value::Integer(n) => port("expose", &n.to_string())?,
+                other => {
+                    return Err(bad(
+                        format!("{field}.expose"),
+                        format!("must be a port (got {other})"),
+                    ));
+                }
+            };
+            Ok(Gateway::Egress {
+                satellite,
+                port: p,
+                forward: loopback("forward", &forward)?,
+            })
+        }
+        _ => Err(bad(
+            field,
+            "needs `listen` and `to` (into the constellation) or `expose` and `forward` (out of it)",
+        )),
     }
 }
 

@@ -220,6 +220,36 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         }
     }
 
+    // Gateways: kernel listeners opened now (a taken port fails the run
+    // before it starts), emulated listeners on the stack.
+    let (gw_tx, mut gw_rx) = tokio::sync::mpsc::unbounded_channel::<GatewayDial>();
+    let mut ingress = Vec::new();
+    let mut egress = Vec::new();
+    for g in &scenario.gateways {
+        match *g {
+            orbnet_netem::scenario::Gateway::Ingress {
+                satellite,
+                listen,
+                to,
+                port,
+            } if satellite == me => {
+                let l = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| NodeError::Protocol(format!("gateway listen {listen}: {e}")))?;
+                ingress.push((l, to, port));
+            }
+            orbnet_netem::scenario::Gateway::Egress {
+                satellite,
+                port,
+                forward,
+            } if satellite == me => {
+                egress.push(Egress::new(&mut stack, port, forward, &quic_notify)?);
+            }
+            _ => {}
+        }
+    }
+    let mut next_local_port = 50_000u16;
+
     emit(json!({"event": "ready", "sat": name}));
     let start: StartMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
         .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
@@ -229,6 +259,22 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         if let Some(w) = scenario.workloads.get(i) {
             start_tcp_collective(scenario, me, clock, i, w.clone(), to, from);
         }
+    }
+    for (listener, to, port) in ingress {
+        let tx = gw_tx.clone();
+        tokio::spawn(async move {
+            while let Ok((kernel, _)) = listener.accept().await {
+                let (reply, rx) = tokio::sync::oneshot::channel();
+                if tx.send(GatewayDial { to, port, reply }).is_err() {
+                    return;
+                }
+                tokio::spawn(async move {
+                    if let Ok(stream) = rx.await {
+                        splice(kernel, stream).await;
+                    }
+                });
+            }
+        });
     }
     let mut quic_receivers = start_quic(&QuicStart {
         scenario,
@@ -405,6 +451,9 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         for t in tcp_ports.iter_mut() {
             flushed |= t.pump(&mut stack);
         }
+        for e in egress.iter_mut() {
+            flushed |= e.pump(&mut stack, &quic_notify, &mut tcp_ports);
+        }
         if flushed {
             let vt = now.max(last);
             last = vt;
@@ -438,6 +487,17 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 }
             }
             _ = quic_notify.notified() => {}
+            Some(d) = gw_rx.recv() => {
+                let local = next_local_port;
+                next_local_port = if next_local_port >= 59_999 { 50_000 } else { next_local_port + 1 };
+                match crate::tcp::TcpPort::connect(&mut stack, crate::addr::address(d.to), d.port, local, 4 << 20, quic_notify.clone()) {
+                    Ok((port, stream)) => {
+                        tcp_ports.push(port);
+                        let _ = d.reply.send(stream);
+                    }
+                    Err(e) => tracing::warn!("gateway: {e}"),
+                }
+            }
             l = lines.next_line() => {
                 let Ok(Some(l)) = l else {
                     return Err(NodeError::Orphaned);
@@ -683,6 +743,77 @@ fn start_collective(
         ep.wait_idle().await;
     });
     Ok(())
+}
+
+/// A kernel connection accepted by an ingress gateway, asking the node
+/// loop for a connection over the constellation.
+struct GatewayDial {
+    to: SatId,
+    port: u16,
+    reply: tokio::sync::oneshot::Sender<crate::tcp::TcpStream>,
+}
+
+/// An egress gateway: a listener on the stack, replaced as soon as a
+/// connection opens on it; each opened one is spliced to the kernel's
+/// `forward`.
+struct Egress {
+    port: u16,
+    forward: SocketAddr,
+    waiting: crate::tcp::TcpPort,
+    stream: crate::tcp::TcpStream,
+}
+
+impl Egress {
+    fn new(
+        stack: &mut Stack,
+        port: u16,
+        forward: SocketAddr,
+        notify: &Arc<tokio::sync::Notify>,
+    ) -> Result<Egress, NodeError> {
+        let (waiting, stream) = crate::tcp::TcpPort::listen(stack, port, 4 << 20, notify.clone())
+            .map_err(NodeError::Protocol)?;
+        Ok(Egress {
+            port,
+            forward,
+            waiting,
+            stream,
+        })
+    }
+
+    /// Pumps the listener; once a connection opens, hands it to a splice
+    /// task and its socket to the node's TCP ports, and listens anew.
+    fn pump(
+        &mut self,
+        stack: &mut Stack,
+        notify: &Arc<tokio::sync::Notify>,
+        ports: &mut Vec<crate::tcp::TcpPort>,
+    ) -> bool {
+        let queued = self.waiting.pump(stack);
+        if !self.waiting.opened() {
+            return queued;
+        }
+        let Ok(next) = Egress::new(stack, self.port, self.forward, notify) else {
+            return queued;
+        };
+        let done = std::mem::replace(self, next);
+        ports.push(done.waiting);
+        let (stream, forward) = (done.stream, done.forward);
+        tokio::spawn(async move {
+            match tokio::net::TcpStream::connect(forward).await {
+                Ok(kernel) => splice(kernel, stream).await,
+                Err(e) => tracing::warn!("gateway to {forward}: {e}"),
+            }
+        });
+        true
+    }
+}
+
+/// Copies both ways between a kernel connection and one over the
+/// constellation until both sides have finished.
+async fn splice(mut kernel: tokio::net::TcpStream, mut stream: crate::tcp::TcpStream) {
+    if let Err(e) = tokio::io::copy_bidirectional(&mut kernel, &mut stream).await {
+        tracing::debug!("gateway connection ended: {e}");
+    }
 }
 
 /// Streams of one TCP collective workload: to send on, to read from.

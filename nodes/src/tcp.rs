@@ -200,6 +200,11 @@ impl TcpPort {
         Ok(Self::new(handle, buffer, notify))
     }
 
+    /// Whether the connection has been established (it may have closed since).
+    pub fn opened(&self) -> bool {
+        self.opened
+    }
+
     /// Moves bytes between the pipes and the socket; returns whether it
     /// queued anything for the stack to send.
     pub fn pump(&mut self, stack: &mut Stack) -> bool {

@@ -1,0 +1,113 @@
+//! Gateways: a kernel TCP client reaches a kernel TCP server behind a far
+//! satellite, with the constellation's delay in between.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{BIN, temp_dir, wait_exit};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn tcp_echo_through_a_gateway_across_four_hops_follows_the_geometry() {
+    // The echo server, plain std on the kernel's loopback.
+    let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let server_port = server.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for c in server.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = c.read(&mut buf) {
+                    if n == 0 || c.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let gw_port = free_port();
+    let dir = temp_dir("gateway");
+    let file = dir.join("ring.toml");
+    // Twelve satellites at 800 km, each linked to the next: sat-0 → sat-4
+    // is four hops of 2a·sin(15°).
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "ring-12-gateway"
+duration_s = 3
+[constellation]
+kind = "walker"
+planes = 1
+per_plane = 12
+altitude_km = 800
+inclination_deg = 53
+[links]
+rate_gbps = 10
+[[gateway]]
+satellite = "sat-0"
+listen = "127.0.0.1:{gw_port}"
+to = "sat-4:7"
+[[gateway]]
+satellite = "sat-4"
+expose = "7"
+forward = "127.0.0.1:{server_port}"
+"#
+        ),
+    )
+    .expect("write");
+    let mut launcher = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    // Wait for the gateway to listen.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut client = loop {
+        if let Ok(c) = TcpStream::connect(("127.0.0.1", gw_port)) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the gateway never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut rtts = Vec::new();
+    for i in 0..5u8 {
+        let msg = [i; 100];
+        let t = Instant::now();
+        client.write_all(&msg).expect("write");
+        let mut got = [0u8; 100];
+        client.read_exact(&mut got).expect("echo");
+        rtts.push(t.elapsed().as_secs_f64());
+        assert_eq!(got, msg);
+    }
+    drop(client);
+    let status = wait_exit(&mut launcher, Duration::from_secs(20)).expect("run ends");
+    assert!(status.success(), "{status}");
+    // 4 hops there and back: 8 · 2a·sin(15°) / c, a = 6378.137 + 800 km.
+    let hop_km = 2.0 * (6378.137 + 800.0) * 15f64.to_radians().sin();
+    let rtt = 8.0 * hop_km / 299_792.458;
+    // The first echo also pays for the handshake; the rest are one round trip.
+    for r in &rtts[1..] {
+        assert!(
+            (r - rtt).abs() / rtt < 0.05,
+            "RTT {r} s, geometry {rtt} s: {rtts:?}"
+        );
+    }
+    assert!(rtts[0] > 1.9 * rtt, "first echo {} s", rtts[0]);
+    std::fs::remove_dir_all(&dir).ok();
+}
