@@ -337,3 +337,38 @@ for_s = 0.5
     assert!(lost > 0, "the burst lost nothing: {}", s["counters"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_collective_that_cannot_reach_a_rank_fails_at_its_timeout() {
+    // sat-4 is cut off from the start: the connection never opens.
+    let dir = temp_dir("cut-off");
+    let w = r#"
+[[workload]]
+kind = "collective"
+op = "allreduce"
+ranks = ["sat-0", "sat-1", "sat-4"]
+min_bytes = 65536
+timeout_s = 1.0
+[[fault]]
+at_s = 0
+kind = "partition"
+a = "sat-4"
+b = ["sat-0", "sat-1", "sat-2", "sat-3", "sat-5", "sat-6", "sat-7"]
+"#;
+    let started = std::time::Instant::now();
+    let (out, s) = run_up(&dir, &ring8(2.0, "", w));
+    assert_eq!(out.status.code(), Some(1));
+    let e = &s["collectives"][0];
+    assert_eq!(e["verified"], false);
+    let why = e["error"].as_str().expect("an error");
+    // Either QUIC's handshake gives up first (naming the rank) or the
+    // workload's own timeout does.
+    assert!(
+        why.contains("handshake with rank 2 (sat-4): timed out")
+            || why.contains("timed out after 1"),
+        "{why}"
+    );
+    // One virtual second at TDF 2, plus start-up: far from the 30 s run.
+    assert!(started.elapsed() < Duration::from_secs(15));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -694,12 +694,33 @@ pub async fn run_workload(
     clock: VirtualClock,
     emit: fn(serde_json::Value),
 ) {
-    match (workload, acc) {
-        (orbnet_netem::Workload::Collective(c), _) => run_sweep(w, c, comm, clock, emit).await,
-        (orbnet_netem::Workload::Train(t), Some(acc)) => {
-            run_train(w, t, acc, comm, clock, emit).await;
+    let (start, timeout, kind) = match &workload {
+        orbnet_netem::Workload::Collective(c) => (c.start, c.timeout, "collective"),
+        orbnet_netem::Workload::Train(t) => (t.start, t.timeout, "train-step"),
+        _ => return,
+    };
+    let (rank, sat) = (
+        comm.rank,
+        comm.names.get(comm.rank).cloned().unwrap_or_default(),
+    );
+    let run = async move {
+        match (workload, acc) {
+            (orbnet_netem::Workload::Collective(c), _) => run_sweep(w, c, comm, clock, emit).await,
+            (orbnet_netem::Workload::Train(t), Some(acc)) => {
+                run_train(w, t, acc, comm, clock, emit).await;
+            }
+            _ => {}
         }
-        _ => {}
+    };
+    let Some(timeout) = timeout else {
+        return run.await;
+    };
+    let deadline = tokio::time::Instant::from_std(clock.wall(start + timeout));
+    if tokio::time::timeout_at(deadline, run).await.is_err() {
+        emit(
+            json!({"event": kind, "workload": w, "rank": rank, "sat": sat, "verified": false,
+            "error": format!("timed out after {:.6} s", timeout.as_secs_f64())}),
+        );
     }
 }
 
