@@ -564,7 +564,7 @@ impl Port {
             let IpAddr::V4(ip) = to.ip() else { continue };
             // A full socket drops the datagram, as a full NIC queue would; QUIC recovers.
             if let Err(e) = socket.send_slice(&d, IpEndpoint::new(IpAddress::Ipv4(ip), to.port())) {
-                tracing::warn!(len = d.len(), "UDP send dropped: {e}");
+                tracing::debug!(len = d.len(), "UDP send dropped: {e}");
             }
         }
         any
