@@ -54,15 +54,8 @@ enum Command {
         /// Results directory (default results/<scenario>-<timestamp>/).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Override the scenario's time dilation factor.
-        #[arg(long)]
-        tdf: Option<f64>,
-        /// Override the scenario's duration, virtual seconds.
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Override the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        overrides: up::Overrides,
         /// Write a pcap of every port of a satellite (`sat-3`) or of one
         /// link (`sat-1:sat-2`) into <out>/capture/; repeatable.
         #[arg(long)]
@@ -83,12 +76,8 @@ enum Command {
         token: String,
         #[arg(long)]
         scenario: Option<PathBuf>,
-        #[arg(long)]
-        tdf: Option<f64>,
-        #[arg(long)]
-        duration: Option<f64>,
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        overrides: up::Overrides,
         /// Capture file to write, `PATH` (every port) or `PATH@PEER` (one link).
         #[arg(long)]
         capture: Vec<String>,
@@ -148,17 +137,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Up {
             scenario,
             out,
-            tdf,
-            duration,
-            seed,
+            overrides,
             capture,
         } => {
             let source = Source::from_arg(scenario.as_deref());
-            let overrides = up::Overrides {
-                tdf,
-                duration,
-                seed,
-            };
             let rt = runtime()?;
             let dir = rt.block_on(up::up(source, overrides, out, &capture))?;
             let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
@@ -176,19 +158,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             sat,
             token,
             scenario,
-            tdf,
-            duration,
-            seed,
+            overrides,
             capture,
         } => {
             let source = Source::from_arg(scenario.as_deref());
             let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
-            up::Overrides {
-                tdf,
-                duration,
-                seed,
-            }
-            .apply(&mut scenario)?;
+            overrides.apply(&mut scenario)?;
             let token = u64::from_str_radix(&token, 16)
                 .map_err(|e| Failure::BadInput(format!("--token: {e}")))?;
             if sat >= scenario.world.satellites() {

@@ -23,11 +23,17 @@ use crate::geometric::Oracle;
 use crate::load::Source;
 use crate::report::{Series, Spread, line_plot};
 
-/// Command-line overrides of scenario fields.
-#[derive(Clone, Debug, Default)]
+/// Command-line overrides of scenario fields (for `up` and `node` alike).
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct Overrides {
+    /// Override the scenario's time dilation factor.
+    #[arg(long)]
     pub tdf: Option<f64>,
+    /// Override the scenario's duration, virtual seconds.
+    #[arg(long)]
     pub duration: Option<f64>,
+    /// Override the scenario's seed.
+    #[arg(long)]
     pub seed: Option<u64>,
 }
 
@@ -302,20 +308,11 @@ async fn drive(
             m = rx.recv() => m,
             _ = tokio::signal::ctrl_c() => {
                 bar.finish_and_clear();
-                if !started {
-                    return Err(Failure::Run("interrupted: stopped every satellite".into()));
-                }
-                // What the satellites reported so far is kept.
-                collected.failure = Some("interrupted: stopped every satellite".into());
-                return Ok(collected);
+                return stopped(started, collected, "interrupted: stopped every satellite");
             }
             _ = sigterm.recv() => {
                 bar.finish_and_clear();
-                if !started {
-                    return Err(Failure::Run("terminated: stopped every satellite".into()));
-                }
-                collected.failure = Some("terminated: stopped every satellite".into());
-                return Ok(collected);
+                return stopped(started, collected, "terminated: stopped every satellite");
             }
             _ = tick.tick() => {
                 // A satellite that exits before reporting `done` has failed.
@@ -431,6 +428,16 @@ async fn drive(
             missing.join(", ")
         )));
     }
+    Ok(collected)
+}
+
+/// The end of a run stopped by a signal: before the start it is just an
+/// error; after it, what the satellites reported so far is kept.
+fn stopped(started: bool, mut collected: Collected, why: &str) -> Result<Collected, Failure> {
+    if !started {
+        return Err(Failure::Run(why.into()));
+    }
+    collected.failure = Some(why.into());
     Ok(collected)
 }
 

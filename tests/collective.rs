@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{BIN, all_gone, run_up, temp_dir, wait_exit, wait_for_children};
+use common::{BIN, all_gone, run_up, sat_index, temp_dir, wait_exit, wait_for_children};
 
 /// Eight satellites in one plane at 1000 km, each linked to the next
 /// (5647 km, 18.8 ms hops), 10 Gb/s links; `extra` adds keys to [links].
@@ -200,16 +200,7 @@ warmup = 0
     assert_eq!(sats.len(), 8);
     std::thread::sleep(Duration::from_secs(3));
     let victim = sats[5];
-    let cmdline = std::fs::read_to_string(format!("/proc/{victim}/cmdline"))
-        .expect("cmdline")
-        .replace('\0', " ");
-    let index: String = cmdline
-        .split("--sat ")
-        .nth(1)
-        .expect("--sat")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let index = sat_index(victim);
     let name = format!("sat-{index}");
     Command::new("kill")
         .args(["-KILL", &victim.to_string()])

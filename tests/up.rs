@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{BIN, all_gone, temp_dir, wait_exit, wait_for_children};
+use common::{BIN, all_gone, sat_index, temp_dir, wait_exit, wait_for_children};
 
 const C_KM_S: f64 = 299_792.458;
 const EARTH_RADIUS_KM: f64 = 6378.137;
@@ -138,17 +138,7 @@ fn a_killed_satellite_fails_the_run_by_name_and_leaves_nothing() {
     assert_eq!(sats.len(), 8);
     std::thread::sleep(Duration::from_millis(1500));
     let victim = sats[3];
-    // Which satellite is it? Its command line says --sat N.
-    let cmdline = std::fs::read_to_string(format!("/proc/{victim}/cmdline"))
-        .expect("cmdline")
-        .replace('\0', " ");
-    let index: String = cmdline
-        .split("--sat ")
-        .nth(1)
-        .expect("--sat")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let index = sat_index(victim);
     Command::new("kill")
         .args(["-KILL", &victim.to_string()])
         .status()

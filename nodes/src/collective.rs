@@ -128,14 +128,24 @@ impl Comm {
                 .map_err(|e| CommError(format!("handshake with {}: {e}", label(peer))))?;
             conns[peer] = Some(Out::Quic(conn));
         }
-        Ok(Comm {
+        Ok(Comm::new(rank, ranks, names, conns, mailbox))
+    }
+
+    fn new(
+        rank: usize,
+        ranks: Vec<SatId>,
+        names: Vec<String>,
+        conns: Vec<Option<Out>>,
+        mailbox: Arc<Mailbox>,
+    ) -> Comm {
+        Comm {
             rank,
             ranks,
             names,
             conns,
             mailbox,
             next_id: AtomicU64::new(0),
-        })
+        }
     }
 
     /// A rank's view of its group over TCP streams already set up by the
@@ -157,14 +167,7 @@ impl Comm {
                 *c = Some(Out::Tcp(Arc::new(tokio::sync::Mutex::new(stream))));
             }
         }
-        Comm {
-            rank,
-            ranks,
-            names,
-            conns,
-            mailbox,
-            next_id: AtomicU64::new(0),
-        }
+        Comm::new(rank, ranks, names, conns, mailbox)
     }
 
     pub fn size(&self) -> usize {
@@ -333,6 +336,36 @@ impl Comm {
         n: u64,
         shift: usize,
     ) -> Result<(), CommError> {
+        self.ring_pass(dtype, data, n, shift, tensor::reduce_into)
+            .await
+    }
+
+    /// Ring all-gather: rank r starts with part `r + shift` (mod p) of
+    /// `data` and ends with every part.
+    async fn ring_all_gather(
+        &self,
+        dtype: DType,
+        data: &mut BytesMut,
+        n: u64,
+        shift: usize,
+    ) -> Result<(), CommError> {
+        self.ring_pass(dtype, data, n, shift, |_, to, from| {
+            to.copy_from_slice(from)
+        })
+        .await
+    }
+
+    /// p−1 steps around the ring: at step s, part `rank + shift − s` goes
+    /// to the next rank, and part `rank + shift − s − 1` arrives from the
+    /// previous one and is combined into `data`.
+    async fn ring_pass(
+        &self,
+        dtype: DType,
+        data: &mut BytesMut,
+        n: u64,
+        shift: usize,
+        combine: fn(DType, &mut [u8], &[u8]),
+    ) -> Result<(), CommError> {
         let p = self.size();
         let r = self.rank;
         let id = self.call();
@@ -346,35 +379,7 @@ impl Comm {
             let got = self.recv(prev, id, s as u32).await?;
             let (a, b) = self.seg(dtype, n, recv_k);
             self.expect_len(&got, b - a, prev)?;
-            tensor::reduce_into(dtype, &mut data[a..b], &got);
-            Self::join(vec![sent]).await?;
-        }
-        Ok(())
-    }
-
-    /// Ring all-gather: rank r starts with part `r + shift` (mod p) of
-    /// `data` and ends with every part.
-    async fn ring_all_gather(
-        &self,
-        dtype: DType,
-        data: &mut BytesMut,
-        n: u64,
-        shift: usize,
-    ) -> Result<(), CommError> {
-        let p = self.size();
-        let r = self.rank;
-        let id = self.call();
-        let (next, prev) = ((r + 1) % p, (r + p - 1) % p);
-        for s in 0..p - 1 {
-            let send_k = (r + shift + p - s) % p;
-            let recv_k = (r + shift + 2 * p - s - 1) % p;
-            let (a, b) = self.seg(dtype, n, send_k);
-            let out = Bytes::copy_from_slice(&data[a..b]);
-            let sent = self.send(next, id, s as u32, a as u64, out);
-            let got = self.recv(prev, id, s as u32).await?;
-            let (a, b) = self.seg(dtype, n, recv_k);
-            self.expect_len(&got, b - a, prev)?;
-            data[a..b].copy_from_slice(&got);
+            combine(dtype, &mut data[a..b], &got);
             Self::join(vec![sent]).await?;
         }
         Ok(())

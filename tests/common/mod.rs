@@ -104,3 +104,17 @@ pub fn run_up(dir: &Path, scenario: &str) -> (Output, serde_json::Value) {
     let summary = std::fs::read_to_string(out_dir.join("summary.json")).expect("summary.json");
     (out, serde_json::from_str(&summary).expect("JSON"))
 }
+
+/// The satellite index of an `orbnet node` process: its command line says `--sat N`.
+pub fn sat_index(pid: u32) -> String {
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+        .expect("cmdline")
+        .replace('\0', " ");
+    cmdline
+        .split("--sat ")
+        .nth(1)
+        .expect("--sat")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
