@@ -60,6 +60,10 @@ enum Command {
         /// link (`sat-1:sat-2`) into <out>/capture/; repeatable.
         #[arg(long)]
         capture: Vec<String>,
+        /// Run every satellite as a task of this process on simulated
+        /// time, joined by an in-memory wire: deterministic for a seed.
+        #[arg(long)]
+        in_process: bool,
     },
     /// Parse and check a scenario, print what it holds; exit 0 if valid, 2 if not.
     Validate {
@@ -81,6 +85,12 @@ enum Command {
         /// Capture file to write, `PATH` (every port) or `PATH@PEER` (one link).
         #[arg(long)]
         capture: Vec<String>,
+        /// Wire port to bind (a restart takes its old one back).
+        #[arg(long)]
+        port: Option<u16>,
+        /// A restart after a crash: rejoin as a router, without workloads.
+        #[arg(long)]
+        restarted: bool,
     },
 }
 
@@ -139,10 +149,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out,
             overrides,
             capture,
+            in_process,
         } => {
             let source = Source::from_arg(scenario.as_deref());
-            let rt = runtime()?;
-            let dir = rt.block_on(up::up(source, overrides, out, &capture))?;
+            let dir = if in_process {
+                up::up_in_process(source, overrides, out, &capture)?
+            } else {
+                runtime()?.block_on(up::up(source, overrides, out, &capture))?
+            };
             let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
             println!("{summary}");
             eprintln!("results in {}", dir.display());
@@ -160,6 +174,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             scenario,
             overrides,
             capture,
+            port,
+            restarted,
         } => {
             let source = Source::from_arg(scenario.as_deref());
             let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
@@ -196,6 +212,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 me,
                 token,
                 captures,
+                port,
+                restarted,
             })) {
                 Ok(()) => Ok(()),
                 // The launcher is gone: nothing to report to.

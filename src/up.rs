@@ -107,14 +107,17 @@ async fn send_all(sats: &mut [Sat], line: &str) -> Result<(), usize> {
     Ok(())
 }
 
-/// Runs a scenario; returns the results directory.
-pub async fn up(
-    source: Source,
-    overrides: Overrides,
+/// A scenario ready to run: loaded with its overrides, the captures asked
+/// for, and the results directory.
+type Prepared = (Scenario, Vec<(usize, String, Option<String>)>, PathBuf);
+
+fn prepare(
+    source: &Source,
+    overrides: &Overrides,
     out: Option<PathBuf>,
     capture: &[String],
-) -> Result<PathBuf, Failure> {
-    let mut scenario = crate::load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+) -> Result<Prepared, Failure> {
+    let mut scenario = crate::load::load(source).map_err(|e| Failure::BadInput(e.to_string()))?;
     overrides.apply(&mut scenario)?;
     let captures = capture_args(&scenario, capture)?;
     let dir = out.unwrap_or_else(|| {
@@ -125,6 +128,133 @@ pub async fn up(
         let c = dir.join("capture");
         std::fs::create_dir_all(&c).map_err(|e| Failure::Run(format!("{}: {e}", c.display())))?;
     }
+    Ok((scenario, captures, dir))
+}
+
+/// Runs a scenario with every satellite a task of this process, on
+/// simulated time (`orbnet up --in-process`); returns the results directory.
+pub fn up_in_process(
+    source: Source,
+    overrides: Overrides,
+    out: Option<PathBuf>,
+    capture: &[String],
+) -> Result<PathBuf, Failure> {
+    let (scenario, captures, dir) = prepare(&source, &overrides, out, capture)?;
+    let world = &scenario.world;
+    let captures = captures
+        .into_iter()
+        .map(|(sat, file, peer)| {
+            (
+                SatId(sat as u32),
+                dir.join("capture").join(file),
+                peer.and_then(|p| world.find(&p)),
+            )
+        })
+        .collect();
+    let rt = orbnet_node::inprocess::runtime()
+        .map_err(|e| Failure::Run(format!("cannot make a runtime: {e}")))?;
+    let wall_start = Instant::now();
+    let collected = rt.block_on(drive_in_process(&scenario, captures))?;
+    drop(rt);
+    write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
+    if let Some(failure) = collected.failure {
+        return Err(Failure::Run(format!(
+            "{failure}; results so far in {}",
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// Gathers an in-process run's events, crashes and restarts satellites on
+/// the fault schedule, and stops the run once every workload is over.
+async fn drive_in_process(
+    scenario: &Scenario,
+    captures: Vec<(SatId, PathBuf, Option<SatId>)>,
+) -> Result<Collected, Failure> {
+    let n = scenario.world.satellites() as usize;
+    let mut run = orbnet_node::inprocess::Run::start(scenario.clone(), captures)
+        .map_err(Failure::BadInput)?;
+    let clock = run.clock();
+    let schedule = crash_schedule(scenario);
+    let mut next = 0;
+    let mut down = std::collections::BTreeSet::new();
+    let mut collected = Collected::default();
+    let mut stopping = false;
+    let far = clock.wall(SimTime::ZERO + scenario.duration) + Duration::from_secs(3600);
+    while collected.done.len() + down.len() < n {
+        let wake = schedule.get(next).map_or(far, |&(t, _, _)| clock.wall(t));
+        tokio::select! {
+            biased;
+            ev = run.events.recv() => {
+                let Some((i, v)) = ev else { break };
+                match v["event"].as_str().unwrap_or("") {
+                    "done" => {
+                        collected.done.insert(i, v);
+                    }
+                    "stats" => {}
+                    "failed" => {
+                        collected.failure = Some(format!(
+                            "satellite {} failed: {}; stopped the others",
+                            scenario.world.name(SatId(i as u32)),
+                            v["error"].as_str().unwrap_or("?")
+                        ));
+                        return Ok(collected);
+                    }
+                    _ => {
+                        collected.events.push(v);
+                        if !stopping && all_over(scenario, &collected.events) {
+                            stopping = true;
+                            run.stop();
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake), if next < schedule.len() => {
+                let (t, sat, crash) = schedule[next];
+                next += 1;
+                let name = scenario.world.name(sat);
+                if crash {
+                    run.crash(sat);
+                    down.insert(sat.index());
+                } else {
+                    run.restart(sat);
+                    down.remove(&sat.index());
+                }
+                collected.events.push(json!({"event": if crash { "crash" } else { "restart" },
+                    "sat": name, "t_s": t.as_secs_f64()}));
+            }
+        }
+    }
+    Ok(collected)
+}
+
+/// When satellites crash (true) and restart (false), in time order, within the run.
+fn crash_schedule(scenario: &Scenario) -> Vec<(SimTime, SatId, bool)> {
+    use orbnet_netem::fault::FaultKind;
+    let end = SimTime::ZERO + scenario.duration;
+    let mut out = Vec::new();
+    for f in scenario.world.faults() {
+        if let FaultKind::Crash { sat } = f.kind {
+            out.push((f.at, sat, true));
+            if let Some(u) = f.until {
+                out.push((u, sat, false));
+            }
+        }
+    }
+    out.retain(|e| e.0 < end);
+    out.sort_by_key(|e| (e.0, e.1, !e.2));
+    out
+}
+
+/// Runs a scenario; returns the results directory.
+pub async fn up(
+    source: Source,
+    overrides: Overrides,
+    out: Option<PathBuf>,
+    capture: &[String],
+) -> Result<PathBuf, Failure> {
+    let (scenario, captures, dir) = prepare(&source, &overrides, out, capture)?;
     let n = scenario.world.satellites() as usize;
     let names: Vec<String> = scenario.world.names().to_vec();
     let token: u64 = rand::random();
@@ -263,18 +393,9 @@ async fn drive(
     let n = sats.len();
     let mut ports = vec![0u16; n];
     // A certificate for this run only, when a workload speaks QUIC.
-    let quic = scenario.workloads.iter().any(|w| {
-        use orbnet_netem::scenario::Transport;
-        match w {
-            Workload::Bulk(b) => b.transport == Transport::Quic,
-            Workload::Collective(c) => c.transport == Transport::Quic,
-            Workload::Train(t) => t.transport == Transport::Quic,
-            Workload::Ping(_) => false,
-        }
-    });
-    let tls = if quic {
+    let tls = if scenario.uses_quic() {
         Some(
-            orbnet_node::quic::generate_tls()
+            orbnet_node::quic::generate_tls(rand::random())
                 .map_err(|e| Failure::Run(format!("TLS certificate: {e}")))?,
         )
     } else {

@@ -1,4 +1,5 @@
-//! Faults on a schedule: links cut, groups partitioned, bursts of loss.
+//! Faults on a schedule: links cut, groups partitioned, bursts of loss,
+//! satellites crashed (and restarted).
 //! Applied to every snapshot, so every satellite sees the same fault at the
 //! same virtual instant and routes around it on its next routing update.
 
@@ -14,6 +15,9 @@ pub enum FaultKind {
     Partition { a: Vec<SatId>, b: Vec<SatId> },
     /// The links between `a` and `b` also lose each packet with probability `loss`.
     LossBurst { a: SatId, b: SatId, loss: f64 },
+    /// Satellite `sat` is down: its terminals go dark, so every link of it
+    /// is cut until it restarts. The harness stops its process or task.
+    Crash { sat: SatId },
 }
 
 /// A fault from `at` until `until` (for the rest of the run if `None`).
@@ -40,6 +44,7 @@ impl Fault {
             {
                 cut(l);
             }
+            FaultKind::Crash { sat } if l.a == *sat || l.b == *sat => cut(l),
             FaultKind::LossBurst { a, b, loss } if between(*a, *b) => {
                 l.loss = 1.0 - (1.0 - l.loss) * (1.0 - loss);
             }
@@ -107,6 +112,19 @@ mod tests {
         p.apply(&mut inside);
         assert_eq!(across.state, LinkState::Down);
         assert_eq!(inside.state, LinkState::Up);
+
+        let crash = Fault {
+            kind: FaultKind::Crash { sat: SatId(2) },
+            ..f.clone()
+        };
+        let (mut to, mut from, mut elsewhere) = (link(1, 2), link(2, 3), link(0, 1));
+        for l in [&mut to, &mut from, &mut elsewhere] {
+            crash.apply(l);
+        }
+        assert_eq!(
+            [to.state, from.state, elsewhere.state],
+            [LinkState::Down, LinkState::Down, LinkState::Up]
+        );
 
         let burst = Fault {
             kind: FaultKind::LossBurst {

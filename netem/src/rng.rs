@@ -13,6 +13,10 @@ pub enum Domain {
     LinkLoss = 1,
     /// A satellite's own choices (stack seeds, ports): id = satellite index.
     Satellite = 2,
+    /// A QUIC endpoint's choices: id = satellite index × 2¹⁶ + UDP port.
+    Quic = 3,
+    /// The TLS key of an in-process run: id = 8-byte word of the key.
+    Tls = 4,
 }
 
 /// SplitMix64 finaliser (Steele, Lea & Flood, OOPSLA 2014): a bijective mix.

@@ -405,6 +405,15 @@ impl Scenario {
             positive_duration(seconds).ok_or_else(|| format!("must be > 0 (got {seconds})"))?;
         Ok(())
     }
+    /// Whether a workload speaks QUIC (so the run needs a certificate).
+    pub fn uses_quic(&self) -> bool {
+        self.workloads.iter().any(|w| match w {
+            Workload::Bulk(b) => b.transport == Transport::Quic,
+            Workload::Collective(c) => c.transport == Transport::Quic,
+            Workload::Train(t) => t.transport == Transport::Quic,
+            Workload::Ping(_) => false,
+        })
+    }
 }
 
 fn positive_duration(seconds: f64) -> Option<SimDuration> {
@@ -469,12 +478,13 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         build_constellation(raw.constellation, epoch, read)?;
     let (pattern, links) = build_links(raw.links, &names, layout)?;
     let mut world = World::new(names, orbits, pattern, links);
-    let faults = raw
-        .fault
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| build_fault(f, i, &world))
-        .collect::<Checked<Vec<_>>>()?;
+    let mut faults = Vec::new();
+    for (i, f) in raw.fault.into_iter().enumerate() {
+        match build_fault(f, i, &world)? {
+            BuiltFault::Fault(f) => faults.push(f),
+            BuiltFault::Restart { sat, at } => restart(&mut faults, sat, at, i, &world)?,
+        }
+    }
     world.set_faults(faults);
     let gateways = raw
         .gateway
@@ -1197,8 +1207,44 @@ fn build_gateway(g: RawGateway, i: usize, world: &World) -> Checked<Gateway> {
     }
 }
 
+/// A `[[fault]]` as built: a fault, or the restart that ends a crash.
+enum BuiltFault {
+    Fault(crate::fault::Fault),
+    Restart { sat: SatId, at: SimTime },
+}
+
+/// Ends the crash of `sat` that is under way at `at` (fault `i` restarts it).
+fn restart(
+    faults: &mut [crate::fault::Fault],
+    sat: SatId,
+    at: SimTime,
+    i: usize,
+    world: &World,
+) -> Checked<()> {
+    use crate::fault::FaultKind;
+    let crash = faults
+        .iter_mut()
+        .filter(|f| f.kind == FaultKind::Crash { sat } && f.at < at)
+        .filter(|f| f.until.is_none_or(|u| u > at))
+        .max_by_key(|f| f.at);
+    match crash {
+        Some(c) => {
+            c.until = Some(at);
+            Ok(())
+        }
+        None => Err(bad(
+            format!("fault[{i}].a"),
+            format!(
+                "{} has no crash under way at {} s to restart from (list the crash first)",
+                world.name(sat),
+                at.as_secs_f64()
+            ),
+        )),
+    }
+}
+
 /// One `[[fault]]`.
-fn build_fault(f: RawFault, i: usize, world: &World) -> Checked<crate::fault::Fault> {
+fn build_fault(f: RawFault, i: usize, world: &World) -> Checked<BuiltFault> {
     use crate::fault::{Fault, FaultKind};
     let field = format!("fault[{i}]");
     let at = check_range(&format!("{field}.at_s"), f.at_s, 0.0, 1e9)?;
@@ -1252,14 +1298,20 @@ fn build_fault(f: RawFault, i: usize, world: &World) -> Checked<crate::fault::Fa
             b: one("b", &f.b)?,
             loss: check_range(&format!("{field}.loss"), f.loss.unwrap_or(1.0), 0.0, 1.0)?,
         },
-        "satellite-crash" | "satellite-restart" => {
-            return Err(bad(
-                format!("{field}.kind"),
-                format!(
-                    "{:?} is not built yet; link-down, partition and loss-burst are",
-                    f.kind
-                ),
-            ));
+        "satellite-crash" => FaultKind::Crash {
+            sat: one("a", &f.a)?,
+        },
+        "satellite-restart" => {
+            if f.for_s.is_some() {
+                return Err(bad(
+                    format!("{field}.for_s"),
+                    "a restart is an instant (give the crash a for_s instead)",
+                ));
+            }
+            return Ok(BuiltFault::Restart {
+                sat: one("a", &f.a)?,
+                at: SimTime::from_secs_f64(at),
+            });
         }
         other => {
             return Err(bad(
@@ -1270,11 +1322,11 @@ fn build_fault(f: RawFault, i: usize, world: &World) -> Checked<crate::fault::Fa
             ));
         }
     };
-    Ok(Fault {
+    Ok(BuiltFault::Fault(Fault {
         at: SimTime::from_secs_f64(at),
         until: until.map(SimTime::from_secs_f64),
         kind,
-    })
+    }))
 }
 
 /// The `transport` key: "quic" (the default) or "tcp".
@@ -1612,10 +1664,25 @@ DEMO-3
             "fault[0].kind",
             "must be one of",
         );
+        // A crash, then a restart: sat-1's links are down in between only.
+        let c = parse(&format!(
+            "{RING}[[fault]]\nat_s = 1\nkind = \"satellite-crash\"\na = \"sat-1\"\n\
+             [[fault]]\nat_s = 3\nkind = \"satellite-restart\"\na = \"sat-1\"\n"
+        ))
+        .expect("valid");
+        let crashed = |t: f64| c.world.snapshot(SimTime::from_secs_f64(t)).links[l].state;
+        assert_eq!(crashed(0.9), LinkState::Up);
+        assert_eq!(crashed(1.0), LinkState::Down);
+        assert_eq!(crashed(3.0), LinkState::Up);
         rejects(
-            &f("at_s = 1\nkind = \"satellite-crash\"\na = \"sat-1\""),
-            "fault[0].kind",
-            "not built yet",
+            &f("at_s = 1\nkind = \"satellite-restart\"\na = \"sat-1\""),
+            "fault[0].a",
+            "no crash under way",
+        );
+        rejects(
+            &f("at_s = 1\nkind = \"satellite-restart\"\na = \"sat-1\"\nfor_s = 2"),
+            "fault[0].for_s",
+            "an instant",
         );
         rejects(
             &f("at_s = 1\nkind = \"link-down\"\na = \"sat-1\"\nb = \"sat-99\""),

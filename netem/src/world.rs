@@ -109,6 +109,11 @@ impl World {
 
     /// Link states from geometry and terminals alone (no acquisition history).
     pub fn snapshot(&self, t: SimTime) -> Snapshot {
+        self.snapshot_with(t, &[])
+    }
+
+    /// [`World::snapshot`] with `extra` faults besides the scenario's.
+    pub fn snapshot_with(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Snapshot {
         let positions = self.positions(t);
         let model = &self.links;
         let mut links: Vec<LinkStatus> = self
@@ -142,7 +147,7 @@ impl World {
                 }
             })
             .collect();
-        for f in self.faults.iter().filter(|f| f.active(t)) {
+        for f in self.faults.iter().chain(extra).filter(|f| f.active(t)) {
             for l in links.iter_mut() {
                 f.apply(l);
             }
@@ -233,6 +238,7 @@ impl World {
             tracker: AcquisitionTracker::new(self.links.acquisition, self.candidates.len()),
             interval: SimDuration::from_nanos(interval.as_nanos().max(1)),
             last: None,
+            extra: Vec::new(),
         }
     }
 }
@@ -247,9 +253,16 @@ pub struct Timeline<'w> {
     tracker: AcquisitionTracker,
     interval: SimDuration,
     last: Option<SimTime>,
+    /// Faults injected while running, besides the scenario's.
+    extra: Vec<crate::fault::Fault>,
 }
 
 impl Timeline<'_> {
+    /// Adds a fault injected while running (from a test).
+    pub fn add_fault(&mut self, f: crate::fault::Fault) {
+        self.extra.push(f);
+    }
+
     /// The snapshot at `t`; `t` must not go backwards (earlier times are clamped).
     pub fn at(&mut self, t: SimTime) -> Snapshot {
         let t = self.last.map_or(t, |last| t.max(last));
@@ -267,13 +280,13 @@ impl Timeline<'_> {
             for k in from..=to {
                 let at = SimTime::from_nanos(k * step);
                 if at < t {
-                    let mut s = self.world.snapshot(at);
+                    let mut s = self.world.snapshot_with(at, &self.extra);
                     self.tracker.apply(&mut s);
                 }
             }
         }
         self.last = Some(t);
-        let mut s = self.world.snapshot(t);
+        let mut s = self.world.snapshot_with(t, &self.extra);
         self.tracker.apply(&mut s);
         s
     }

@@ -83,7 +83,7 @@ async fn tcp() -> std::io::Result<f64> {
 
 /// (3) quinn over the kernel's loopback UDP, one stream.
 async fn quinn_kernel() -> Result<f64, Box<dyn std::error::Error>> {
-    let tls = orbnet_node::quic::generate_tls()?;
+    let tls = orbnet_node::quic::generate_tls([7; 32])?;
     use quinn::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let cert = CertificateDer::from(tls.cert.clone());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(tls.key.clone()));

@@ -2,8 +2,14 @@
 //!
 //! Virtual time runs from a start instant shared by every satellite of the
 //! run and advances at 1/TDF of wall time: `virtual = wall elapsed / TDF`.
+//!
+//! The clock is tokio's: in the process harness it is the host's monotonic
+//! clock; in the in-process harness the runtime's time is paused and jumps
+//! from timer to timer, so the same arithmetic gives simulated time.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use orbnet_netem::{SimTime, Tdf};
 
@@ -15,7 +21,7 @@ pub struct VirtualClock {
 }
 
 impl VirtualClock {
-    /// A clock whose virtual zero is `start`.
+    /// A clock whose virtual zero is `start` (tokio's clock).
     pub fn new(start: Instant, tdf: Tdf) -> VirtualClock {
         VirtualClock { start, tdf }
     }

@@ -697,7 +697,7 @@ pub async fn run_workload(
     acc: Option<orbnet_netem::collective::Accelerator>,
     comm: Comm,
     clock: VirtualClock,
-    emit: fn(serde_json::Value),
+    emit: crate::node::Reporter,
 ) {
     let (start, timeout, kind) = match &workload {
         orbnet_netem::Workload::Collective(c) => (c.start, c.timeout, "collective"),
@@ -708,11 +708,14 @@ pub async fn run_workload(
         comm.rank,
         comm.names.get(comm.rank).cloned().unwrap_or_default(),
     );
+    let report = emit.clone();
     let run = async move {
         match (workload, acc) {
-            (orbnet_netem::Workload::Collective(c), _) => run_sweep(w, c, comm, clock, emit).await,
+            (orbnet_netem::Workload::Collective(c), _) => {
+                run_sweep(w, c, comm, clock, report).await;
+            }
             (orbnet_netem::Workload::Train(t), Some(acc)) => {
-                run_train(w, t, acc, comm, clock, emit).await;
+                run_train(w, t, acc, comm, clock, report).await;
             }
             _ => {}
         }
@@ -720,9 +723,9 @@ pub async fn run_workload(
     let Some(timeout) = timeout else {
         return run.await;
     };
-    let deadline = tokio::time::Instant::from_std(clock.wall(start + timeout));
+    let deadline = clock.wall(start + timeout);
     if tokio::time::timeout_at(deadline, run).await.is_err() {
-        emit(
+        emit.emit(
             json!({"event": kind, "workload": w, "rank": rank, "sat": sat, "verified": false,
             "error": format!("timed out after {:.6} s", timeout.as_secs_f64())}),
         );
@@ -737,7 +740,7 @@ pub async fn run_sweep(
     spec: Collective,
     comm: Comm,
     clock: VirtualClock,
-    emit: fn(serde_json::Value),
+    emit: crate::node::Reporter,
 ) {
     let p = comm.size();
     let sums = Sums::new(spec.dtype, p);
@@ -754,7 +757,7 @@ pub async fn run_sweep(
             ),
             Err(e) => (false, Some(e.0.clone())),
         };
-        emit(
+        emit.emit(
             json!({"event": "collective", "workload": w, "rank": comm.rank, "sat": sat,
             "bytes": bytes, "start_s": t0.as_secs_f64(), "time_s": time,
             "verified": verified, "error": error, "malformed": comm.malformed()}),
@@ -802,7 +805,7 @@ pub async fn run_train(
     acc: orbnet_netem::collective::Accelerator,
     comm: Comm,
     clock: VirtualClock,
-    emit: fn(serde_json::Value),
+    emit: crate::node::Reporter,
 ) {
     let p = comm.size();
     let dtype = DType::Bf16;
@@ -810,10 +813,9 @@ pub async fn run_train(
     let sat = comm.names.get(comm.rank).cloned().unwrap_or_default();
     let (fwd, bwd) = spec.compute(&acc);
     let buckets = spec.buckets();
-    let sleep_until =
-        |t: SimTime| tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(t)));
+    let sleep_until = |t: SimTime| tokio::time::sleep_until(clock.wall(t));
     if let Err(e) = comm.barrier().await {
-        emit(
+        emit.emit(
             json!({"event": "train-step", "workload": w, "rank": comm.rank, "sat": sat,
             "step": 0, "verified": false, "error": e.0}),
         );
@@ -855,7 +857,7 @@ pub async fn run_train(
         sleep_until(compute_end).await;
         let t1 = clock.now();
         let failed = error.is_some();
-        emit(
+        emit.emit(
             json!({"event": "train-step", "workload": w, "rank": comm.rank, "sat": sat,
             "step": step, "start_s": t0.as_secs_f64(), "step_s": (t1 - t0).as_secs_f64(),
             "compute_s": (fwd + bwd).as_secs_f64(), "comm_s": comm_time,

@@ -20,6 +20,7 @@ pub mod addr;
 pub mod bulk;
 pub mod clock;
 pub mod collective;
+pub mod inprocess;
 pub mod node;
 pub mod pcap;
 pub mod ping;
@@ -30,4 +31,4 @@ pub mod tcp;
 pub mod tensor;
 pub mod wire;
 
-pub use node::{NodeConfig, NodeError, run};
+pub use node::{Command, Harness, InProcess, NodeConfig, NodeError, Reporter, run, run_in};

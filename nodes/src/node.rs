@@ -59,6 +59,10 @@ pub struct NodeConfig {
     /// Capture files to write: every link of this satellite (`None`) or
     /// only those to one peer.
     pub captures: Vec<(std::path::PathBuf, Option<SatId>)>,
+    /// The wire port to bind (a restart takes its old port back); any if `None`.
+    pub port: Option<u16>,
+    /// A restart after a crash (process harness).
+    pub restarted: bool,
 }
 
 #[derive(Deserialize)]
@@ -81,11 +85,133 @@ struct StartMsg {
     start_unix_ns: u64,
 }
 
-/// Writes one JSON event line to stdout.
-pub(crate) fn emit(v: serde_json::Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{v}");
-    let _ = out.flush();
+/// Where a satellite's events go: JSON lines on stdout to the launcher
+/// (process harness), or a channel to the in-process harness, tagged with
+/// the satellite's index.
+#[derive(Clone, Debug, Default)]
+pub struct Reporter {
+    to: Option<(
+        usize,
+        tokio::sync::mpsc::UnboundedSender<(usize, serde_json::Value)>,
+    )>,
+}
+
+impl Reporter {
+    /// Events as JSON lines on stdout.
+    pub fn stdout() -> Reporter {
+        Reporter { to: None }
+    }
+
+    /// Events of satellite `sat` into a channel.
+    pub fn channel(
+        sat: usize,
+        tx: tokio::sync::mpsc::UnboundedSender<(usize, serde_json::Value)>,
+    ) -> Reporter {
+        Reporter {
+            to: Some((sat, tx)),
+        }
+    }
+
+    /// Reports one event.
+    pub fn emit(&self, v: serde_json::Value) {
+        match &self.to {
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{v}");
+                let _ = out.flush();
+            }
+            Some((sat, tx)) => {
+                let _ = tx.send((*sat, v));
+            }
+        }
+    }
+}
+
+/// How a satellite meets the rest of its run.
+#[derive(Debug)]
+pub enum Harness {
+    /// An OS process: the UDP wire on loopback, the launcher on stdin and stdout.
+    Process,
+    /// A task of the in-process harness.
+    InProcess(InProcess),
+}
+
+/// What the in-process harness hands each satellite.
+#[derive(Debug)]
+pub struct InProcess {
+    pub wire: crate::wire::MemWire,
+    /// The run's certificate, when a workload speaks QUIC.
+    pub tls: Option<crate::quic::Tls>,
+    /// Virtual zero, on the runtime's (paused) clock.
+    pub start: tokio::time::Instant,
+    /// Becomes true once every workload is over.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+    pub report: Reporter,
+    /// Requests from a test (see the testbed).
+    pub commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+    /// A restart after a crash: the satellite rejoins as a router, without
+    /// the workloads it lost.
+    pub restarted: bool,
+}
+
+/// A request from a test to a running satellite.
+#[derive(Debug)]
+pub enum Command {
+    /// Open a UDP socket on the satellite's stack.
+    Udp {
+        port: u16,
+        reply: tokio::sync::oneshot::Sender<Result<crate::quic::AppSocket, String>>,
+    },
+    /// Connect a TCP stream to `to`:`port`.
+    TcpConnect {
+        to: SatId,
+        port: u16,
+        reply: tokio::sync::oneshot::Sender<Result<crate::tcp::TcpStream, String>>,
+    },
+    /// Listen on `port`; the stream opens when a peer connects.
+    TcpListen {
+        port: u16,
+        reply: tokio::sync::oneshot::Sender<Result<crate::tcp::TcpStream, String>>,
+    },
+    /// The satellite's counters, as in its `done` report.
+    Counters {
+        reply: tokio::sync::oneshot::Sender<serde_json::Value>,
+    },
+    /// A fault from now on (applied at the next routing update).
+    Fault(orbnet_netem::fault::Fault),
+}
+
+/// The launcher's side of the conversation.
+enum Control {
+    Stdio(tokio::io::Lines<BufReader<tokio::io::Stdin>>),
+    Mem(tokio::sync::watch::Receiver<bool>),
+}
+
+impl Control {
+    /// The launcher's next line (process harness).
+    async fn line(&mut self) -> Result<String, NodeError> {
+        match self {
+            Control::Stdio(lines) => match lines.next_line().await {
+                Ok(Some(s)) => Ok(s),
+                _ => Err(NodeError::Orphaned),
+            },
+            Control::Mem(_) => Err(NodeError::Protocol("no launcher lines in process".into())),
+        }
+    }
+
+    /// Waits for word from the launcher: whether it says to stop.
+    async fn next(&mut self) -> Result<bool, NodeError> {
+        match self {
+            Control::Stdio(_) => {
+                let l = self.line().await?;
+                Ok(serde_json::from_str::<StopMsg>(&l).is_ok_and(|m| m.stop))
+            }
+            Control::Mem(rx) => {
+                rx.changed().await.map_err(|_| NodeError::Orphaned)?;
+                Ok(*rx.borrow())
+            }
+        }
+    }
 }
 
 /// Counters of the wire.
@@ -103,47 +229,86 @@ struct WireStats {
 /// A frame waiting for its delivery time.
 type Due = Reverse<(SimTime, u64, LinkId, Vec<u8>)>;
 
-fn wire_socket() -> std::io::Result<UdpSocket> {
+fn wire_socket(port: Option<u16>) -> std::io::Result<UdpSocket> {
     let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
     // Bursts of jumbo frames overflow the default 208 KiB buffers.
     let _ = s.set_recv_buffer_size(16 << 20);
     let _ = s.set_send_buffer_size(16 << 20);
     s.set_nonblocking(true)?;
-    s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).into())?;
+    s.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port.unwrap_or(0))).into())?;
     UdpSocket::from_std(s.into())
 }
 
-/// Runs satellite `cfg.me` to the end of the scenario.
+/// Runs satellite `cfg.me` to the end of the scenario, as an OS process.
 pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
+    run_in(cfg, Harness::Process).await
+}
+
+/// Runs satellite `cfg.me` to the end of the scenario in `harness`.
+pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> {
     let scenario = &cfg.scenario;
     let world = scenario.world.clone();
     let me = cfg.me;
     let name = world.name(me).to_owned();
-    let sock = wire_socket()?;
-    let port = sock.local_addr()?.port();
-    emit(json!({"event": "bound", "sat": name, "port": port}));
-
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let next_line = |l: Result<Option<String>, std::io::Error>| -> Result<String, NodeError> {
-        match l {
-            Ok(Some(s)) => Ok(s),
-            _ => Err(NodeError::Orphaned),
-        }
-    };
-    let ports: PortsMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
-        .map_err(|e| NodeError::Protocol(format!("ports message: {e}")))?;
-    if ports.ports.len() != world.satellites() as usize {
-        return Err(NodeError::Protocol(format!(
-            "{} ports for {} satellites",
-            ports.ports.len(),
-            world.satellites()
-        )));
-    }
-    let peer_addr = |s: SatId| {
-        SocketAddr::V4(SocketAddrV4::new(
-            Ipv4Addr::LOCALHOST,
-            ports.ports[s.index()],
-        ))
+    let n = world.satellites() as usize;
+    let (mut sock, mut control, report, peers, tls, mut commands, start_at, restarted) =
+        match harness {
+            Harness::Process => {
+                let report = Reporter::stdout();
+                let sock = wire_socket(cfg.port)?;
+                let port = sock.local_addr()?.port();
+                report.emit(json!({"event": "bound", "sat": name, "port": port}));
+                let mut control = Control::Stdio(BufReader::new(tokio::io::stdin()).lines());
+                let ports: PortsMsg = serde_json::from_str(&control.line().await?)
+                    .map_err(|e| NodeError::Protocol(format!("ports message: {e}")))?;
+                if ports.ports.len() != n {
+                    return Err(NodeError::Protocol(format!(
+                        "{} ports for {n} satellites",
+                        ports.ports.len()
+                    )));
+                }
+                let peers: Vec<SocketAddr> = ports
+                    .ports
+                    .iter()
+                    .map(|&p| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, p)))
+                    .collect();
+                let hex = |h: &Option<String>| h.as_deref().and_then(crate::quic::from_hex);
+                let tls = match (hex(&ports.tls_cert), hex(&ports.tls_key)) {
+                    (Some(cert), Some(key)) => Some(crate::quic::Tls { cert, key }),
+                    _ => None,
+                };
+                // No test talks to a satellite process: a closed channel.
+                let (_, commands) = tokio::sync::mpsc::unbounded_channel();
+                let w = crate::wire::WireIo::Udp(sock);
+                (
+                    w,
+                    control,
+                    report,
+                    peers,
+                    tls,
+                    commands,
+                    None,
+                    cfg.restarted,
+                )
+            }
+            Harness::InProcess(h) => (
+                crate::wire::WireIo::Mem(h.wire),
+                Control::Mem(h.stop),
+                h.report,
+                (0..n).map(crate::wire::mem_addr).collect(),
+                h.tls,
+                h.commands,
+                Some(h.start),
+                h.restarted,
+            ),
+        };
+    let peer_addr = |s: SatId| peers[s.index()];
+    // A restarted satellite lost its workloads with its state.
+    let no_workloads = Vec::new();
+    let workloads = if restarted {
+        &no_workloads
+    } else {
+        &scenario.workloads
     };
 
     let model = world.link_model().clone();
@@ -156,8 +321,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         u64::from(me.0),
     );
     let mut stack = Stack::new(me, model.mtu.0 as usize, stack_seed);
-    let mut pingers: Vec<Pinger> = scenario
-        .workloads
+    let mut pingers: Vec<Pinger> = workloads
         .iter()
         .enumerate()
         .filter_map(|(i, w)| match w {
@@ -173,7 +337,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut quic_ports: Vec<crate::quic::Port> = Vec::new();
     let mut tcp_ports: Vec<crate::tcp::TcpPort> = Vec::new();
     let mut tcp_streams = BTreeMap::new();
-    for (i, w) in scenario.workloads.iter().enumerate() {
+    for (i, w) in workloads.iter().enumerate() {
         let (ranks, transport) = match w {
             Workload::Collective(c) => (&c.ranks, c.transport),
             Workload::Train(t) => (&t.ranks, t.transport),
@@ -183,7 +347,10 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             continue;
         }
         if transport == Transport::Quic {
-            quic_ports.push(crate::quic::Port::new(i, &mut stack, quic_notify.clone()));
+            quic_ports.push(
+                crate::quic::Port::new(i, &mut stack, quic_notify.clone())
+                    .map_err(NodeError::Protocol)?,
+            );
         } else {
             let streams = tcp_collective(scenario, i, w, me, &mut stack, &quic_notify)
                 .map_err(NodeError::Protocol)?;
@@ -191,13 +358,16 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             tcp_streams.insert(i, streams.1);
         }
     }
-    for (i, w) in scenario.workloads.iter().enumerate() {
+    for (i, w) in workloads.iter().enumerate() {
         let Workload::Bulk(b) = w else { continue };
         if b.from != me && b.to != me {
             continue;
         }
         if b.transport == Transport::Quic {
-            quic_ports.push(crate::quic::Port::new(i, &mut stack, quic_notify.clone()));
+            quic_ports.push(
+                crate::quic::Port::new(i, &mut stack, quic_notify.clone())
+                    .map_err(NodeError::Protocol)?,
+            );
             continue;
         }
         let buffer = tcp_buffer(&world, b);
@@ -250,14 +420,19 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     }
     let mut next_local_port = 50_000u16;
 
-    emit(json!({"event": "ready", "sat": name}));
-    let start: StartMsg = serde_json::from_str(&next_line(lines.next_line().await)?)
-        .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
-    let clock = crate::clock::VirtualClock::from_unix(start.start_unix_ns, scenario.tdf);
+    let clock = match start_at {
+        Some(start) => crate::clock::VirtualClock::new(start, scenario.tdf),
+        None => {
+            report.emit(json!({"event": "ready", "sat": name}));
+            let start: StartMsg = serde_json::from_str(&control.line().await?)
+                .map_err(|e| NodeError::Protocol(format!("start message: {e}")))?;
+            crate::clock::VirtualClock::from_unix(start.start_unix_ns, scenario.tdf)
+        }
+    };
     let (outcome_tx, mut outcome_rx) = tokio::sync::mpsc::unbounded_channel();
     for (i, (to, from)) in tcp_streams {
         if let Some(w) = scenario.workloads.get(i) {
-            start_tcp_collective(scenario, me, clock, i, w.clone(), to, from);
+            start_tcp_collective(scenario, me, clock, i, w.clone(), (to, from), &report);
         }
     }
     for (listener, to, port) in ingress {
@@ -281,8 +456,9 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         me,
         clock,
         ports: &quic_ports,
-        tls: (&ports.tls_cert, &ports.tls_key),
+        tls: tls.as_ref(),
         outcomes: &outcome_tx,
+        report: &report,
     })?;
 
     let mut end = SimTime::ZERO + scenario.duration;
@@ -290,11 +466,18 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let stats_every =
         SimDuration::from_secs_f64((scenario.duration.as_secs_f64() / 50.0).max(1e-3));
     let mut timeline = world.timeline(interval);
-    let mut next_routing = SimTime::ZERO;
-    let mut next_stats = SimTime::ZERO;
+    // A restarted satellite picks the routing grid up where it is now.
+    let resume = if restarted {
+        let step = interval.as_nanos().max(1);
+        SimTime::from_nanos(clock.now().as_nanos() / step * step)
+    } else {
+        SimTime::ZERO
+    };
+    let mut next_routing = resume;
+    let mut next_stats = resume;
     let mut heap: BinaryHeap<Due> = BinaryHeap::new();
     let mut arrivals = 0u64;
-    let mut last = SimTime::ZERO;
+    let mut last = resume;
     let mut wire = WireStats::default();
     let epoch_ns = i128::from(scenario.epoch.timestamp_nanos_opt().unwrap_or(0));
     for (path, peer) in &cfg.captures {
@@ -349,7 +532,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             if next_routing <= vt {
                 let snap = timeline.at(next_routing);
                 for c in router.update(&snap) {
-                    emit(
+                    report.emit(
                         json!({"event": "link", "sat": name, "t_s": c.t.as_secs_f64(),
                         "peer": world.name(c.peer), "link": c.link.0, "state": c.state.as_str()}),
                     );
@@ -357,17 +540,17 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 next_routing += interval;
             }
             if next_stats <= vt {
-                emit(
+                report.emit(
                     json!({"event": "stats", "sat": name, "t_s": vt.as_secs_f64(),
                     "frames_in": wire.frames_in, "frames_out": wire.frames_out,
                     "links_up": router.links_up()}),
                 );
                 for r in &receivers {
-                    emit(json!({"event": "bulk-progress", "workload": r.w,
+                    report.emit(json!({"event": "bulk-progress", "workload": r.w,
                         "t_s": vt.as_secs_f64(), "bytes": r.received()}));
                 }
                 for q in &quic_receivers {
-                    emit(json!({"event": "bulk-progress", "workload": q.w,
+                    report.emit(json!({"event": "bulk-progress", "workload": q.w,
                         "t_s": vt.as_secs_f64(), "bytes": q.received.load(Ordering::Relaxed)}));
                 }
                 next_stats += stats_every;
@@ -401,7 +584,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             }
             for p in pingers.iter_mut() {
                 for echo in p.receive(vt, &mut stack) {
-                    report_echo(&world, p.spec(), echo);
+                    report_echo(&report, &world, p.spec(), echo);
                 }
             }
             for q in &quic_ports {
@@ -413,7 +596,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
             }
             for r in receivers.iter_mut() {
                 if let Some(o) = r.pump(vt, &mut stack) {
-                    report_transfer(&world, r.w, &r.spec, &o);
+                    report_transfer(&report, &world, r.w, &r.spec, &o);
                 }
             }
             for q in quic_receivers.iter_mut() {
@@ -426,7 +609,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                             q.spec.bytes
                         )
                     });
-                    report_transfer(&world, q.w, &q.spec, &o);
+                    report_transfer(&report, &world, q.w, &q.spec, &o);
                 }
             }
             for s in senders.iter_mut() {
@@ -466,15 +649,18 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         while let Ok((w, o)) = outcome_rx.try_recv() {
             if let Some(q) = quic_receivers.iter_mut().find(|q| q.w == w && !q.reported) {
                 q.reported = true;
-                report_transfer(&world, q.w, &q.spec, &o);
+                report_transfer(&report, &world, q.w, &q.spec, &o);
             }
         }
 
         // 2. Sleep until the next event, a frame, or word from the launcher.
         let next = next_event!();
-        let wake = tokio::time::Instant::from_std(clock.wall(next));
+        let wake = clock.wall(next);
+        // `biased`: branches are polled in order, so a run of the in-process
+        // harness makes the same choices every time. Whichever wakes the
+        // loop, its top processes everything due, so the timer comes last.
         tokio::select! {
-            _ = tokio::time::sleep_until(wake) => {}
+            biased;
             r = sock.recv_from(&mut buf) => {
                 let (n, from) = r?;
                 accept(&buf[..n], from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
@@ -498,21 +684,53 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                     Err(e) => tracing::warn!("gateway: {e}"),
                 }
             }
-            l = lines.next_line() => {
-                let Ok(Some(l)) = l else {
-                    return Err(NodeError::Orphaned);
-                };
+            Some(c) = commands.recv() => {
+                let counters = || json!({
+                    "frames_in": wire.frames_in, "frames_out": wire.frames_out,
+                    "send_errors": wire.send_errors, "rejected": wire.rejected,
+                    "sent": router.sent, "forwarded": router.forwarded,
+                    "delivered_local": router.delivered_local,
+                    "drops": router.drops.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<&str, u64>>(),
+                    "links_up": router.links_up(),
+                });
+                match c {
+                    Command::Udp { port, reply } => {
+                        let p = crate::quic::Port::on(port, usize::MAX, &mut stack, quic_notify.clone());
+                        let _ = reply.send(p.map(|p| {
+                            let s = p.app_socket(crate::addr::address(me));
+                            quic_ports.push(p);
+                            s
+                        }));
+                    }
+                    Command::TcpConnect { to, port, reply } => {
+                        let local = next_local_port;
+                        next_local_port = if next_local_port >= 59_999 { 50_000 } else { next_local_port + 1 };
+                        let _ = reply.send(crate::tcp::TcpPort::connect(&mut stack, crate::addr::address(to), port, local, 4 << 20, quic_notify.clone())
+                            .map(|(p, stream)| { tcp_ports.push(p); stream }));
+                    }
+                    Command::TcpListen { port, reply } => {
+                        let _ = reply.send(crate::tcp::TcpPort::listen(&mut stack, port, 4 << 20, quic_notify.clone())
+                            .map(|(p, stream)| { tcp_ports.push(p); stream }));
+                    }
+                    Command::Counters { reply } => {
+                        let _ = reply.send(counters());
+                    }
+                    Command::Fault(f) => timeline.add_fault(f),
+                }
+            }
+            stop = control.next() => {
                 // Every workload is over: end the run now.
-                if serde_json::from_str::<StopMsg>(&l).is_ok_and(|m| m.stop) {
+                if stop? {
                     end = end.min(clock.now().max(last));
                 }
             }
+            _ = tokio::time::sleep_until(wake) => {}
         }
     }
 
     for r in receivers.iter_mut() {
         if let Some(o) = r.unfinished(last) {
-            report_transfer(&world, r.w, &r.spec, &o);
+            report_transfer(&report, &world, r.w, &r.spec, &o);
         }
     }
     for q in quic_receivers.iter().filter(|q| !q.reported) {
@@ -522,18 +740,18 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
                 q.spec.bytes
             )
         });
-        report_transfer(&world, q.w, &q.spec, &o);
+        report_transfer(&report, &world, q.w, &q.spec, &o);
     }
     for p in &pingers {
         for echo in p.unanswered() {
-            report_echo(&world, p.spec(), echo);
+            report_echo(&report, &world, p.spec(), echo);
         }
     }
     for c in wire.captures.iter_mut() {
         c.finish();
     }
     let drops: BTreeMap<&str, u64> = router.drops.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    emit(
+    report.emit(
         json!({"event": "done", "sat": name, "t_s": last.as_secs_f64(),
         "frames_in": wire.frames_in, "bytes_in": wire.bytes_in, "frames_out": wire.frames_out,
         "send_errors": wire.send_errors, "rejected": wire.rejected,
@@ -543,8 +761,13 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     Ok(())
 }
 
-fn report_echo(world: &orbnet_netem::World, spec: &orbnet_netem::scenario::Ping, e: Echo) {
-    emit(
+fn report_echo(
+    report: &Reporter,
+    world: &orbnet_netem::World,
+    spec: &orbnet_netem::scenario::Ping,
+    e: Echo,
+) {
+    report.emit(
         json!({"event": "echo", "from": world.name(spec.from), "to": world.name(spec.to),
         "seq": e.seq, "sent_s": e.sent.as_secs_f64(), "size": spec.size,
         "rtt_ms": e.rtt.map(|d| d.as_nanos() as f64 / 1e6)}),
@@ -583,8 +806,9 @@ struct QuicStart<'a> {
     me: SatId,
     clock: crate::clock::VirtualClock,
     ports: &'a [crate::quic::Port],
-    tls: (&'a Option<String>, &'a Option<String>),
+    tls: Option<&'a crate::quic::Tls>,
     outcomes: &'a tokio::sync::mpsc::UnboundedSender<(usize, crate::bulk::Outcome)>,
+    report: &'a Reporter,
 }
 
 /// Makes an endpoint per QUIC workload of ours and spawns its sender or
@@ -594,13 +818,11 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
     if q.ports.is_empty() {
         return Ok(receivers);
     }
-    let hex = |h: &Option<String>| h.as_deref().and_then(crate::quic::from_hex);
-    let (Some(cert), Some(key)) = (hex(q.tls.0), hex(q.tls.1)) else {
+    let Some(tls) = q.tls else {
         return Err(NodeError::Protocol(
             "a QUIC workload but no TLS certificate from the launcher".into(),
         ));
     };
-    let tls = crate::quic::Tls { cert, key };
     let world = &q.scenario.world;
     let runtime = crate::quic::VirtualRuntime::new(q.clock);
     let me_ip = crate::addr::address(q.me);
@@ -608,7 +830,7 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
         let b = match q.scenario.workloads.get(port.workload) {
             Some(Workload::Bulk(b)) => b,
             Some(w @ (Workload::Collective(_) | Workload::Train(_))) => {
-                start_collective(q, &tls, runtime, port, w)?;
+                start_collective(q, tls, runtime, port, w)?;
                 continue;
             }
             _ => continue,
@@ -624,10 +846,10 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
             streams: b.streams,
             max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
             idle: Duration::from_secs(60),
+            seed: quic_seed(q.scenario.seed, q.me, port.port),
         };
-        let ep =
-            crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), &tls, &tuning, runtime)
-                .map_err(|e| NodeError::Protocol(e.to_string()))?;
+        let ep = crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), tls, &tuning, runtime)
+            .map_err(|e| NodeError::Protocol(e.to_string()))?;
         let key = crate::bulk::content_key(q.scenario.seed, port.workload);
         let w = port.workload;
         if b.from == q.me {
@@ -657,6 +879,11 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
         }
     }
     Ok(receivers)
+}
+
+/// The seed of satellite `me`'s QUIC endpoint on `port`.
+pub fn quic_seed(seed: u64, me: SatId, port: u16) -> u64 {
+    seed ^ (u64::from(me.0) << 16 | u64::from(port))
 }
 
 /// Connects this satellite's rank of a collective or training workload to
@@ -708,6 +935,7 @@ fn start_collective(
         max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
         // QUIC carries the idle timeout in whole milliseconds (RFC 9000 §18.2).
         idle: (rtt * 10).max(wall_floor).max(Duration::from_millis(1)),
+        seed: quic_seed(q.scenario.seed, q.me, port.port),
     };
     let me_ip = crate::addr::address(q.me);
     let ep = crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), tls, &tuning, runtime)
@@ -718,8 +946,9 @@ fn start_collective(
     let index = port.workload;
     let w = w.clone();
     let acc = q.scenario.accelerator.clone();
+    let report = q.report.clone();
     tokio::spawn(async move {
-        tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(start))).await;
+        tokio::time::sleep_until(clock.wall(start)).await;
         let comm =
             match crate::collective::Comm::connect(&ep, rank, ranks, names.clone(), &peers, wport)
                 .await
@@ -731,14 +960,14 @@ fn start_collective(
                     } else {
                         "collective"
                     };
-                    emit(
+                    report.emit(
                         json!({"event": kind, "workload": index, "rank": rank, "sat": names[rank],
                     "verified": false, "error": e.0}),
                     );
                     return;
                 }
             };
-        crate::collective::run_workload(index, w, acc, comm, clock, emit).await;
+        crate::collective::run_workload(index, w, acc, comm, clock, report).await;
         // Let the last frames (closes, acknowledgements) leave.
         ep.wait_idle().await;
     });
@@ -878,8 +1107,8 @@ fn start_tcp_collective(
     clock: crate::clock::VirtualClock,
     index: usize,
     w: Workload,
-    to: Vec<(usize, crate::tcp::TcpStream)>,
-    from: Vec<(usize, crate::tcp::TcpStream)>,
+    (to, from): TcpStreams,
+    report: &Reporter,
 ) {
     let (ranks, start) = match &w {
         Workload::Collective(c) => (c.ranks.clone(), c.start),
@@ -894,10 +1123,11 @@ fn start_tcp_collective(
         .map(|&s| scenario.world.name(s).to_owned())
         .collect();
     let acc = scenario.accelerator.clone();
+    let report = report.clone();
     tokio::spawn(async move {
-        tokio::time::sleep_until(tokio::time::Instant::from_std(clock.wall(start))).await;
+        tokio::time::sleep_until(clock.wall(start)).await;
         let comm = crate::collective::Comm::over_tcp(rank, ranks, names, to, from);
-        crate::collective::run_workload(index, w, acc, comm, clock, emit).await;
+        crate::collective::run_workload(index, w, acc, comm, clock, report).await;
     });
 }
 
@@ -954,12 +1184,13 @@ fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::scenario::Bulk) -> 
 }
 
 fn report_transfer(
+    report: &Reporter,
     world: &orbnet_netem::World,
     w: usize,
     b: &orbnet_netem::scenario::Bulk,
     o: &crate::bulk::Outcome,
 ) {
-    emit(
+    report.emit(
         json!({"event": "transfer", "workload": w, "from": world.name(b.from), "to": world.name(b.to),
         "transport": b.transport.as_str(), "cc": b.cc.as_str(), "bytes": b.bytes, "streams": b.streams,
         "start_s": b.start.as_secs_f64(), "completed_s": o.completed.map(|t| t.as_secs_f64()),
@@ -1005,7 +1236,7 @@ fn accept(
 fn dispatch(
     d: Decision,
     now: SimTime,
-    sock: &UdpSocket,
+    sock: &crate::wire::WireIo,
     link_peer: &BTreeMap<LinkId, SocketAddr>,
     stack: &mut Stack,
     wire: &mut WireStats,

@@ -195,7 +195,7 @@ impl VirtualRuntime {
     }
 
     fn wall_of(&self, i: Instant) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(self.clock.wall(self.virtual_of(i)))
+        self.clock.wall(self.virtual_of(i))
     }
 }
 
@@ -264,6 +264,9 @@ pub struct Tuning {
     pub max_payload: u16,
     /// Virtual time without a packet after which a connection is dead.
     pub idle: Duration,
+    /// Seeds the endpoint's random choices (the in-process harness is
+    /// deterministic only if they are).
+    pub seed: u64,
 }
 
 /// A transport configuration for `t`.
@@ -344,6 +347,13 @@ pub fn endpoint(
         .map_err(|e| QuicError::Tls(e.to_string()))?;
     client.transport_config(transport);
     let mut config = quinn::EndpointConfig::default();
+    let mut rng_seed = [0u8; 32];
+    for (k, c) in rng_seed.chunks_mut(8).enumerate() {
+        let k =
+            orbnet_netem::rng::stream_seed(tuning.seed, orbnet_netem::rng::Domain::Quic, k as u64);
+        c.copy_from_slice(&k.to_le_bytes());
+    }
+    config.rng_seed(Some(rng_seed));
     config
         .max_udp_payload_size(tuning.max_payload.max(1200))
         .map_err(|e| QuicError::Tls(e.to_string()))?;
@@ -358,13 +368,28 @@ pub fn endpoint(
     Ok(ep)
 }
 
-/// A self-signed certificate for a run (made by the launcher).
-pub fn generate_tls() -> Result<Tls, String> {
-    let ck = rcgen::generate_simple_self_signed(vec![SERVER_NAME.to_owned()])
-        .map_err(|e| e.to_string())?;
+/// A self-signed Ed25519 certificate for a run (made by the launcher), its
+/// key drawn from `seed`. Ed25519 signatures have one length (RFC 8032), so
+/// every handshake has the same size, as the in-process harness needs.
+pub fn generate_tls(seed: [u8; 32]) -> Result<Tls, String> {
+    // An Ed25519 private key in PKCS#8 v1 (RFC 8410 §7): a fixed prefix, then the seed.
+    let mut key = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    key.extend_from_slice(&seed);
+    let pair = rcgen::KeyPair::try_from(key.as_slice()).map_err(|e| e.to_string())?;
+    let mut params =
+        rcgen::CertificateParams::new(vec![SERVER_NAME.to_owned()]).map_err(|e| e.to_string())?;
+    // A positive serial of 16 bytes from the seed (RFC 5280 §4.1.2.2).
+    let mut serial = seed[..16].to_vec();
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01;
+    params.serial_number = Some(rcgen::SerialNumber::from(serial));
+    let cert = params.self_signed(&pair).map_err(|e| e.to_string())?;
     Ok(Tls {
-        cert: ck.cert.der().to_vec(),
-        key: ck.signing_key.serialize_der(),
+        cert: cert.der().to_vec(),
+        key,
     })
 }
 
@@ -524,33 +549,63 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
 #[derive(Debug)]
 pub struct Port {
     pub workload: usize,
+    pub port: u16,
     pub handle: smoltcp::iface::SocketHandle,
     pub link: Link,
 }
 
 impl Port {
     /// A UDP socket on port `QUIC_PORT + workload` of `stack`.
-    pub fn new(workload: usize, stack: &mut crate::stack::Stack, notify: Arc<Notify>) -> Port {
+    pub fn new(
+        workload: usize,
+        stack: &mut crate::stack::Stack,
+        notify: Arc<Notify>,
+    ) -> Result<Port, String> {
+        Port::on(
+            QUIC_PORT.wrapping_add(workload as u16),
+            workload,
+            stack,
+            notify,
+        )
+    }
+
+    /// A UDP socket on `port` of `stack`, serving `workload`.
+    pub fn on(
+        port: u16,
+        workload: usize,
+        stack: &mut crate::stack::Stack,
+        notify: Arc<Notify>,
+    ) -> Result<Port, String> {
         use smoltcp::socket::udp;
         let buf =
             || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8192], vec![0u8; 32 << 20]);
         let mut socket = udp::Socket::new(buf(), buf());
-        // A fresh socket binds to any nonzero port.
-        let _ = socket.bind(QUIC_PORT + workload as u16);
+        socket
+            .bind(port)
+            .map_err(|e| format!("UDP port {port}: {e}"))?;
         let handle = stack.sockets.add(socket);
-        Port {
+        Ok(Port {
             workload,
+            port,
             handle,
             link: Link {
                 queues: Arc::default(),
                 outbound_ready: notify,
             },
-        }
+        })
     }
 
     /// The local address quinn sees.
     pub fn local(&self, me: std::net::Ipv4Addr) -> SocketAddr {
-        SocketAddr::new(IpAddr::V4(me), QUIC_PORT + self.workload as u16)
+        SocketAddr::new(IpAddr::V4(me), self.port)
+    }
+
+    /// A handle for a test's own datagrams on this port.
+    pub fn app_socket(&self, me: std::net::Ipv4Addr) -> AppSocket {
+        AppSocket {
+            link: self.link.clone(),
+            local: self.local(me),
+        }
     }
 
     /// Moves what quinn queued into the UDP socket; returns whether any.
@@ -582,5 +637,57 @@ impl Port {
                 d.to_vec(),
             );
         }
+    }
+}
+
+/// A UDP socket on a satellite's stack, for a test's own protocol: what it
+/// sends crosses the constellation like any other traffic.
+#[derive(Clone, Debug)]
+pub struct AppSocket {
+    link: Link,
+    local: SocketAddr,
+}
+
+impl AppSocket {
+    /// This socket's emulated address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The queues under this socket (to run quinn on it).
+    pub fn link(&self) -> Link {
+        self.link.clone()
+    }
+
+    /// Queues a datagram for `to`; the satellite sends it at once.
+    pub fn send_to(&self, data: &[u8], to: SocketAddr) -> io::Result<()> {
+        let mut q = self
+            .link
+            .queues
+            .lock()
+            .map_err(|_| io::Error::other("queue poisoned"))?;
+        q.outbound.push_back((to, data.to_vec()));
+        drop(q);
+        self.link.outbound_ready.notify_one();
+        Ok(())
+    }
+
+    /// The next datagram, and who sent it.
+    pub async fn recv_from(&self) -> io::Result<(Vec<u8>, SocketAddr)> {
+        std::future::poll_fn(|cx| {
+            let mut q = self
+                .link
+                .queues
+                .lock()
+                .map_err(|_| io::Error::other("queue poisoned"))?;
+            match q.inbound.pop_front() {
+                Some((from, d)) => Poll::Ready(Ok((d, from))),
+                None => {
+                    q.recv_waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 }

@@ -20,7 +20,12 @@
 //! A frame is parsed through a checked view ([`Frame::parse`]); anything
 //! malformed is an error value, never a panic.
 
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
 use orbnet_netem::{LinkId, SimTime};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// "ORBN".
 pub const MAGIC: u32 = 0x4f52_424e;
@@ -139,6 +144,132 @@ impl Header {
     }
 }
 
+/// A datagram on the in-memory wire: the sender's wire address, the frame.
+pub type MemDatagram = (SocketAddr, Vec<u8>);
+
+/// Every satellite's inbox on the in-memory wire, by index. A satellite
+/// that crashes loses its inbox; one that restarts gets a new one.
+#[derive(Clone, Debug, Default)]
+pub struct MemFabric {
+    inboxes: Arc<Mutex<Vec<Option<UnboundedSender<MemDatagram>>>>>,
+}
+
+impl MemFabric {
+    pub fn new(satellites: usize) -> MemFabric {
+        MemFabric {
+            inboxes: Arc::new(Mutex::new(vec![None; satellites])),
+        }
+    }
+
+    /// A new inbox for satellite `i` (replacing any old one): its end of the wire.
+    pub fn attach(&self, i: usize) -> MemWire {
+        let (tx, rx) = unbounded_channel();
+        if let Ok(mut v) = self.inboxes.lock()
+            && let Some(slot) = v.get_mut(i)
+        {
+            *slot = Some(tx);
+        }
+        MemWire {
+            me: mem_addr(i),
+            rx,
+            fabric: self.clone(),
+        }
+    }
+
+    /// Satellite `i` is gone: frames to it are lost.
+    pub fn detach(&self, i: usize) {
+        if let Ok(mut v) = self.inboxes.lock()
+            && let Some(slot) = v.get_mut(i)
+        {
+            *slot = None;
+        }
+    }
+
+    fn send(&self, from: SocketAddr, to: SocketAddr, frame: &[u8]) -> io::Result<usize> {
+        let i = mem_index(to).ok_or_else(|| io::Error::other("not an in-memory address"))?;
+        let v = self
+            .inboxes
+            .lock()
+            .map_err(|_| io::Error::other("wire poisoned"))?;
+        match v.get(i) {
+            Some(Some(tx)) if tx.send((from, frame.to_vec())).is_ok() => Ok(frame.len()),
+            _ => Err(io::Error::from(io::ErrorKind::ConnectionRefused)),
+        }
+    }
+}
+
+/// One satellite's end of the in-memory wire.
+#[derive(Debug)]
+pub struct MemWire {
+    me: SocketAddr,
+    rx: UnboundedReceiver<MemDatagram>,
+    fabric: MemFabric,
+}
+
+/// Satellite `i`'s address on the in-memory wire. It names the satellite
+/// inside the harness only; no kernel socket is ever bound to it.
+pub fn mem_addr(i: usize) -> SocketAddr {
+    let b = (i as u32).to_be_bytes();
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, b[1], b[2], b[3])), 1)
+}
+
+fn mem_index(a: SocketAddr) -> Option<usize> {
+    match a.ip() {
+        IpAddr::V4(ip) if a.port() == 1 => {
+            let o = ip.octets();
+            Some(u32::from_be_bytes([0, o[1], o[2], o[3]]) as usize)
+        }
+        _ => None,
+    }
+}
+
+/// The wire a satellite sends its frames on: UDP on loopback between
+/// processes, or channels between the tasks of the in-process harness.
+#[derive(Debug)]
+pub enum WireIo {
+    Udp(tokio::net::UdpSocket),
+    Mem(MemWire),
+}
+
+impl WireIo {
+    /// Sends a frame without waiting; a full buffer is an error (the frame is lost).
+    pub fn try_send_to(&self, frame: &[u8], to: SocketAddr) -> io::Result<usize> {
+        match self {
+            WireIo::Udp(s) => s.try_send_to(frame, to),
+            WireIo::Mem(m) => m.fabric.send(m.me, to, frame),
+        }
+    }
+
+    /// Waits for the next frame.
+    pub async fn recv_from(&mut self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        match self {
+            WireIo::Udp(s) => s.recv_from(buf).await,
+            WireIo::Mem(m) => match m.rx.recv().await {
+                Some((from, d)) => Ok((copy_into(buf, &d), from)),
+                None => std::future::pending().await,
+            },
+        }
+    }
+
+    /// The next frame if one is waiting.
+    pub fn try_recv_from(&mut self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        match self {
+            WireIo::Udp(s) => s.try_recv_from(buf),
+            WireIo::Mem(m) => match m.rx.try_recv() {
+                Ok((from, d)) => Ok((copy_into(buf, &d), from)),
+                Err(_) => Err(io::Error::from(io::ErrorKind::WouldBlock)),
+            },
+        }
+    }
+}
+
+/// Copies a datagram into `buf`, truncating as a UDP socket would.
+fn copy_into(buf: &mut [u8], d: &[u8]) -> usize {
+    let n = d.len().min(buf.len());
+    buf[..n].copy_from_slice(&d[..n]);
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +318,14 @@ mod tests {
             Frame::parse(&v2, header().token).map(|_| ()),
             Err(FrameError::Version(2))
         );
+    }
+
+    #[test]
+    fn memory_addresses_name_satellites() {
+        for i in [0usize, 1, 255, 256, 65_535, 1 << 20] {
+            assert_eq!(mem_index(mem_addr(i)), Some(i));
+        }
+        assert_eq!(mem_index("127.0.0.1:4000".parse().expect("addr")), None);
     }
 
     #[test]
