@@ -84,6 +84,58 @@ struct Sat {
     stdin: Option<ChildStdin>,
 }
 
+/// How to start a satellite process (again, after a crash).
+struct Launch {
+    exe: PathBuf,
+    /// Arguments every satellite gets: token, scenario, overrides.
+    common: Vec<String>,
+    /// Each satellite's own arguments (captures).
+    args: Vec<Vec<String>>,
+    /// Where every process's report lines go.
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Launch {
+    /// Starts satellite `i`; a restart binds its old wire `port` again.
+    fn spawn(&self, i: usize, port: Option<u16>) -> std::io::Result<Sat> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("node")
+            .args(["--sat", &i.to_string()])
+            .args(&self.common);
+        match port {
+            Some(p) => {
+                cmd.args(["--port", &p.to_string(), "--restarted"]);
+            }
+            None => {
+                cmd.args(self.args.get(i).into_iter().flatten());
+            }
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let stdout = child.stdout.take();
+        let stdin = child.stdin.take();
+        if let Some(stdout) = stdout {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(l)) = lines.next_line().await {
+                    if let Ok(v) = serde_json::from_str::<Value>(&l) {
+                        let _ = tx.send(Msg::Line(i, v));
+                    }
+                }
+            });
+        }
+        Ok(Sat {
+            pid: child.id(),
+            child,
+            stdin,
+        })
+    }
+}
+
 /// Stops every process: closes their pipes, then kills what is left.
 async fn stop_all(sats: &mut [Sat]) {
     for s in sats.iter_mut() {
@@ -92,6 +144,14 @@ async fn stop_all(sats: &mut [Sat]) {
     }
     for s in sats.iter_mut() {
         let _ = tokio::time::timeout(Duration::from_secs(2), s.child.wait()).await;
+    }
+}
+
+/// Sends a line to one satellite; a closed pipe shows up in the exit check.
+async fn send_one(sat: &mut Sat, line: &str) {
+    if let Some(stdin) = sat.stdin.as_mut() {
+        let _ = stdin.write_all(line.as_bytes()).await;
+        let _ = stdin.flush().await;
     }
 }
 
@@ -263,59 +323,38 @@ pub async fn up(
     let wall_start = Instant::now();
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut args: Vec<Vec<String>> = vec![Vec::new(); n];
+    for (sat, file, peer) in &captures {
+        let path = dir.join("capture").join(file);
+        let arg = match peer {
+            Some(p) => format!("{}@{p}", path.display()),
+            None => path.display().to_string(),
+        };
+        args[*sat].extend(["--capture".to_owned(), arg]);
+    }
+    let mut common = vec!["--token".to_owned(), format!("{token:016x}")];
+    if let Source::File(p) = &source {
+        common.extend(["--scenario".to_owned(), p.display().to_string()]);
+    }
+    common.extend(overrides.args());
+    let launch = Launch {
+        exe,
+        common,
+        args,
+        tx,
+    };
     let mut sats = Vec::with_capacity(n);
     for (i, name) in names.iter().enumerate() {
-        let mut cmd = Command::new(&exe);
-        cmd.arg("node")
-            .args(["--sat", &i.to_string(), "--token", &format!("{token:016x}")]);
-        if let Source::File(p) = &source {
-            cmd.arg("--scenario").arg(p);
-        }
-        cmd.args(overrides.args());
-        for (sat, file, peer) in &captures {
-            if *sat == i {
-                let path = dir.join("capture").join(file);
-                let arg = match peer {
-                    Some(p) => format!("{}@{p}", path.display()),
-                    None => path.display().to_string(),
-                };
-                cmd.args(["--capture", &arg]);
-            }
-        }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
+        match launch.spawn(i, None) {
+            Ok(s) => sats.push(s),
             Err(e) => {
                 stop_all(&mut sats).await;
                 return Err(Failure::Run(format!("cannot start {name}: {e}")));
             }
-        };
-        let stdout = child.stdout.take();
-        let stdin = child.stdin.take();
-        if let Some(stdout) = stdout {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stdout).lines();
-                while let Ok(Some(l)) = lines.next_line().await {
-                    if let Ok(v) = serde_json::from_str::<Value>(&l) {
-                        let _ = tx.send(Msg::Line(i, v));
-                    }
-                }
-            });
         }
-        sats.push(Sat {
-            pid: child.id(),
-            child,
-            stdin,
-        });
     }
-    // Exits are watched by polling `try_wait` in the main loop.
-    drop(tx);
 
-    let result = drive(&scenario, &names, &mut sats, &mut rx, wall_start).await;
+    let result = drive(&scenario, &launch, &mut sats, &mut rx, wall_start).await;
     stop_all(&mut sats).await;
     let mut collected = result?;
     // Reports already sent by the others still count.
@@ -385,13 +424,22 @@ fn failed_name(names: &[String], i: usize) -> &str {
 
 async fn drive(
     scenario: &Scenario,
-    names: &[String],
+    launch: &Launch,
     sats: &mut [Sat],
     rx: &mut mpsc::UnboundedReceiver<Msg>,
     wall_start: Instant,
 ) -> Result<Collected, Failure> {
     let n = sats.len();
+    let names = scenario.world.names();
     let mut ports = vec![0u16; n];
+    // Crashes and restarts on the fault schedule; the lines a restarted
+    // satellite needs to rejoin.
+    let schedule = crash_schedule(scenario);
+    let mut next_crash = 0;
+    let mut down = std::collections::BTreeSet::new();
+    let mut rejoining = std::collections::BTreeSet::new();
+    let (mut ports_line, mut start_line) = (String::new(), String::new());
+    let mut clock = None;
     // A certificate for this run only, when a workload speaks QUIC.
     let tls = if scenario.uses_quic() {
         Some(
@@ -425,8 +473,38 @@ async fn drive(
     let setup_deadline = wall_start + Duration::from_secs(60 + n as u64 / 10);
 
     loop {
+        let crash_at = match (clock, schedule.get(next_crash)) {
+            (Some(c), Some(&(t, _, _))) => Some(orbnet_node::clock::VirtualClock::wall(&c, t)),
+            _ => None,
+        };
         let msg = tokio::select! {
             m = rx.recv() => m,
+            _ = tokio::time::sleep_until(crash_at.unwrap_or_else(tokio::time::Instant::now)), if crash_at.is_some() => {
+                let (t, sat, crash) = schedule[next_crash];
+                next_crash += 1;
+                let i = sat.index();
+                if crash {
+                    sats[i].stdin = None;
+                    let _ = sats[i].child.start_kill();
+                    down.insert(i);
+                } else {
+                    match launch.spawn(i, Some(ports[i])) {
+                        Ok(s) => {
+                            sats[i] = s;
+                            down.remove(&i);
+                            rejoining.insert(i);
+                        }
+                        Err(e) => {
+                            bar.finish_and_clear();
+                            collected.failure = Some(format!("cannot restart {}: {e}", failed_name(names, i)));
+                            return Ok(collected);
+                        }
+                    }
+                }
+                collected.events.push(json!({"event": if crash { "crash" } else { "restart" },
+                    "sat": failed_name(names, i), "t_s": t.as_secs_f64()}));
+                continue;
+            }
             _ = tokio::signal::ctrl_c() => {
                 bar.finish_and_clear();
                 return stopped(started, collected, "interrupted: stopped every satellite");
@@ -438,6 +516,9 @@ async fn drive(
             _ = tick.tick() => {
                 // A satellite that exits before reporting `done` has failed.
                 for (i, s) in sats.iter_mut().enumerate() {
+                    if down.contains(&i) {
+                        continue;
+                    }
                     if let Ok(Some(status)) = s.child.try_wait() {
                         // A clean exit's last lines may still be on their way.
                         let since = *exited.entry(i).or_insert_with(Instant::now);
@@ -465,7 +546,7 @@ async fn drive(
                     bar.finish_and_clear();
                     return Err(Failure::Run(format!("only {bound} bound and {ready} ready of {n} satellites in time")));
                 }
-                if collected.done.len() == n {
+                if collected.done.len() + down.len() >= n {
                     break;
                 }
                 continue;
@@ -474,6 +555,13 @@ async fn drive(
         let Some(msg) = msg else { break };
         match msg {
             Msg::Line(i, v) => match v["event"].as_str().unwrap_or("") {
+                // A restarted satellite rejoins: the same ports, the same start.
+                "bound" if rejoining.contains(&i) => {
+                    send_one(&mut sats[i], &ports_line).await;
+                }
+                "ready" if rejoining.remove(&i) => {
+                    send_one(&mut sats[i], &start_line).await;
+                }
                 "bound" => {
                     ports[i] = v["port"]
                         .as_u64()
@@ -487,6 +575,7 @@ async fn drive(
                             msg["tls_key"] = json!(orbnet_node::quic::to_hex(&tls.key));
                         }
                         let line = format!("{msg}\n");
+                        ports_line.clone_from(&line);
                         send_all(sats, &line).await.map_err(|i| {
                             Failure::Run(format!(
                                 "satellite {} closed its pipe",
@@ -499,7 +588,9 @@ async fn drive(
                     ready += 1;
                     if ready == n {
                         let start = orbnet_node::clock::unix_now_ns() + 200_000_000;
+                        clock = Some(orbnet_node::clock::VirtualClock::from_unix(start, scenario.tdf));
                         let line = format!("{}\n", json!({"start_unix_ns": start}));
+                        start_line.clone_from(&line);
                         send_all(sats, &line).await.map_err(|i| {
                             Failure::Run(format!(
                                 "satellite {} closed its pipe",
@@ -523,7 +614,7 @@ async fn drive(
                 }
                 "done" => {
                     collected.done.insert(i, v);
-                    if collected.done.len() == n {
+                    if collected.done.len() + down.len() >= n {
                         break;
                     }
                 }
@@ -532,7 +623,10 @@ async fn drive(
                     if !stopping && all_over(scenario, &collected.events) {
                         stopping = true;
                         // A satellite already gone shows up in the exit check.
-                        let _ = send_all(sats, &format!("{}\n", json!({"stop": true}))).await;
+                        let line = format!("{}\n", json!({"stop": true}));
+                        for s in sats.iter_mut() {
+                            send_one(s, &line).await;
+                        }
                     }
                 }
             },

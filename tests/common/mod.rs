@@ -90,14 +90,21 @@ pub fn all_gone(pids: &[u32], limit: Duration) -> bool {
 /// Runs `orbnet up` on `scenario` (written into `dir`), with results in
 /// `dir/out`; returns the output and the summary.
 pub fn run_up(dir: &Path, scenario: &str) -> (Output, serde_json::Value) {
+    run_up_with(dir, scenario, &[])
+}
+
+/// [`run_up`] with more arguments (`--in-process`, `--seed N`).
+pub fn run_up_with(dir: &Path, scenario: &str, args: &[&str]) -> (Output, serde_json::Value) {
     let file = dir.join("scenario.toml");
     std::fs::write(&file, scenario).expect("write");
     let out_dir = dir.join("out");
+    let _ = std::fs::remove_dir_all(&out_dir);
     let out = Command::new(BIN)
         .arg("up")
         .arg(&file)
         .arg("--out")
         .arg(&out_dir)
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("runs");
