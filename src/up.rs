@@ -216,7 +216,7 @@ pub fn up_in_process(
     let wall_start = Instant::now();
     let collected = rt.block_on(drive_in_process(&scenario, captures))?;
     drop(rt);
-    write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
+    write_results(&scenario, &collected, &dir, wall_start.elapsed(), true)?;
     if let Some(failure) = collected.failure {
         return Err(Failure::Run(format!(
             "{failure}; results so far in {}",
@@ -364,7 +364,7 @@ pub async fn up(
         }
     }
 
-    write_results(&scenario, &collected, &dir, wall_start.elapsed())?;
+    write_results(&scenario, &collected, &dir, wall_start.elapsed(), false)?;
     if let Some(failure) = collected.failure {
         return Err(Failure::Run(format!(
             "{failure}; results so far in {}",
@@ -588,7 +588,10 @@ async fn drive(
                     ready += 1;
                     if ready == n {
                         let start = orbnet_node::clock::unix_now_ns() + 200_000_000;
-                        clock = Some(orbnet_node::clock::VirtualClock::from_unix(start, scenario.tdf));
+                        clock = Some(orbnet_node::clock::VirtualClock::from_unix(
+                            start,
+                            scenario.tdf,
+                        ));
                         let line = format!("{}\n", json!({"start_unix_ns": start}));
                         start_line.clone_from(&line);
                         send_all(sats, &line).await.map_err(|i| {
@@ -708,6 +711,7 @@ fn write_results(
     c: &Collected,
     dir: &Path,
     wall: Duration,
+    in_process: bool,
 ) -> Result<(), Failure> {
     std::fs::create_dir_all(dir).map_err(|e| Failure::Run(format!("{}: {e}", dir.display())))?;
     let write = |name: &str, text: &str| {
@@ -821,6 +825,7 @@ fn write_results(
         },
         // Changes after the start; the first report of each port is its initial state.
         "link_changes": c.events.iter().filter(|e| e["event"] == "link" && e["t_s"].as_f64().is_some_and(|t| t > 0.0)).count(),
+        "harness": if in_process { "in-process" } else { "processes" },
         "host": { "wall_s": wall.as_secs_f64(), "late_max_us": late_max_us },
     });
     let text = serde_json::to_string_pretty(&summary).map_err(|e| Failure::Run(e.to_string()))?;

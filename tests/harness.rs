@@ -37,7 +37,7 @@ ber = {ber}
 /// One hop of the ring: the chord between neighbours 45° apart,
 /// 2a·sin(22.5°), over c, in milliseconds.
 fn hop_ms() -> f64 {
-    let a_km = 6371.0 + 1000.0;
+    let a_km = 6378.137 + 1000.0; // WGS-84 equatorial radius + altitude
     2.0 * a_km * (22.5f64).to_radians().sin() / 299_792.458 * 1e3
 }
 

@@ -263,6 +263,15 @@ impl Timeline<'_> {
         self.extra.push(f);
     }
 
+    /// Ends the injected crash of `sat` at `at` (it restarted).
+    pub fn heal(&mut self, sat: SatId, at: SimTime) {
+        for f in &mut self.extra {
+            if f.kind == (crate::fault::FaultKind::Crash { sat }) && f.until.is_none() {
+                f.until = Some(at);
+            }
+        }
+    }
+
     /// The snapshot at `t`; `t` must not go backwards (earlier times are clamped).
     pub fn at(&mut self, t: SimTime) -> Snapshot {
         let t = self.last.map_or(t, |last| t.max(last));

@@ -20,6 +20,9 @@ use tokio::task::JoinHandle;
 use crate::node::{Command, Harness, InProcess, NodeConfig, NodeError, Reporter};
 use crate::wire::MemFabric;
 
+/// The smallest TDF an in-process run uses (see [`Run::start`]).
+pub const MIN_TDF: f64 = 1000.0;
+
 /// The TLS key seed of an in-process run, from the scenario seed.
 pub fn tls_seed(seed: u64) -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -72,6 +75,13 @@ impl Run {
                 "gateways open kernel sockets, which paused time cannot wait on: run this scenario without --in-process"
                     .into(),
             );
+        }
+        // tokio's timers tick in milliseconds of the (paused) clock: a TDF
+        // of at least 1000 makes that a microsecond of virtual time or less,
+        // and costs nothing when time only jumps.
+        let mut scenario = scenario;
+        if scenario.tdf.factor() < MIN_TDF {
+            scenario.set_tdf(MIN_TDF)?;
         }
         let n = scenario.world.satellites() as usize;
         let tls = if scenario.uses_quic() {

@@ -29,6 +29,7 @@ pub mod router;
 pub mod stack;
 pub mod tcp;
 pub mod tensor;
+pub mod testbed;
 pub mod wire;
 
 pub use node::{Command, Harness, InProcess, NodeConfig, NodeError, Reporter, run, run_in};

@@ -179,6 +179,8 @@ pub enum Command {
     },
     /// A fault from now on (applied at the next routing update).
     Fault(orbnet_netem::fault::Fault),
+    /// Satellite `sat` restarted at `at`: its injected crash ends.
+    Heal { sat: SatId, at: SimTime },
 }
 
 /// The launcher's side of the conversation.
@@ -692,6 +694,8 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                     "delivered_local": router.delivered_local,
                     "drops": router.drops.iter().map(|(k, v)| (k.as_str(), *v)).collect::<BTreeMap<&str, u64>>(),
                     "links_up": router.links_up(),
+                    "links": router.ports().map(|p| (world.name(p.peer).to_owned(),
+                        p.status.map_or("down", |l| l.state.as_str()))).collect::<BTreeMap<String, &str>>(),
                 });
                 match c {
                     Command::Udp { port, reply } => {
@@ -716,6 +720,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                         let _ = reply.send(counters());
                     }
                     Command::Fault(f) => timeline.add_fault(f),
+                    Command::Heal { sat, at } => timeline.heal(sat, at),
                 }
             }
             stop = control.next() => {
