@@ -262,8 +262,9 @@ async fn drive_in_process(
                         return Ok(collected);
                     }
                     _ => {
+                        let ends = ends_workload(&v);
                         collected.events.push(v);
-                        if !stopping && all_over(scenario, &collected.events) {
+                        if !stopping && ends && all_over(scenario, &collected.events) {
                             stopping = true;
                             run.stop();
                         }
@@ -622,8 +623,9 @@ async fn drive(
                     }
                 }
                 _ => {
+                    let ends = ends_workload(&v);
                     collected.events.push(v);
-                    if !stopping && all_over(scenario, &collected.events) {
+                    if !stopping && ends && all_over(scenario, &collected.events) {
                         stopping = true;
                         // A satellite already gone shows up in the exit check.
                         let line = format!("{}\n", json!({"stop": true}));
@@ -657,6 +659,15 @@ fn stopped(started: bool, mut collected: Collected, why: &str) -> Result<Collect
     }
     collected.failure = Some(why.into());
     Ok(collected)
+}
+
+/// Whether an event may be a workload's last (so [`all_over`], which reads
+/// every event, runs on these only).
+fn ends_workload(v: &Value) -> bool {
+    matches!(
+        v["event"].as_str(),
+        Some("echo" | "transfer" | "collective" | "train-step")
+    )
 }
 
 /// Whether every workload has reported its end (so the run can stop

@@ -12,10 +12,13 @@ use std::collections::BinaryHeap;
 use crate::topology::Snapshot;
 use crate::units::{BitsPerSecond, LinkId, SatId, SimDuration};
 
-/// The up links as an adjacency list.
+/// The up links as adjacency lists, packed: satellite `i`'s edges are
+/// `edges[offsets[i]..offsets[i + 1]]` (two allocations, however many
+/// satellites; every satellite builds one per routing update).
 #[derive(Clone, Debug)]
 pub struct Graph {
-    adjacency: Vec<Vec<Edge>>,
+    offsets: Vec<u32>,
+    edges: Vec<Edge>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -28,29 +31,52 @@ struct Edge {
 impl Graph {
     /// The graph of `snapshot`'s up links.
     pub fn from_snapshot(snapshot: &Snapshot) -> Graph {
-        let mut adjacency = vec![Vec::new(); snapshot.satellites as usize];
-        for l in snapshot.links.iter().filter(|l| l.is_up()) {
-            adjacency[l.a.index()].push(Edge {
-                to: l.b,
-                link: l.id,
-                delay: l.delay,
-            });
-            adjacency[l.b.index()].push(Edge {
-                to: l.a,
-                link: l.id,
-                delay: l.delay,
-            });
+        let n = snapshot.satellites as usize;
+        let up = || snapshot.links.iter().filter(|l| l.is_up());
+        let mut offsets = vec![0u32; n + 1];
+        for l in up() {
+            offsets[l.a.index() + 1] += 1;
+            offsets[l.b.index() + 1] += 1;
         }
-        Graph { adjacency }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill: Vec<u32> = offsets[..n].to_vec();
+        let placeholder = Edge {
+            to: SatId(0),
+            link: LinkId(0),
+            delay: SimDuration::ZERO,
+        };
+        let mut edges = vec![placeholder; offsets[n] as usize];
+        for l in up() {
+            for (from, to) in [(l.a, l.b), (l.b, l.a)] {
+                let slot = &mut fill[from.index()];
+                edges[*slot as usize] = Edge {
+                    to,
+                    link: l.id,
+                    delay: l.delay,
+                };
+                *slot += 1;
+            }
+        }
+        Graph { offsets, edges }
     }
 
     pub fn satellites(&self) -> usize {
-        self.adjacency.len()
+        self.offsets.len().saturating_sub(1)
+    }
+
+    fn edges(&self, sat: SatId) -> &[Edge] {
+        let i = sat.index();
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.edges[a as usize..b as usize],
+            _ => &[],
+        }
     }
 
     /// Number of up links at `sat`.
     pub fn degree(&self, sat: SatId) -> usize {
-        self.adjacency.get(sat.index()).map_or(0, Vec::len)
+        self.edges(sat).len()
     }
 }
 
@@ -102,7 +128,7 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
         if std::mem::replace(&mut done[node.index()], true) {
             continue;
         }
-        for e in &graph.adjacency[node.index()] {
+        for e in graph.edges(node) {
             let cand = (delay + e.delay, hops + 1);
             let slot = &mut best[e.to.index()];
             if done[e.to.index()] || slot.is_some_and(|b| b <= cand) {

@@ -1,7 +1,7 @@
 //! The world of a scenario: its satellites, their orbits, the candidate
 //! links, and the link-state snapshot at any instant.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::geometry::{Vec3, distance, line_of_sight};
 use crate::link::{LinkModel, propagation_delay};
@@ -12,13 +12,23 @@ use crate::units::{LinkId, SatId, SimDuration, SimTime};
 /// Satellites, orbits and links: everything needed to plan the network.
 #[derive(Clone, Debug)]
 pub struct World {
-    names: Vec<String>,
-    orbits: Vec<Arc<dyn Orbit>>,
+    // Shared by clones: every satellite of an in-process run holds one.
+    names: Arc<Vec<String>>,
+    orbits: Arc<Vec<Arc<dyn Orbit>>>,
     pattern: Pattern,
-    candidates: Vec<(SatId, SatId)>,
+    candidates: Arc<Vec<(SatId, SatId)>>,
     links: LinkModel,
     faults: Vec<crate::fault::Fault>,
+    /// The last few snapshots, shared by every clone of this world: the
+    /// satellites of an in-process run each ask for the same instants.
+    recent: Arc<Mutex<Recent>>,
 }
+
+/// Recent snapshots: instant, the extra faults they were made with, snapshot.
+type Recent = std::collections::VecDeque<(SimTime, Vec<crate::fault::Fault>, Snapshot)>;
+
+/// How many snapshots [`World`] keeps.
+const RECENT: usize = 4;
 
 impl World {
     /// `names` and `orbits` are indexed by satellite.
@@ -31,18 +41,22 @@ impl World {
         debug_assert_eq!(names.len(), orbits.len());
         let candidates = pattern.candidates(names.len() as u32);
         World {
-            names,
-            orbits,
+            names: Arc::new(names),
+            orbits: Arc::new(orbits),
             pattern,
-            candidates,
+            candidates: Arc::new(candidates),
             links,
             faults: Vec::new(),
+            recent: Arc::default(),
         }
     }
 
     /// Schedules faults; every snapshot applies those active at its instant.
     pub fn set_faults(&mut self, faults: Vec<crate::fault::Fault>) {
         self.faults = faults;
+        // Snapshots made under the old schedule no longer hold; clones made
+        // before this call keep theirs.
+        self.recent = Arc::default();
     }
 
     pub fn faults(&self) -> &[crate::fault::Fault] {
@@ -114,6 +128,22 @@ impl World {
 
     /// [`World::snapshot`] with `extra` faults besides the scenario's.
     pub fn snapshot_with(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Snapshot {
+        if let Ok(recent) = self.recent.lock()
+            && let Some(hit) = recent.iter().find(|r| r.0 == t && r.1 == extra)
+        {
+            return hit.2.clone();
+        }
+        let s = self.compute_snapshot(t, extra);
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= RECENT {
+                recent.pop_front();
+            }
+            recent.push_back((t, extra.to_vec(), s.clone()));
+        }
+        s
+    }
+
+    fn compute_snapshot(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Snapshot {
         let positions = self.positions(t);
         let model = &self.links;
         let mut links: Vec<LinkStatus> = self

@@ -249,7 +249,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
 /// Runs satellite `cfg.me` to the end of the scenario in `harness`.
 pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> {
     let scenario = &cfg.scenario;
-    let world = scenario.world.clone();
+    let world = &scenario.world;
     let me = cfg.me;
     let name = world.name(me).to_owned();
     let n = world.satellites() as usize;
