@@ -372,7 +372,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
             );
             continue;
         }
-        let buffer = tcp_buffer(&world, b);
+        let buffer = tcp_buffer(world, b);
         if b.from == me {
             senders.push(crate::bulk::Sender::new(
                 i,
@@ -586,7 +586,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
             }
             for p in pingers.iter_mut() {
                 for echo in p.receive(vt, &mut stack) {
-                    report_echo(&report, &world, p.spec(), echo);
+                    report_echo(&report, world, p.spec(), echo);
                 }
             }
             for q in &quic_ports {
@@ -598,7 +598,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
             }
             for r in receivers.iter_mut() {
                 if let Some(o) = r.pump(vt, &mut stack) {
-                    report_transfer(&report, &world, r.w, &r.spec, &o);
+                    report_transfer(&report, world, r.w, &r.spec, &o);
                 }
             }
             for q in quic_receivers.iter_mut() {
@@ -611,7 +611,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                             q.spec.bytes
                         )
                     });
-                    report_transfer(&report, &world, q.w, &q.spec, &o);
+                    report_transfer(&report, world, q.w, &q.spec, &o);
                 }
             }
             for s in senders.iter_mut() {
@@ -651,7 +651,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
         while let Ok((w, o)) = outcome_rx.try_recv() {
             if let Some(q) = quic_receivers.iter_mut().find(|q| q.w == w && !q.reported) {
                 q.reported = true;
-                report_transfer(&report, &world, q.w, &q.spec, &o);
+                report_transfer(&report, world, q.w, &q.spec, &o);
             }
         }
 
@@ -735,7 +735,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
 
     for r in receivers.iter_mut() {
         if let Some(o) = r.unfinished(last) {
-            report_transfer(&report, &world, r.w, &r.spec, &o);
+            report_transfer(&report, world, r.w, &r.spec, &o);
         }
     }
     for q in quic_receivers.iter().filter(|q| !q.reported) {
@@ -745,11 +745,11 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 q.spec.bytes
             )
         });
-        report_transfer(&report, &world, q.w, &q.spec, &o);
+        report_transfer(&report, world, q.w, &q.spec, &o);
     }
     for p in &pingers {
         for echo in p.unanswered() {
-            report_echo(&report, &world, p.spec(), echo);
+            report_echo(&report, world, p.spec(), echo);
         }
     }
     for c in wire.captures.iter_mut() {
