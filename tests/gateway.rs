@@ -111,3 +111,101 @@ forward = "127.0.0.1:{server_port}"
     assert!(rtts[0] > 1.9 * rtt, "first echo {} s", rtts[0]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn udp_echo_through_a_gateway_across_four_hops_follows_the_geometry() {
+    // The echo server, plain std on the kernel's loopback.
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let server_port = server.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65_536];
+        while let Ok((n, from)) = server.recv_from(&mut buf) {
+            let _ = server.send_to(&buf[..n], from);
+        }
+    });
+    let gw_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let dir = temp_dir("gateway-udp");
+    let file = dir.join("ring.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "ring-12-udp-gateway"
+duration_s = 3
+[constellation]
+kind = "walker"
+planes = 1
+per_plane = 12
+altitude_km = 800
+inclination_deg = 53
+[links]
+rate_gbps = 10
+[[gateway]]
+satellite = "sat-0"
+listen = "127.0.0.1:{gw_port}"
+to = "sat-4:7"
+protocol = "udp"
+[[gateway]]
+satellite = "sat-4"
+expose = "7"
+forward = "127.0.0.1:{server_port}"
+protocol = "udp"
+"#
+        ),
+    )
+    .expect("write");
+    let mut launcher = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    // Until the run starts, datagrams wait in the gateway's socket or are
+    // not answered in time: send until one comes back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = [0u8; 2048];
+    loop {
+        client
+            .send_to(b"hello", ("127.0.0.1", gw_port))
+            .expect("send");
+        if client.recv_from(&mut buf).is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no echo through the gateway");
+    }
+    // Drain late echoes of the probes.
+    while client.recv_from(&mut buf).is_ok() {}
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
+    let mut rtts = Vec::new();
+    for i in 0..5u8 {
+        let msg = [i; 1000];
+        let t = Instant::now();
+        client.send_to(&msg, ("127.0.0.1", gw_port)).expect("send");
+        let (n, _) = client.recv_from(&mut buf).expect("echo");
+        rtts.push(t.elapsed().as_secs_f64());
+        assert_eq!(&buf[..n], &msg[..]);
+    }
+    let status = wait_exit(&mut launcher, Duration::from_secs(20)).expect("run ends");
+    assert!(status.success(), "{status}");
+    // 4 hops there and back: 8 · 2a·sin(15°) / c, a = 6378.137 + 800 km.
+    let hop_km = 2.0 * (6378.137 + 800.0) * 15f64.to_radians().sin();
+    let rtt = 8.0 * hop_km / 299_792.458;
+    for r in &rtts {
+        assert!(
+            (r - rtt).abs() / rtt < 0.05,
+            "RTT {r} s, geometry {rtt} s: {rtts:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -201,9 +201,20 @@ struct RawGateway {
     to: Option<String>,
     expose: Option<toml::Value>,
     forward: Option<String>,
+    protocol: Option<String>,
 }
 
-/// A door between the host's loopback and the constellation (TCP).
+/// What a gateway carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayProtocol {
+    /// Each kernel connection becomes a TCP connection over the constellation.
+    Tcp,
+    /// Each kernel client's datagrams go over the constellation from a UDP
+    /// port of their own, so replies find their way back.
+    Udp,
+}
+
+/// A door between the host's loopback and the constellation (TCP or UDP).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Gateway {
     /// `satellite`'s process listens on the kernel's `listen` and carries
@@ -213,13 +224,15 @@ pub enum Gateway {
         listen: std::net::SocketAddr,
         to: SatId,
         port: u16,
+        protocol: GatewayProtocol,
     },
-    /// `satellite` accepts connections on its emulated `port` and forwards
-    /// each to the kernel's `forward`.
+    /// `satellite` accepts connections (or datagrams) on its emulated
+    /// `port` and forwards each to the kernel's `forward`.
     Egress {
         satellite: SatId,
         port: u16,
         forward: std::net::SocketAddr,
+        protocol: GatewayProtocol,
     },
 }
 
@@ -1168,6 +1181,16 @@ fn build_gateway(g: RawGateway, i: usize, world: &World) -> Checked<Gateway> {
             )
         })
     };
+    let protocol = match g.protocol.as_deref() {
+        None | Some("tcp") => GatewayProtocol::Tcp,
+        Some("udp") => GatewayProtocol::Udp,
+        Some(other) => {
+            return Err(bad(
+                format!("{field}.protocol"),
+                format!("must be \"tcp\" or \"udp\" (got {other:?})"),
+            ));
+        }
+    };
     match (g.listen, g.to, g.expose, g.forward) {
         (Some(listen), Some(to), None, None) => {
             let (name, p) = to.rsplit_once(':').ok_or_else(|| {
@@ -1181,6 +1204,7 @@ fn build_gateway(g: RawGateway, i: usize, world: &World) -> Checked<Gateway> {
                 listen: loopback("listen", &listen)?,
                 to: sat("to", name)?,
                 port: port("to", p)?,
+                protocol,
             })
         }
         (None, None, Some(expose), Some(forward)) => {
@@ -1198,6 +1222,7 @@ fn build_gateway(g: RawGateway, i: usize, world: &World) -> Checked<Gateway> {
                 satellite,
                 port: p,
                 forward: loopback("forward", &forward)?,
+                protocol,
             })
         }
         _ => Err(bad(
@@ -1630,6 +1655,59 @@ DEMO-3
                 assert!(x.distance.km() > 1000.0);
             }
         }
+    }
+
+    #[test]
+    fn gateways_are_checked() {
+        let g = |body: &str| format!("{RING}[[gateway]]\n{body}\n");
+        let s = parse(&g(
+            "satellite = \"sat-0\"\nlisten = \"127.0.0.1:15201\"\nto = \"sat-2:5201\"\nprotocol = \"udp\"",
+        ))
+        .expect("valid");
+        assert_eq!(
+            s.gateways,
+            [Gateway::Ingress {
+                satellite: SatId(0),
+                listen: "127.0.0.1:15201".parse().expect("addr"),
+                to: SatId(2),
+                port: 5201,
+                protocol: GatewayProtocol::Udp,
+            }]
+        );
+        let e = parse(&g(
+            "satellite = \"sat-2\"\nexpose = 5201\nforward = \"127.0.0.1:5201\"",
+        ))
+        .expect("valid");
+        assert!(matches!(
+            e.gateways[0],
+            Gateway::Egress {
+                port: 5201,
+                protocol: GatewayProtocol::Tcp,
+                ..
+            }
+        ));
+        rejects(
+            &g(
+                "satellite = \"sat-0\"\nlisten = \"127.0.0.1:1\"\nto = \"sat-2:1\"\nprotocol = \"sctp\"",
+            ),
+            "gateway[0].protocol",
+            "\"tcp\" or \"udp\"",
+        );
+        rejects(
+            &g("satellite = \"sat-0\"\nlisten = \"10.0.0.1:1\"\nto = \"sat-2:1\""),
+            "gateway[0].listen",
+            "loopback",
+        );
+        rejects(
+            &g("satellite = \"sat-0\"\nlisten = \"127.0.0.1:1\"\nto = \"sat-99:1\""),
+            "gateway[0].to",
+            "no satellite",
+        );
+        rejects(
+            &g("satellite = \"sat-0\"\nlisten = \"127.0.0.1:1\""),
+            "gateway[0]",
+            "needs",
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod addr;
 pub mod bulk;
 pub mod clock;
 pub mod collective;
+pub mod gateway;
 pub mod inprocess;
 pub mod node;
 pub mod pcap;

@@ -253,6 +253,8 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
     let me = cfg.me;
     let name = world.name(me).to_owned();
     let n = world.satellites() as usize;
+    // Requests from this satellite's own tasks (UDP gateways) to its loop.
+    let mut internal = None;
     let (mut sock, mut control, report, peers, tls, mut commands, start_at, restarted) =
         match harness {
             Harness::Process => {
@@ -279,8 +281,9 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                     (Some(cert), Some(key)) => Some(crate::quic::Tls { cert, key }),
                     _ => None,
                 };
-                // No test talks to a satellite process: a closed channel.
-                let (_, commands) = tokio::sync::mpsc::unbounded_channel();
+                // No test talks to a satellite process; its UDP gateways do.
+                let (tx, commands) = tokio::sync::mpsc::unbounded_channel();
+                internal = Some(tx);
                 let w = crate::wire::WireIo::Udp(sock);
                 (
                     w,
@@ -397,13 +400,41 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
     let (gw_tx, mut gw_rx) = tokio::sync::mpsc::unbounded_channel::<GatewayDial>();
     let mut ingress = Vec::new();
     let mut egress = Vec::new();
+    let mut udp_ingress = Vec::new();
+    let mut udp_egress = Vec::new();
     for g in &scenario.gateways {
+        use orbnet_netem::scenario::GatewayProtocol::{Tcp, Udp};
         match *g {
             orbnet_netem::scenario::Gateway::Ingress {
                 satellite,
                 listen,
                 to,
                 port,
+                protocol: Udp,
+            } if satellite == me => {
+                let s = tokio::net::UdpSocket::bind(listen)
+                    .await
+                    .map_err(|e| NodeError::Protocol(format!("gateway listen {listen}: {e}")))?;
+                let to = SocketAddr::new(IpAddr::V4(crate::addr::address(to)), port);
+                udp_ingress.push((s, to));
+            }
+            orbnet_netem::scenario::Gateway::Egress {
+                satellite,
+                port,
+                forward,
+                protocol: Udp,
+            } if satellite == me => {
+                let p = crate::quic::Port::on(port, usize::MAX, &mut stack, quic_notify.clone())
+                    .map_err(NodeError::Protocol)?;
+                udp_egress.push((p.app_socket(crate::addr::address(me)), forward));
+                quic_ports.push(p);
+            }
+            orbnet_netem::scenario::Gateway::Ingress {
+                satellite,
+                listen,
+                to,
+                port,
+                protocol: Tcp,
             } if satellite == me => {
                 let l = tokio::net::TcpListener::bind(listen)
                     .await
@@ -414,6 +445,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 satellite,
                 port,
                 forward,
+                protocol: Tcp,
             } if satellite == me => {
                 egress.push(Egress::new(&mut stack, port, forward, &quic_notify)?);
             }
@@ -436,6 +468,14 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
         if let Some(w) = scenario.workloads.get(i) {
             start_tcp_collective(scenario, me, clock, i, w.clone(), (to, from), &report);
         }
+    }
+    if let Some(cmds) = &internal {
+        for (kernel, to) in udp_ingress {
+            tokio::spawn(crate::gateway::udp_ingress(kernel, to, cmds.clone()));
+        }
+    }
+    for (socket, forward) in udp_egress {
+        tokio::spawn(crate::gateway::udp_egress(socket, forward));
     }
     for (listener, to, port) in ingress {
         let tx = gw_tx.clone();
@@ -823,7 +863,16 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
     if q.ports.is_empty() {
         return Ok(receivers);
     }
+    // Ports of no workload (UDP gateways) need no certificate.
+    let workloads = || {
+        q.ports
+            .iter()
+            .filter(|p| p.workload < q.scenario.workloads.len())
+    };
     let Some(tls) = q.tls else {
+        if workloads().next().is_none() {
+            return Ok(receivers);
+        }
         return Err(NodeError::Protocol(
             "a QUIC workload but no TLS certificate from the launcher".into(),
         ));
