@@ -127,6 +127,14 @@ fn tcp_streams_cross_the_constellation_and_counters_and_events_are_visible() {
             let mut got = Vec::new();
             server.read_to_end(&mut got).await?;
             writer.await.map_err(|e| Error::Other(e.to_string()))??;
+            // Both ends are done with the connection: the listening side's
+            // socket closes (the connecting side waits in TIME-WAIT) and
+            // leaves the stack.
+            let before = net.counters("sat-5").await?["tcp_connections"].clone();
+            drop(server);
+            net.sleep(1.0).await;
+            let after = net.counters("sat-5").await?["tcp_connections"].clone();
+            assert_eq!((before, after), (1.into(), 0.into()));
             // The scenario's own ping workload ran meanwhile.
             let echo = net
                 .wait_for(|e| e["event"] == "echo" && e["seq"] == 3, 5.0)

@@ -596,6 +596,15 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                         "t_s": vt.as_secs_f64(), "bytes": q.received.load(Ordering::Relaxed)}));
                 }
                 next_stats += stats_every;
+                // Connections whose task is done and whose socket has closed
+                // (gateway connections come and go) leave the stack.
+                tcp_ports.retain(|t| {
+                    let done = t.finished(&mut stack);
+                    if done {
+                        stack.sockets.remove(t.handle);
+                    }
+                    !done
+                });
             }
             while heap.peek().is_some_and(|r| r.0.0 <= vt) {
                 let Some(Reverse((due, _, link, packet))) = heap.pop() else {
@@ -757,7 +766,9 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                             .map(|(p, stream)| { tcp_ports.push(p); stream }));
                     }
                     Command::Counters { reply } => {
-                        let _ = reply.send(counters());
+                        let mut c = counters();
+                        c["tcp_connections"] = json!(tcp_ports.len());
+                        let _ = reply.send(c);
                     }
                     Command::Fault(f) => timeline.add_fault(f),
                     Command::Heal { sat, at } => timeline.heal(sat, at),

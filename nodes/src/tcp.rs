@@ -200,6 +200,13 @@ impl TcpPort {
         Ok(Self::new(handle, buffer, notify))
     }
 
+    /// Whether the task has dropped its stream and the socket has closed:
+    /// the node can then remove the socket from its stack.
+    pub fn finished(&self, stack: &mut Stack) -> bool {
+        Arc::strong_count(&self.pipes) == 1
+            && stack.sockets.get_mut::<tcp::Socket>(self.handle).state() == tcp::State::Closed
+    }
+
     /// Whether the connection has been established (it may have closed since).
     pub fn opened(&self) -> bool {
         self.opened
@@ -231,7 +238,9 @@ impl TcpPort {
         if queued && let Some(w) = p.write_waker.take() {
             w.wake();
         }
-        if p.shutdown && p.tx.is_empty() && !self.closed {
+        // The task dropped its stream: nothing more will be written.
+        let orphaned = Arc::strong_count(&self.pipes) == 1;
+        if (p.shutdown || orphaned) && p.tx.is_empty() && !self.closed {
             s.close();
             self.closed = true;
             queued = true;
