@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 mod common;
-use common::{BIN, all_gone, run_up, sat_index, temp_dir, wait_exit, wait_for_children};
+use common::{
+    BIN, all_gone, run_up, run_up_with, sat_index, temp_dir, wait_exit, wait_for_children,
+};
 
 /// Eight satellites in one plane at 1000 km, each linked to the next
 /// (5647 km, 18.8 ms hops), 10 Gb/s links; `extra` adds keys to [links].
@@ -321,11 +323,21 @@ b = "sat-2"
 loss = 0.5
 for_s = 0.5
 "#;
-    let (out, s) = run_up(&dir, &ring8(2.0, "", w));
-    assert_ok(&out);
-    assert_verified(&s, 1);
-    let lost = s["counters"]["drops"]["corrupted"].as_u64().unwrap_or(0);
-    assert!(lost > 0, "the burst lost nothing: {}", s["counters"]);
+    // The same run as processes and in one process on simulated time; the
+    // in-process run twice, to the byte.
+    let mut in_process = Vec::new();
+    for args in [&[][..], &["--in-process"], &["--in-process"]] {
+        let (out, mut s) = run_up_with(&dir, &ring8(2.0, "", w), args);
+        assert_ok(&out);
+        assert_verified(&s, 1);
+        let lost = s["counters"]["drops"]["corrupted"].as_u64().unwrap_or(0);
+        assert!(lost > 0, "the burst lost nothing: {}", s["counters"]);
+        if !args.is_empty() {
+            s["host"].take();
+            in_process.push(s);
+        }
+    }
+    assert_eq!(in_process[0], in_process[1]);
     std::fs::remove_dir_all(&dir).ok();
 }
 
