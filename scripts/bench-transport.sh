@@ -4,6 +4,7 @@
 # 1. Data plane: two satellites 100 m apart on one lossless 400 Gb/s link
 #    (so the emulator, not the link, is the limit), MTU 9000, TDF 1: wall
 #    goodput of a 500 MB verified transfer over TCP and over QUIC on smoltcp,
+#    and raw 9000-byte packets through router, shaper and wire (no stack),
 #    beside loopback UDP (9044-byte datagrams), kernel TCP and quinn on the
 #    kernel's UDP.
 # 2. Space paths: 3 hops of 988 km (19.8 ms RTT) at 0.5 Gb/s with loss 0,
@@ -26,7 +27,9 @@ goodput() {  # scenario-file out-dir → "goodput_gbps verified"
 echo "== data plane (wall Gb/s; TDF 1, so virtual = wall) =="
 target/release/examples/baselines > "$TMP/base"
 cat "$TMP/base"
-udp=$(awk '/udp_gbps/{print $2}' "$TMP/base"); tcp=$(awk '/tcp_gbps/{print $2}' "$TMP/base"); quinn=$(awk '/quinn_gbps/{print $2}' "$TMP/base")
+udp=$(awk '/^udp_gbps/{print $2}' "$TMP/base"); tcp=$(awk '/tcp_gbps/{print $2}' "$TMP/base"); quinn=$(awk '/quinn_gbps/{print $2}' "$TMP/base")
+raw=$(awk '/raw_frames_gbps/{print $2}' "$TMP/base")
+python3 -c "import sys; g,b=float(sys.argv[1]),float(sys.argv[2]); print(f'orbnet raw   {g:8.3f} Gb/s  (router, shaper, wire; no stack)  baseline {b:8.3f} Gb/s  ratio {g/b:6.1%}')" "$raw" "$udp"
 for t in tcp quic; do
   cat > "$TMP/pair-$t.toml" <<TOML
 name = "pair"

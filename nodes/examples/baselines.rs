@@ -1,8 +1,9 @@
 //! Host baselines for the data-plane benchmark, measured on loopback in the
 //! same run as orbnet's own figures (see `scripts/bench-transport.sh`):
 //! (1) UDP datagrams of the emulator's frame size, (2) kernel TCP, (3) quinn
-//! over the kernel's UDP. Each moves `BYTES` from one task to another and
-//! prints wall-clock Gb/s.
+//! over the kernel's UDP; and orbnet's (a): raw IP packets through the
+//! emulator's router, shaper and wire with no stack. Each moves `BYTES`
+//! from one thread or task to another and prints wall-clock Gb/s.
 //!
 //! `cargo run --release -p orbnet-node --example baselines`
 
@@ -120,12 +121,82 @@ async fn quinn_kernel() -> Result<f64, Box<dyn std::error::Error>> {
     Ok(gbps(got, start.elapsed().as_secs_f64()))
 }
 
+/// (a) Raw frames: a 9000-byte IPv4/UDP packet from sat-0 to sat-1 of a
+/// two-satellite formation (one lossless 400 Gb/s link, so the link is not
+/// the limit), routed and shaped by sat-0's router (TDF 1: virtual time is
+/// wall time), framed and sent in a UDP datagram, parsed and routed again
+/// by sat-1's router to its local stack. Counts the IP bytes delivered.
+fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
+    use orbnet_netem::{SatId, Scenario, SimTime};
+    use orbnet_node::router::{Decision, Router};
+    let scenario = Scenario::parse(
+        "name = \"pair\"\n[constellation]\nkind = \"formation\"\ncount = 2\naltitude_km = 650\n\
+         [links]\npattern = \"nearest\"\nk = 1\nrate_gbps = 400\nqueue_bytes = 268435456\nber = 0\n",
+        "inline",
+        &mut |p: &str| Err(p.to_owned()),
+    )?;
+    let world = &scenario.world;
+    let model = world.link_model().clone();
+    let token = 0x0b5e_55ed;
+    let router = |me: u32| {
+        let mut r = Router::new(SatId(me), token, 1, &model, world.links_of(SatId(me)));
+        r.update(&world.snapshot(SimTime::ZERO));
+        r
+    };
+    let (mut r0, mut r1) = (router(0), router(1));
+    let rx = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let _ = socket2::Socket::from(rx.try_clone()?).set_recv_buffer_size(16 << 20);
+    let to = rx.local_addr()?;
+    rx.set_read_timeout(Some(std::time::Duration::from_millis(300)))?;
+    let start = Instant::now();
+    let now = move || SimTime::from_nanos(start.elapsed().as_nanos() as u64);
+    let receiver = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65_536];
+        let (mut got, mut first, mut last) = (0u64, None::<Instant>, Instant::now());
+        while let Ok(n) = rx.recv(&mut buf) {
+            first.get_or_insert_with(Instant::now);
+            let Ok(f) = orbnet_node::wire::Frame::parse(&buf[..n], token) else {
+                continue;
+            };
+            if let Decision::Local(p) = r1.route(now(), f.packet.to_vec(), true) {
+                got += p.len() as u64;
+            }
+            last = Instant::now();
+        }
+        (got, first.map_or(0.0, |f| (last - f).as_secs_f64()))
+    });
+    let tx = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    // An IPv4 header (checksum left zero: the router does not check it) and UDP.
+    let (src, dst) = (
+        orbnet_node::addr::address(SatId(0)).octets(),
+        orbnet_node::addr::address(SatId(1)).octets(),
+    );
+    let mut packet = vec![7u8; 9000];
+    packet[..20].copy_from_slice(&[
+        0x45, 0, 0x23, 0x28, 0, 0, 0x40, 0, 64, 17, 0, 0, src[0], src[1], src[2], src[3], dst[0],
+        dst[1], dst[2], dst[3],
+    ]);
+    let mut sent = 0u64;
+    while sent < BYTES {
+        if let Decision::Send { frame, .. } = r0.route(now(), packet.clone(), false)
+            && tx.send_to(&frame, to).is_ok()
+        {
+            sent += packet.len() as u64;
+        }
+    }
+    let (got, secs) = receiver
+        .join()
+        .map_err(|_| std::io::Error::other("receiver panicked"))?;
+    Ok(gbps(got, secs))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     println!("udp_gbps {:.3}", udp()?);
+    println!("raw_frames_gbps {:.3}", raw_frames()?);
     println!("tcp_gbps {:.3}", rt.block_on(tcp())?);
     println!("quinn_gbps {:.3}", rt.block_on(quinn_kernel())?);
     Ok(())
