@@ -2,19 +2,24 @@
 # All-reduce sweeps over the shipped constellations: bus bandwidth against
 # the slowest link the ring uses, and measured time against the α–β model
 # 2(p−1)α + 2(p−1)/p·n/B computed from the same link snapshot.
-#   scripts/bench-collective.sh [topology …]   (default: three-body-12 suncatcher-81)
-# suncatcher-81 runs 81 processes at TDF 50000: a few minutes of wall time.
+#   scripts/bench-collective.sh [--in-process] [topology …]
+#   (default: three-body-12 suncatcher-81)
+# suncatcher-81 runs 81 processes at TDF 50000: a few minutes of wall time;
+# --in-process runs every satellite as a task on simulated time instead
+# (no host lateness; suncatcher-81 in about half a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q
 BIN=target/release/orbnet
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+ARGS=()
+if [ "${1:-}" = --in-process ]; then ARGS=(--in-process); shift; fi
 [ $# -eq 0 ] && set -- three-body-12 suncatcher-81
 for topo in "$@"; do
   echo "== $topo =="
   start=$(date +%s)
-  "$BIN" up "topologies/$topo.toml" --out "$TMP/$topo" >/dev/null 2>"$TMP/err" || { tail -3 "$TMP/err"; }
+  "$BIN" up "topologies/$topo.toml" --out "$TMP/$topo" "${ARGS[@]}" >/dev/null 2>"$TMP/err" || { tail -3 "$TMP/err"; }
   echo "wall $(( $(date +%s) - start )) s"
   python3 - "$TMP/$topo/summary.json" <<'PY'
 import json, sys
