@@ -188,6 +188,9 @@ for_s = 1.0
     let t = &s["transfers"][0];
     assert_eq!(t["verified"], true, "{t}");
     assert_eq!(t["received"], 10_000_000);
+    // It finished while the link was still cut: the rest went the long way.
+    let done = t["seconds"].as_f64().expect("finished");
+    assert!(done < 1.3, "finished at {done} s");
     let events = std::fs::read_to_string(dir.join("out/events.jsonl")).expect("events");
     let cuts = events
         .lines()
