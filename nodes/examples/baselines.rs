@@ -144,28 +144,59 @@ fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
         r
     };
     let (mut r0, mut r1) = (router(0), router(1));
-    let rx = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-    let _ = socket2::Socket::from(rx.try_clone()?).set_recv_buffer_size(16 << 20);
-    let to = rx.local_addr()?;
-    rx.set_read_timeout(Some(std::time::Duration::from_millis(300)))?;
+    // Both ends on orbnet's UDP wire (batched sends, coalesced receives),
+    // each on its own thread and current-thread runtime, as in a satellite.
+    let wire = || -> std::io::Result<orbnet_node::wire::WireIo> {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+        let _ = s.set_recv_buffer_size(16 << 20);
+        let _ = s.set_send_buffer_size(16 << 20);
+        s.set_nonblocking(true)?;
+        s.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+        let sock = tokio::net::UdpSocket::from_std(s.into())?;
+        Ok(orbnet_node::wire::WireIo::Udp(
+            orbnet_node::wire::UdpWire::new(sock)?,
+        ))
+    };
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
     let start = Instant::now();
     let now = move || SimTime::from_nanos(start.elapsed().as_nanos() as u64);
-    let receiver = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65_536];
-        let (mut got, mut first, mut last) = (0u64, None::<Instant>, Instant::now());
-        while let Ok(n) = rx.recv(&mut buf) {
-            first.get_or_insert_with(Instant::now);
-            let Ok(f) = orbnet_node::wire::Frame::parse(&buf[..n], token) else {
-                continue;
+    let (to_tx, to_rx) = std::sync::mpsc::channel();
+    let receiver = std::thread::spawn(move || -> std::io::Result<(u64, f64)> {
+        let rt = runtime()?;
+        rt.block_on(async move {
+            let mut rx = wire()?;
+            let orbnet_node::wire::WireIo::Udp(u) = &rx else {
+                return Err(std::io::Error::other("not a UDP wire"));
             };
-            if let Decision::Local(p) = r1.route(now(), f.packet.to_vec(), true) {
-                got += p.len() as u64;
+            let _ = to_tx.send(u.local_addr()?);
+            let mut buf = vec![0u8; 65_536];
+            let (mut got, mut first, mut last) = (0u64, None::<Instant>, Instant::now());
+            let limit = std::time::Duration::from_millis(300);
+            while let Ok(Ok((n, stride, _))) =
+                tokio::time::timeout(limit, rx.recv_from(&mut buf)).await
+            {
+                first.get_or_insert_with(Instant::now);
+                for f in buf[..n].chunks(stride) {
+                    let Ok(f) = orbnet_node::wire::Frame::parse(f, token) else {
+                        continue;
+                    };
+                    if let Decision::Local(p) = r1.route(now(), f.packet.to_vec(), true) {
+                        got += p.len() as u64;
+                    }
+                }
+                last = Instant::now();
             }
-            last = Instant::now();
-        }
-        (got, first.map_or(0.0, |f| (last - f).as_secs_f64()))
+            Ok((got, first.map_or(0.0, |f| (last - f).as_secs_f64())))
+        })
     });
-    let tx = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let to = to_rx.recv()?;
+    let rt = runtime()?;
+    let _guard = rt.enter();
+    let mut tx = wire()?;
     // An IPv4 header (checksum left zero: the router does not check it) and UDP.
     let (src, dst) = (
         orbnet_node::addr::address(SatId(0)).octets(),
@@ -178,15 +209,15 @@ fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
     ]);
     let mut sent = 0u64;
     while sent < BYTES {
-        if let Decision::Send { frame, .. } = r0.route(now(), packet.clone(), false)
-            && tx.send_to(&frame, to).is_ok()
-        {
+        if let Decision::Send { frame, .. } = r0.route(now(), packet.clone(), false) {
+            tx.send_to(frame, to);
             sent += packet.len() as u64;
         }
     }
+    tx.flush();
     let (got, secs) = receiver
         .join()
-        .map_err(|_| std::io::Error::other("receiver panicked"))?;
+        .map_err(|_| std::io::Error::other("receiver panicked"))??;
     Ok(gbps(got, secs))
 }
 

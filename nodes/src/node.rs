@@ -228,6 +228,15 @@ struct WireStats {
     captures: Vec<crate::pcap::Capture>,
 }
 
+impl WireStats {
+    /// Sends the frames queued on `sock`, counting them.
+    fn flush(&mut self, sock: &mut crate::wire::WireIo) {
+        let (sent, lost) = sock.flush();
+        self.frames_out += sent;
+        self.send_errors += lost;
+    }
+}
+
 /// A frame waiting for its delivery time.
 type Due = Reverse<(SimTime, u64, LinkId, Vec<u8>)>;
 
@@ -284,7 +293,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 // No test talks to a satellite process; its UDP gateways do.
                 let (tx, commands) = tokio::sync::mpsc::unbounded_channel();
                 internal = Some(tx);
-                let w = crate::wire::WireIo::Udp(sock);
+                let w = crate::wire::WireIo::Udp(crate::wire::UdpWire::new(sock)?);
                 (
                     w,
                     control,
@@ -615,7 +624,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 }
                 late_max = late_max.max(now - due);
                 let d = router.route(vt, packet, true);
-                dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
+                dispatch(d, vt, &mut sock, &link_peer, &mut stack, &mut wire);
             }
             for p in pingers.iter_mut() {
                 if p.next_send().is_some_and(|t| t <= vt) {
@@ -631,7 +640,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
             stack.poll(vt);
             while let Some(packet) = stack.device.tx.pop_front() {
                 let d = router.route(vt, packet, false);
-                dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
+                dispatch(d, vt, &mut sock, &link_peer, &mut stack, &mut wire);
             }
             for p in pingers.iter_mut() {
                 for echo in p.receive(vt, &mut stack) {
@@ -670,11 +679,12 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 stack.poll(vt);
                 while let Some(packet) = stack.device.tx.pop_front() {
                     let d = router.route(vt, packet, false);
-                    dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
+                    dispatch(d, vt, &mut sock, &link_peer, &mut stack, &mut wire);
                 }
             }
         }
         if finished {
+            wire.flush(&mut sock);
             break;
         }
         // What quinn queued since leaves now, stamped with the current virtual time.
@@ -694,7 +704,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
             stack.poll(vt);
             while let Some(packet) = stack.device.tx.pop_front() {
                 let d = router.route(vt, packet, false);
-                dispatch(d, vt, &sock, &link_peer, &mut stack, &mut wire);
+                dispatch(d, vt, &mut sock, &link_peer, &mut stack, &mut wire);
             }
         }
         while let Ok((w, o)) = outcome_rx.try_recv() {
@@ -703,6 +713,9 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 report_transfer(&report, world, q.w, &q.spec, &o);
             }
         }
+
+        // Frames queued in this pass leave now, in batches.
+        wire.flush(&mut sock);
 
         // 2. Sleep until the next event, a frame, or word from the launcher.
         let next = next_event!();
@@ -713,13 +726,17 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
         tokio::select! {
             biased;
             r = sock.recv_from(&mut buf) => {
-                let (n, from) = r?;
-                accept(&buf[..n], from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
+                let (n, stride, from) = r?;
+                for f in buf[..n].chunks(stride) {
+                    accept(f, from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
+                }
                 // Drain what else is waiting without blocking.
                 for _ in 0..1024 {
-                    match sock.try_recv_from(&mut buf) {
-                        Ok((n, from)) => accept(&buf[..n], from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire),
-                        Err(_) => break,
+                    let Ok((n, stride, from)) = sock.try_recv_from(&mut buf) else {
+                        break;
+                    };
+                    for f in buf[..n].chunks(stride) {
+                        accept(f, from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
                     }
                 }
             }
@@ -1301,7 +1318,7 @@ fn accept(
 fn dispatch(
     d: Decision,
     now: SimTime,
-    sock: &crate::wire::WireIo,
+    sock: &mut crate::wire::WireIo,
     link_peer: &BTreeMap<LinkId, SocketAddr>,
     stack: &mut Stack,
     wire: &mut WireStats,
@@ -1319,10 +1336,9 @@ fn dispatch(
                     frame.get(crate::wire::HEADER_LEN..).unwrap_or(&[]),
                 );
             }
-            match sock.try_send_to(&frame, *addr) {
-                Ok(_) => wire.frames_out += 1,
-                Err(_) => wire.send_errors += 1,
-            }
+            let (sent, lost) = sock.send_to(frame, *addr);
+            wire.frames_out += sent;
+            wire.send_errors += lost;
         }
         Decision::Drop(_) => {}
     }
