@@ -64,6 +64,18 @@ impl Device for Queues {
         caps.max_transmission_unit = self.mtu;
         // Bursts are shaped by the link, not the device.
         caps.max_burst_size = None;
+        // Checksums are written, so captures and the far stack see valid
+        // packets, but not checked on receipt: the wire never flips a bit
+        // (a corrupted packet is a dropped one, decided by the link model)
+        // and frames from anywhere else are refused before they get here.
+        for c in [
+            &mut caps.checksum.ipv4,
+            &mut caps.checksum.tcp,
+            &mut caps.checksum.udp,
+            &mut caps.checksum.icmpv4,
+        ] {
+            *c = smoltcp::phy::Checksum::Tx;
+        }
         caps
     }
 }
