@@ -94,9 +94,9 @@ fn ring_allreduce_survives_one_percent_loss() {
 }
 
 #[test]
-fn ring_and_tree_agree_in_bf16() {
-    // Both are checked element by element against the same exact sums, so
-    // both verified means both results are identical.
+fn ring_tree_and_halving_doubling_agree() {
+    // All are checked element by element against the same exact sums, so
+    // all verified means all results are identical.
     let dir = temp_dir("ring-tree");
     let w = r#"
 [[workload]]
@@ -119,18 +119,52 @@ max_bytes = 262144
 factor = 4
 iterations = 1
 warmup = 0
+[[workload]]
+kind = "collective"
+op = "allreduce"
+algorithm = "halving-doubling"
+dtype = "bf16"
+min_bytes = 65536
+max_bytes = 262144
+factor = 4
+iterations = 1
+warmup = 0
+[[workload]]
+kind = "collective"
+op = "allreduce"
+algorithm = "halving-doubling"
+dtype = "f32"
+ranks = 6
+min_bytes = 65540
+max_bytes = 65540
+iterations = 1
+warmup = 0
 "#;
     let (out, s) = run_up(&dir, &ring8(2.0, "", w));
     assert_ok(&out);
-    assert_verified(&s, 4);
+    assert_verified(&s, 7);
     let algos: Vec<&str> = s["collectives"]
         .as_array()
         .expect("list")
         .iter()
         .map(|e| e["algorithm"].as_str().expect("algorithm"))
         .collect();
-    assert_eq!(algos, ["ring", "ring", "tree", "tree"]);
+    assert_eq!(
+        algos,
+        [
+            "ring",
+            "ring",
+            "tree",
+            "tree",
+            "halving-doubling",
+            "halving-doubling",
+            "halving-doubling"
+        ]
+    );
     assert_eq!(s["collectives"][2]["dtype"], "bf16");
+    // Six ranks (four exchange halves, two fold in) and 16 385 elements,
+    // which halve unevenly.
+    assert_eq!(s["collectives"][6]["ranks"], 6);
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -73,6 +73,12 @@ pub enum Algorithm {
     Ring,
     /// Binomial trees rooted at rank 0: ⌈log₂ p⌉ latency steps each way.
     Tree,
+    /// Recursive halving then doubling (Rabenseifner, ICCS 2004; Thakur,
+    /// Rabenseifner & Gropp 2005): reduce-scatter over log₂ q exchanges
+    /// with partners 2^k apart, all-gather back the same way, where q is
+    /// the largest power of two ≤ p; the p − q others first fold their
+    /// data into a partner and get the result back at the end.
+    HalvingDoubling,
 }
 
 impl Algorithm {
@@ -80,6 +86,7 @@ impl Algorithm {
         match self {
             Algorithm::Ring => "ring",
             Algorithm::Tree => "tree",
+            Algorithm::HalvingDoubling => "halving-doubling",
         }
     }
 }
@@ -297,6 +304,34 @@ impl Search<'_> {
     }
 }
 
+/// The largest power of two not above `p` (at least 1).
+pub fn power_of_two_below(p: usize) -> usize {
+    if p == 0 {
+        1
+    } else {
+        1 << (usize::BITS - 1 - p.leading_zeros())
+    }
+}
+
+/// The pairs (lower, higher) that exchange data in a halving-doubling
+/// all-reduce of `p` ranks: each rank r ≥ q with r − q (the fold), and
+/// among the first q, r with r XOR 2^k.
+pub fn halving_doubling_partners(p: usize) -> Vec<(usize, usize)> {
+    let q = power_of_two_below(p);
+    let mut out: Vec<(usize, usize)> = (q..p).map(|r| (r - q, r)).collect();
+    let mut mask = 1;
+    while mask < q {
+        for r in 0..q {
+            let partner = r ^ mask;
+            if r < partner {
+                out.push((r, partner));
+            }
+        }
+        mask <<= 1;
+    }
+    out
+}
+
 /// The pairs of ranks (sender, receiver) an algorithm sends between.
 pub fn pairs(op: Op, algorithm: Algorithm, p: usize) -> Vec<(usize, usize)> {
     let ring = |out: &mut Vec<(usize, usize)>| {
@@ -317,10 +352,17 @@ pub fn pairs(op: Op, algorithm: Algorithm, p: usize) -> Vec<(usize, usize)> {
         }
         (Op::SendRecv | Op::ReduceScatter | Op::AllGather, _)
         | (Op::AllReduce | Op::Broadcast, Algorithm::Ring) => ring(&mut out),
-        (Op::AllReduce | Op::Broadcast, Algorithm::Tree) => {
+        (Op::AllReduce | Op::Broadcast, Algorithm::Tree)
+        | (Op::Broadcast, Algorithm::HalvingDoubling) => {
             for (parent, child) in tree_edges(p) {
                 out.push((parent, child));
                 out.push((child, parent));
+            }
+        }
+        (Op::AllReduce, Algorithm::HalvingDoubling) => {
+            for (a, b) in halving_doubling_partners(p) {
+                out.push((a, b));
+                out.push((b, a));
             }
         }
     }
@@ -388,8 +430,19 @@ pub fn model_time(op: Op, algorithm: Algorithm, p: usize, bytes: f64, alpha: f64
             2.0 * (pf - 1.0) * alpha + 2.0 * (pf - 1.0) / pf * bytes / b
         }
         (Op::AllReduce, Algorithm::Tree) => 2.0 * logp * (alpha + bytes / b),
+        (Op::AllReduce, Algorithm::HalvingDoubling) => {
+            // 2 log₂ q exchanges moving 2(q−1)/q of the buffer, and when
+            // p is not a power of two a whole buffer in and out of the fold.
+            let q = power_of_two_below(p) as f64;
+            let fold = if (q as usize) < p {
+                2.0 * (alpha + bytes / b)
+            } else {
+                0.0
+            };
+            2.0 * q.log2() * alpha + 2.0 * (q - 1.0) / q * bytes / b + fold
+        }
         (Op::ReduceScatter | Op::AllGather, _) => (pf - 1.0) * alpha + (pf - 1.0) / pf * bytes / b,
-        (Op::Broadcast, Algorithm::Tree) => logp * (alpha + bytes / b),
+        (Op::Broadcast, Algorithm::Tree | Algorithm::HalvingDoubling) => logp * (alpha + bytes / b),
         (Op::Broadcast, Algorithm::Ring) => {
             let c = broadcast_chunks(bytes as u64) as f64;
             (pf - 2.0 + c) * (alpha + bytes / c / b)
@@ -537,6 +590,26 @@ mod tests {
         );
         let expect = 0.014 + 1.75 * 0.858_993_459_2;
         assert!((t - expect).abs() < 1e-9, "{t} vs {expect}");
+    }
+
+    #[test]
+    fn halving_doubling_pairs_and_model() {
+        assert_eq!(power_of_two_below(1), 1);
+        assert_eq!(power_of_two_below(6), 4);
+        assert_eq!(power_of_two_below(8), 8);
+        // Six ranks: 4 and 5 fold into 0 and 1; the first four exchange
+        // with partners 1 and 2 apart.
+        assert_eq!(
+            halving_doubling_partners(6),
+            [(0, 4), (1, 5), (0, 1), (2, 3), (0, 2), (1, 3)]
+        );
+        // Eight ranks, by hand: 2·3 exchanges of α, and 2·7/8 of the buffer.
+        let (alpha, b, n) = (1e-6, 1e9, 8e6);
+        let t = model_time(Op::AllReduce, Algorithm::HalvingDoubling, 8, n, alpha, b);
+        assert!((t - (6e-6 + 2.0 * 7.0 / 8.0 * 8e-3)).abs() < 1e-12);
+        // Six ranks add the fold: a whole buffer in and out.
+        let t6 = model_time(Op::AllReduce, Algorithm::HalvingDoubling, 6, n, alpha, b);
+        assert!((t6 - (4e-6 + 2.0 * 3.0 / 4.0 * 8e-3 + 2.0 * (1e-6 + 8e-3))).abs() < 1e-12);
     }
 
     #[test]

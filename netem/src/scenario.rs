@@ -1437,10 +1437,11 @@ fn algorithm(field: &str, value: Option<&str>) -> Checked<crate::collective::Alg
     use crate::collective::Algorithm;
     match value.unwrap_or("ring") {
         "ring" => Ok(Algorithm::Ring),
-        "tree" | "halving-doubling" => Ok(Algorithm::Tree),
+        "tree" => Ok(Algorithm::Tree),
+        "halving-doubling" => Ok(Algorithm::HalvingDoubling),
         other => Err(bad(
             format!("{field}.algorithm"),
-            format!("must be \"ring\" or \"tree\" (got {other:?})"),
+            format!("must be \"ring\", \"tree\" or \"halving-doubling\" (got {other:?})"),
         )),
     }
 }

@@ -318,7 +318,77 @@ impl Comm {
                 self.tree_reduce(dtype, data).await?;
                 self.tree_broadcast(data).await
             }
+            Algorithm::HalvingDoubling => self.halving_doubling(dtype, data).await,
         }
+    }
+
+    /// Recursive halving-doubling all-reduce (see
+    /// [`Algorithm::HalvingDoubling`]): with q the largest power of two
+    /// ≤ p, ranks q.. first fold their buffer into rank r − q; the first q
+    /// reduce-scatter by exchanging halves with partners q/2, q/4, …, 1
+    /// apart, then all-gather with partners 1, 2, …, q/2 apart; the folded
+    /// ranks get the result back.
+    async fn halving_doubling(&self, dtype: DType, data: &mut BytesMut) -> Result<(), CommError> {
+        let (p, r) = (self.size(), self.rank);
+        let q = orbnet_netem::collective::power_of_two_below(p);
+        let id = self.call();
+        let size = dtype.size();
+        if r >= q {
+            let sent = self.send(r - q, id, 0, 0, Bytes::copy_from_slice(data));
+            let got = self.recv(r - q, id, 1).await?;
+            self.expect_len(&got, data.len(), r - q)?;
+            data.copy_from_slice(&got);
+            return Self::join(vec![sent]).await;
+        }
+        if r + q < p {
+            let got = self.recv(r + q, id, 0).await?;
+            self.expect_len(&got, data.len(), r + q)?;
+            tensor::reduce_into(dtype, data, &got);
+        }
+        let mut sends = Vec::new();
+        // Reduce-scatter: keep one half of the range, hand the other over.
+        // Partners share their range at every level, so they split alike.
+        let (mut lo, mut hi) = (0usize, data.len() / size);
+        let mut parents = Vec::new();
+        let (mut mask, mut step) = (q / 2, 2u32);
+        while mask > 0 {
+            let partner = r ^ mask;
+            let mid = lo + (hi - lo) / 2;
+            let (keep, give) = if r & mask == 0 {
+                ((lo, mid), (mid, hi))
+            } else {
+                ((mid, hi), (lo, mid))
+            };
+            parents.push((lo, hi));
+            let out = Bytes::copy_from_slice(&data[give.0 * size..give.1 * size]);
+            sends.push(self.send(partner, id, step, (give.0 * size) as u64, out));
+            let got = self.recv(partner, id, step).await?;
+            let (a, b) = (keep.0 * size, keep.1 * size);
+            self.expect_len(&got, b - a, partner)?;
+            tensor::reduce_into(dtype, &mut data[a..b], &got);
+            (lo, hi) = keep;
+            mask /= 2;
+            step += 1;
+        }
+        // All-gather: the same partners in reverse, each range doubling.
+        let mut mask = 1;
+        while let Some((plo, phi)) = parents.pop() {
+            let partner = r ^ mask;
+            let theirs = if lo == plo { (hi, phi) } else { (plo, lo) };
+            let out = Bytes::copy_from_slice(&data[lo * size..hi * size]);
+            sends.push(self.send(partner, id, step, (lo * size) as u64, out));
+            let got = self.recv(partner, id, step).await?;
+            let (a, b) = (theirs.0 * size, theirs.1 * size);
+            self.expect_len(&got, b - a, partner)?;
+            data[a..b].copy_from_slice(&got);
+            (lo, hi) = (plo, phi);
+            mask *= 2;
+            step += 1;
+        }
+        if r + q < p {
+            sends.push(self.send(r + q, id, 1, 0, Bytes::copy_from_slice(data)));
+        }
+        Self::join(sends).await
     }
 
     /// Byte range of ring part `k` of `n` elements.
@@ -516,7 +586,9 @@ impl Comm {
                 };
                 match algorithm {
                     Algorithm::Ring => self.ring_broadcast(&mut data).await?,
-                    Algorithm::Tree => self.tree_broadcast(&mut data).await?,
+                    Algorithm::Tree | Algorithm::HalvingDoubling => {
+                        self.tree_broadcast(&mut data).await?
+                    }
                 }
                 tensor::first_mismatch(dtype, &data, 0, |i| tensor::value(dtype, p, 0, i)).is_none()
             }
