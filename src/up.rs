@@ -275,15 +275,20 @@ async fn drive_in_process(
                 let (t, sat, crash) = schedule[next];
                 next += 1;
                 let name = scenario.world.name(sat);
-                if crash {
+                // A satellite that already finished has nothing to crash.
+                let acted = if crash && !collected.done.contains_key(&sat.index()) {
                     run.crash(sat);
-                    down.insert(sat.index());
-                } else {
+                    down.insert(sat.index())
+                } else if !crash && down.remove(&sat.index()) {
                     run.restart(sat);
-                    down.remove(&sat.index());
-                }
-                collected.events.push(json!({"event": if crash { "crash" } else { "restart" },
+                    true
+                } else {
+                    false
+                };
+                if acted {
+                    collected.events.push(json!({"event": if crash { "crash" } else { "restart" },
                     "sat": name, "t_s": t.as_secs_f64()}));
+                }
             }
         }
     }
@@ -484,11 +489,15 @@ async fn drive(
                 let (t, sat, crash) = schedule[next_crash];
                 next_crash += 1;
                 let i = sat.index();
-                if crash {
+                // A satellite that already finished has nothing to crash.
+                let acted = crash && !collected.done.contains_key(&i) || !crash && down.contains(&i);
+                if acted && crash {
                     sats[i].stdin = None;
                     let _ = sats[i].child.start_kill();
                     down.insert(i);
-                } else {
+                } else if acted {
+                    // The old process must be gone before its port is bound again.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), sats[i].child.wait()).await;
                     match launch.spawn(i, Some(ports[i])) {
                         Ok(s) => {
                             sats[i] = s;
@@ -502,8 +511,10 @@ async fn drive(
                         }
                     }
                 }
-                collected.events.push(json!({"event": if crash { "crash" } else { "restart" },
-                    "sat": failed_name(names, i), "t_s": t.as_secs_f64()}));
+                if acted {
+                    collected.events.push(json!({"event": if crash { "crash" } else { "restart" },
+                        "sat": failed_name(names, i), "t_s": t.as_secs_f64()}));
+                }
                 continue;
             }
             _ = tokio::signal::ctrl_c() => {
@@ -562,6 +573,9 @@ async fn drive(
                 }
                 "ready" if rejoining.remove(&i) => {
                     send_one(&mut sats[i], &start_line).await;
+                    if stopping {
+                        send_one(&mut sats[i], &format!("{}\n", json!({"stop": true}))).await;
+                    }
                 }
                 "bound" => {
                     ports[i] = v["port"]
@@ -629,8 +643,11 @@ async fn drive(
                         stopping = true;
                         // A satellite already gone shows up in the exit check.
                         let line = format!("{}\n", json!({"stop": true}));
-                        for s in sats.iter_mut() {
-                            send_one(s, &line).await;
+                        // A satellite still rejoining gets it after its start line.
+                        for (i, s) in sats.iter_mut().enumerate() {
+                            if !rejoining.contains(&i) {
+                                send_one(s, &line).await;
+                            }
                         }
                     }
                 }
@@ -638,9 +655,9 @@ async fn drive(
         }
     }
     bar.finish_and_clear();
-    if collected.done.len() < n {
+    if collected.done.len() + down.len() < n {
         let missing: Vec<&str> = (0..n)
-            .filter(|i| !collected.done.contains_key(i))
+            .filter(|i| !collected.done.contains_key(i) && !down.contains(i))
             .map(|i| failed_name(names, i))
             .collect();
         return Err(Failure::Run(format!(

@@ -205,3 +205,47 @@ fn the_in_process_harness_replays_a_seed_exactly() {
         (corrupted(&other), &other["counters"]["frames_out"])
     );
 }
+
+/// A satellite that crashes for good: the run still ends normally, with
+/// its results, in both harnesses.
+#[test]
+fn a_satellite_that_stays_down_does_not_fail_the_run() {
+    let scenario = ring8(
+        1.0,
+        3.0,
+        1e-12,
+        r#"
+[[workload]]
+kind = "ping"
+from = "sat-0"
+to = "sat-3"
+interval_ms = 250
+count = 10
+
+[[fault]]
+at_s = 1
+kind = "satellite-crash"
+a = "sat-2"
+"#,
+    );
+    for (args, tag) in [
+        (&[][..], "down-process"),
+        (&["--in-process"][..], "down-task"),
+    ] {
+        let dir = temp_dir(tag);
+        let (out, summary) = run_up_with(&dir, &scenario, args);
+        assert!(
+            out.status.success(),
+            "{tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(summary["failure"], Value::Null, "{tag}");
+        assert_eq!(summary["ping"][0]["received"], 10, "{tag}");
+        let ev = events(&dir);
+        assert!(
+            ev.iter()
+                .any(|e| e["event"] == "crash" && e["sat"] == "sat-2")
+        );
+        assert!(!ev.iter().any(|e| e["event"] == "restart"));
+    }
+}

@@ -492,12 +492,18 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     let (pattern, links) = build_links(raw.links, &names, layout)?;
     let mut world = World::new(names, orbits, pattern, links);
     let mut faults = Vec::new();
+    // Which [[fault]] each fault came from, for errors.
+    let mut origin = Vec::new();
     for (i, f) in raw.fault.into_iter().enumerate() {
         match build_fault(f, i, &world)? {
-            BuiltFault::Fault(f) => faults.push(f),
+            BuiltFault::Fault(f) => {
+                faults.push(f);
+                origin.push(i);
+            }
             BuiltFault::Restart { sat, at } => restart(&mut faults, sat, at, i, &world)?,
         }
     }
+    no_overlapping_crashes(&faults, &origin, &world)?;
     world.set_faults(faults);
     let gateways = raw
         .gateway
@@ -1268,6 +1274,39 @@ fn restart(
     }
 }
 
+/// A satellite cannot crash again while it is down.
+fn no_overlapping_crashes(
+    faults: &[crate::fault::Fault],
+    origin: &[usize],
+    world: &World,
+) -> Checked<()> {
+    use crate::fault::FaultKind;
+    let mut crashes: Vec<(SatId, SimTime, Option<SimTime>, usize)> = faults
+        .iter()
+        .zip(origin)
+        .filter_map(|(f, &i)| match f.kind {
+            FaultKind::Crash { sat } => Some((sat, f.at, f.until, i)),
+            _ => None,
+        })
+        .collect();
+    crashes.sort_by_key(|c| (c.0, c.1));
+    for w in crashes.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if a.0 == b.0 && a.2.is_none_or(|until| until > b.1) {
+            return Err(bad(
+                format!("fault[{}].at_s", b.3),
+                format!(
+                    "{} is still down from the crash at {} s (fault[{}])",
+                    world.name(b.0),
+                    a.1.as_secs_f64(),
+                    a.3
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One `[[fault]]`.
 fn build_fault(f: RawFault, i: usize, world: &World) -> Checked<BuiltFault> {
     use crate::fault::{Fault, FaultKind};
@@ -1758,6 +1797,20 @@ DEMO-3
             "fault[0].a",
             "no crash under way",
         );
+        rejects(
+            &format!(
+                "{RING}[[fault]]\nat_s = 1\nkind = \"satellite-crash\"\na = \"sat-1\"\nfor_s = 3\n\
+                 [[fault]]\nat_s = 2\nkind = \"satellite-crash\"\na = \"sat-1\"\n"
+            ),
+            "fault[1].at_s",
+            "still down",
+        );
+        // Crash, restart, crash again: fine.
+        parse(&format!(
+            "{RING}[[fault]]\nat_s = 1\nkind = \"satellite-crash\"\na = \"sat-1\"\nfor_s = 1\n\
+             [[fault]]\nat_s = 2\nkind = \"satellite-crash\"\na = \"sat-1\"\n"
+        ))
+        .expect("valid");
         rejects(
             &f("at_s = 1\nkind = \"satellite-restart\"\na = \"sat-1\"\nfor_s = 2"),
             "fault[0].for_s",

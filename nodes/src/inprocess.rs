@@ -6,9 +6,13 @@
 //! runtime jumps from timer to timer whenever every task waits, so virtual
 //! time costs nothing while the work is light, and nothing the host does
 //! (scheduling, load, other processes) can change what happens. Every
-//! random choice comes from the scenario seed: link loss, smoltcp's seeds,
-//! quinn's endpoint seeds, the TLS key. `select!`s in the node are biased.
-//! The same seed therefore replays the same run, event for event.
+//! random choice that can change what happens comes from the scenario
+//! seed: link loss, smoltcp's seeds, quinn's endpoint seeds, the TLS key.
+//! (quinn's connection IDs and rustls's handshake randoms still come from
+//! the OS: their lengths are fixed, so timing and events do not depend on
+//! them, but packet bytes in a capture do. quinn's BBR is not seeded.)
+//! `select!`s in the node are biased. The same seed therefore replays the
+//! same run, event for event.
 
 use std::path::PathBuf;
 
@@ -53,6 +57,7 @@ pub struct Run {
 struct Sat {
     task: Option<JoinHandle<()>>,
     commands: mpsc::UnboundedSender<Command>,
+    report: Reporter,
 }
 
 /// A current-thread runtime on paused time, for [`Run`].
@@ -121,6 +126,7 @@ impl Run {
         let me = SatId(i as u32);
         let (commands, rx) = mpsc::unbounded_channel();
         let report = Reporter::channel(i, self.events_tx.clone());
+        let report_handle = report.clone();
         let harness = Harness::InProcess(InProcess {
             wire: self.fabric.attach(i),
             tls: self.tls.clone(),
@@ -154,6 +160,7 @@ impl Run {
         Sat {
             task: Some(task),
             commands,
+            report: report_handle,
         }
     }
 
@@ -194,12 +201,15 @@ impl Run {
             .is_some_and(|s| s.commands.send(c).is_ok())
     }
 
-    /// Satellite `sat` crashes: its task stops where it is and its inbox goes.
+    /// Satellite `sat` crashes: its task stops where it is and its inbox
+    /// goes. Tasks it spawned (a collective's, quinn's) lose their stack and
+    /// wait until the run ends; they report nothing more.
     pub fn crash(&mut self, sat: SatId) {
         if let Some(s) = self.sats.get_mut(sat.index())
             && let Some(t) = s.task.take()
         {
             t.abort();
+            s.report.silence();
             self.fabric.detach(sat.index());
         }
     }

@@ -94,12 +94,15 @@ pub struct Reporter {
         usize,
         tokio::sync::mpsc::UnboundedSender<(usize, serde_json::Value)>,
     )>,
+    /// Cleared when an in-process satellite crashes: the tasks it spawned
+    /// may linger until the run ends, but a dead satellite says nothing.
+    alive: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Reporter {
     /// Events as JSON lines on stdout.
     pub fn stdout() -> Reporter {
-        Reporter { to: None }
+        Reporter::default()
     }
 
     /// Events of satellite `sat` into a channel.
@@ -109,6 +112,14 @@ impl Reporter {
     ) -> Reporter {
         Reporter {
             to: Some((sat, tx)),
+            alive: Some(Arc::new(std::sync::atomic::AtomicBool::new(true))),
+        }
+    }
+
+    /// Silences this reporter and every clone of it.
+    pub fn silence(&self) {
+        if let Some(a) = &self.alive {
+            a.store(false, Ordering::Relaxed);
         }
     }
 
@@ -121,7 +132,13 @@ impl Reporter {
                 let _ = out.flush();
             }
             Some((sat, tx)) => {
-                let _ = tx.send((*sat, v));
+                if self
+                    .alive
+                    .as_ref()
+                    .is_none_or(|a| a.load(Ordering::Relaxed))
+                {
+                    let _ = tx.send((*sat, v));
+                }
             }
         }
     }
@@ -721,26 +738,12 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
         let next = next_event!();
         let wake = clock.wall(next);
         // `biased`: branches are polled in order, so a run of the in-process
-        // harness makes the same choices every time. Whichever wakes the
-        // loop, its top processes everything due, so the timer comes last.
+        // harness makes the same choices every time. The rarely ready ones
+        // (gateway dials, commands, the launcher) come first so that a busy
+        // wire cannot starve them; whichever wakes the loop, its top
+        // processes everything due, so the timer comes last.
         tokio::select! {
             biased;
-            r = sock.recv_from(&mut buf) => {
-                let (n, stride, from) = r?;
-                for f in buf[..n].chunks(stride) {
-                    accept(f, from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
-                }
-                // Drain what else is waiting without blocking.
-                for _ in 0..1024 {
-                    let Ok((n, stride, from)) = sock.try_recv_from(&mut buf) else {
-                        break;
-                    };
-                    for f in buf[..n].chunks(stride) {
-                        accept(f, from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
-                    }
-                }
-            }
-            _ = quic_notify.notified() => {}
             Some(d) = gw_rx.recv() => {
                 let local = next_local_port;
                 next_local_port = if next_local_port >= 59_999 { 50_000 } else { next_local_port + 1 };
@@ -797,6 +800,22 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                     end = end.min(clock.now().max(last));
                 }
             }
+            r = sock.recv_from(&mut buf) => {
+                let (n, stride, from) = r?;
+                for f in buf[..n].chunks(stride) {
+                    accept(f, from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
+                }
+                // Drain what else is waiting without blocking.
+                for _ in 0..1024 {
+                    let Ok((n, stride, from)) = sock.try_recv_from(&mut buf) else {
+                        break;
+                    };
+                    for f in buf[..n].chunks(stride) {
+                        accept(f, from, cfg.token, &router, &link_peer, &mut heap, &mut arrivals, &mut wire);
+                    }
+                }
+            }
+            _ = quic_notify.notified() => {}
             _ = tokio::time::sleep_until(wake) => {}
         }
     }

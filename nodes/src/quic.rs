@@ -592,6 +592,14 @@ impl Port {
         notify: Arc<Notify>,
     ) -> Result<Port, String> {
         use smoltcp::socket::udp;
+        // smoltcp lets two sockets bind one port and hands each datagram to
+        // the first: refuse the second.
+        let taken = stack.sockets.iter().any(
+            |(_, s)| matches!(s, smoltcp::socket::Socket::Udp(u) if u.endpoint().port == port),
+        );
+        if taken {
+            return Err(format!("UDP port {port} is already in use"));
+        }
         let buf =
             || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8192], vec![0u8; 32 << 20]);
         let mut socket = udp::Socket::new(buf(), buf());

@@ -372,7 +372,7 @@ impl WireIo {
             WireIo::Mem(m) => match m.rx.recv().await {
                 Some((from, d)) => {
                     let n = copy_into(buf, &d);
-                    Ok((n, n, from))
+                    Ok((n, n.max(1), from))
                 }
                 None => std::future::pending().await,
             },
@@ -386,7 +386,7 @@ impl WireIo {
             WireIo::Mem(m) => match m.rx.try_recv() {
                 Ok((from, d)) => {
                     let n = copy_into(buf, &d);
-                    Ok((n, n, from))
+                    Ok((n, n.max(1), from))
                 }
                 Err(_) => Err(io::Error::from(io::ErrorKind::WouldBlock)),
             },
