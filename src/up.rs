@@ -216,14 +216,26 @@ pub fn up_in_process(
     let wall_start = Instant::now();
     let collected = rt.block_on(drive_in_process(&scenario, captures))?;
     drop(rt);
-    write_results(&scenario, &collected, &dir, wall_start.elapsed(), true)?;
-    if let Some(failure) = collected.failure {
-        return Err(Failure::Run(format!(
+    finish(&scenario, collected, dir, wall_start.elapsed(), true)
+}
+
+/// Writes a run's results; a run that failed is an error naming where
+/// they are.
+fn finish(
+    scenario: &Scenario,
+    collected: Collected,
+    dir: PathBuf,
+    wall: Duration,
+    in_process: bool,
+) -> Result<PathBuf, Failure> {
+    write_results(scenario, &collected, &dir, wall, in_process)?;
+    match collected.failure {
+        Some(failure) => Err(Failure::Run(format!(
             "{failure}; results so far in {}",
             dir.display()
-        )));
+        ))),
+        None => Ok(dir),
     }
-    Ok(dir)
 }
 
 /// Gathers an in-process run's events, crashes and restarts satellites on
@@ -370,14 +382,7 @@ pub async fn up(
         }
     }
 
-    write_results(&scenario, &collected, &dir, wall_start.elapsed(), false)?;
-    if let Some(failure) = collected.failure {
-        return Err(Failure::Run(format!(
-            "{failure}; results so far in {}",
-            dir.display()
-        )));
-    }
-    Ok(dir)
+    finish(&scenario, collected, dir, wall_start.elapsed(), false)
 }
 
 /// The captures asked for on the command line: (satellite index, file
@@ -490,7 +495,11 @@ async fn drive(
                 next_crash += 1;
                 let i = sat.index();
                 // A satellite that already finished has nothing to crash.
-                let acted = crash && !collected.done.contains_key(&i) || !crash && down.contains(&i);
+                let acted = if crash {
+                    !collected.done.contains_key(&i)
+                } else {
+                    down.contains(&i)
+                };
                 if acted && crash {
                     sats[i].stdin = None;
                     let _ = sats[i].child.start_kill();

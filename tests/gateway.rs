@@ -3,7 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -14,6 +15,57 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// Starts `orbnet up` on twelve satellites at 800 km, each linked to the
+/// next, with `protocol` gateways from sat-0's loopback port `gw_port` to
+/// the service on `server_port` behind sat-4.
+fn launch_ring12(tag: &str, gw_port: u16, server_port: u16, protocol: &str) -> (PathBuf, Child) {
+    let dir = temp_dir(tag);
+    let file = dir.join("ring.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"name = "ring-12-gateway"
+duration_s = 3
+[constellation]
+kind = "walker"
+planes = 1
+per_plane = 12
+altitude_km = 800
+inclination_deg = 53
+[links]
+rate_gbps = 10
+[[gateway]]
+satellite = "sat-0"
+listen = "127.0.0.1:{gw_port}"
+to = "sat-4:7"
+protocol = "{protocol}"
+[[gateway]]
+satellite = "sat-4"
+expose = "7"
+forward = "127.0.0.1:{server_port}"
+protocol = "{protocol}"
+"#
+        ),
+    )
+    .expect("write");
+    let launcher = Command::new(BIN)
+        .arg("up")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawns");
+    (dir, launcher)
+}
+
+/// sat-0 → sat-4 and back: 8 hops of 2a·sin(15°) over c, a = 6378.137 + 800 km.
+fn ring12_rtt() -> f64 {
+    let hop_km = 2.0 * (6378.137 + 800.0) * 15f64.to_radians().sin();
+    8.0 * hop_km / 299_792.458
 }
 
 #[test]
@@ -35,44 +87,7 @@ fn tcp_echo_through_a_gateway_across_four_hops_follows_the_geometry() {
         }
     });
     let gw_port = free_port();
-    let dir = temp_dir("gateway");
-    let file = dir.join("ring.toml");
-    // Twelve satellites at 800 km, each linked to the next: sat-0 → sat-4
-    // is four hops of 2a·sin(15°).
-    std::fs::write(
-        &file,
-        format!(
-            r#"name = "ring-12-gateway"
-duration_s = 3
-[constellation]
-kind = "walker"
-planes = 1
-per_plane = 12
-altitude_km = 800
-inclination_deg = 53
-[links]
-rate_gbps = 10
-[[gateway]]
-satellite = "sat-0"
-listen = "127.0.0.1:{gw_port}"
-to = "sat-4:7"
-[[gateway]]
-satellite = "sat-4"
-expose = "7"
-forward = "127.0.0.1:{server_port}"
-"#
-        ),
-    )
-    .expect("write");
-    let mut launcher = Command::new(BIN)
-        .arg("up")
-        .arg(&file)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
+    let (dir, mut launcher) = launch_ring12("gateway", gw_port, server_port, "tcp");
     // Wait for the gateway to listen.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut client = loop {
@@ -98,9 +113,7 @@ forward = "127.0.0.1:{server_port}"
     drop(client);
     let status = wait_exit(&mut launcher, Duration::from_secs(20)).expect("run ends");
     assert!(status.success(), "{status}");
-    // 4 hops there and back: 8 · 2a·sin(15°) / c, a = 6378.137 + 800 km.
-    let hop_km = 2.0 * (6378.137 + 800.0) * 15f64.to_radians().sin();
-    let rtt = 8.0 * hop_km / 299_792.458;
+    let rtt = ring12_rtt();
     // The first echo also pays for the handshake; the rest are one round trip.
     for r in &rtts[1..] {
         assert!(
@@ -127,44 +140,7 @@ fn udp_echo_through_a_gateway_across_four_hops_follows_the_geometry() {
         .and_then(|s| s.local_addr())
         .map(|a| a.port())
         .expect("a free port");
-    let dir = temp_dir("gateway-udp");
-    let file = dir.join("ring.toml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"name = "ring-12-udp-gateway"
-duration_s = 3
-[constellation]
-kind = "walker"
-planes = 1
-per_plane = 12
-altitude_km = 800
-inclination_deg = 53
-[links]
-rate_gbps = 10
-[[gateway]]
-satellite = "sat-0"
-listen = "127.0.0.1:{gw_port}"
-to = "sat-4:7"
-protocol = "udp"
-[[gateway]]
-satellite = "sat-4"
-expose = "7"
-forward = "127.0.0.1:{server_port}"
-protocol = "udp"
-"#
-        ),
-    )
-    .expect("write");
-    let mut launcher = Command::new(BIN)
-        .arg("up")
-        .arg(&file)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
+    let (dir, mut launcher) = launch_ring12("gateway-udp", gw_port, server_port, "udp");
     let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     client
         .set_read_timeout(Some(Duration::from_millis(300)))
@@ -198,9 +174,7 @@ protocol = "udp"
     }
     let status = wait_exit(&mut launcher, Duration::from_secs(20)).expect("run ends");
     assert!(status.success(), "{status}");
-    // 4 hops there and back: 8 · 2a·sin(15°) / c, a = 6378.137 + 800 km.
-    let hop_km = 2.0 * (6378.137 + 800.0) * 15f64.to_radians().sin();
-    let rtt = 8.0 * hop_km / 299_792.458;
+    let rtt = ring12_rtt();
     for r in &rtts {
         assert!(
             (r - rtt).abs() / rtt < 0.05,
