@@ -3,7 +3,7 @@
 #   scripts/bench-transport.sh
 # 1. Data plane: two satellites 100 m apart on one lossless 400 Gb/s link
 #    (so the emulator, not the link, is the limit), MTU 9000, TDF 1: wall
-#    goodput of a 500 MB verified transfer over TCP and over QUIC on smoltcp,
+#    goodput of a 2 GB verified transfer over TCP and over QUIC on smoltcp,
 #    and raw 9000-byte packets through router, shaper and wire (no stack),
 #    beside loopback UDP (9044-byte datagrams), kernel TCP and quinn on the
 #    kernel's UDP.
@@ -33,7 +33,7 @@ python3 -c "import sys; g,b=float(sys.argv[1]),float(sys.argv[2]); print(f'orbne
 for t in tcp quic; do
   cat > "$TMP/pair-$t.toml" <<TOML
 name = "pair"
-duration_s = 8
+duration_s = 20
 [constellation]
 kind = "formation"
 count = 2
@@ -47,7 +47,7 @@ queue_bytes = 268435456
 kind = "bulk"
 from = "sat-0"
 to = "sat-1"
-bytes = 500000000
+bytes = 2000000000
 transport = "$t"
 TOML
   read -r g v _ < <(goodput "$TMP/pair-$t.toml" "$TMP/pair-$t")

@@ -13,6 +13,11 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The allocator of the `orbnet` binary, so that (a) allocates its frames
+/// as a satellite process does; the baselines run on it too.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BYTES: u64 = 2 << 30;
 const DATAGRAM: usize = 9044; // a 9000-byte IP packet plus orbnet's 44-byte header
 

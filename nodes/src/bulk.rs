@@ -1,11 +1,10 @@
 //! The `bulk` workload over TCP: smoltcp TCP sockets carrying generated
 //! bytes that the receiver checks one by one.
 //!
-//! The content is a keyed stream: the 8 bytes of block `k` are
-//! `splitmix64(key ^ k)`, so the receiver knows every byte it should get
-//! without anything being sent ahead, and a single wrong byte fails the
-//! transfer. With `streams = N` the bytes are split into N contiguous
-//! ranges, one per connection.
+//! The content is a keyed stream ([`Content`]), so the receiver knows
+//! every byte it should get without anything being sent ahead, and a
+//! single wrong byte fails the transfer. With `streams = N` the bytes are
+//! split into N contiguous ranges, one per connection.
 //!
 //! TCP is tuned for long fat links: windows sized to the path's
 //! bandwidth-delay product (smoltcp scales the window for buffers over
@@ -28,64 +27,128 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The content of stream `key` in 32-byte blocks: block `b` is four
-/// little-endian words, `w.rotate_left(16k) ^ K[k]` for k = 0..4, with
-/// `w = splitmix(key ^ b)`. One mix per 32 bytes keeps generating and
-/// checking the content well below the cost of carrying it; any byte out
-/// of place lands in another block or word and differs.
-fn block(key: u64, b: u64) -> [u8; BLOCK] {
-    const K: [u64; 4] = [
-        0,
-        0x9e37_79b9_7f4a_7c15,
-        0x3c6e_f372_fe94_f82a,
-        0xdaa6_6d2c_7ddf_743f,
-    ];
-    let w = splitmix(key ^ b);
-    let mut out = [0u8; BLOCK];
-    for (k, c) in out.chunks_exact_mut(8).enumerate() {
-        c.copy_from_slice(&(w.rotate_left(16 * k as u32) ^ K[k]).to_le_bytes());
-    }
-    out
+/// Words in a content table (64 KiB).
+const TABLE_WORDS: usize = 8192;
+
+/// The keyed content of a transfer, as little-endian 64-bit words: word
+/// `i` is `T[i mod N] ^ m(i div N)`, where the table `T[j] = splitmix(key ^ j)`
+/// holds N = 8192 words and `m(q) = q · 0x9e3779b97f4a7c15` marks each
+/// 64 KiB period.
+///
+/// Every word depends on its own index: a word out of place by d words
+/// compares `T[j] ^ m(q)` with `T[j'] ^ m(q')`, equal only by a 2⁻⁶⁴
+/// chance, even when d is a whole number of periods (the multiplier is odd,
+/// so `m` never repeats). Generating and checking cost one xor per word
+/// over a table that stays in cache, far below the cost of carrying the
+/// bytes: the mix behind it runs once per table entry, not once per word.
+#[derive(Clone, Debug)]
+pub struct Content {
+    table: std::sync::Arc<[u64]>,
 }
 
-/// Bytes per content block.
-const BLOCK: usize = 32;
-
-/// Fills `buf` with the content at `offset` of stream `key` (see [`block`]).
-pub fn fill(key: u64, offset: u64, buf: &mut [u8]) {
-    let size = BLOCK as u64;
-    let mut at = offset;
-    // Up to the next block boundary.
-    let head = (((size - at % size) % size) as usize).min(buf.len());
-    let (first, rest) = buf.split_at_mut(head);
-    if head > 0 {
-        let s = (at % size) as usize;
-        first.copy_from_slice(&block(key, at / size)[s..s + head]);
-        at += head as u64;
-    }
-    let mut blocks = rest.chunks_exact_mut(BLOCK);
-    for c in &mut blocks {
-        c.copy_from_slice(&block(key, at / size));
-        at += size;
-    }
-    let tail = blocks.into_remainder();
-    let n = tail.len();
-    tail.copy_from_slice(&block(key, at / size)[..n]);
-}
-
-/// Index of the first byte of `buf` that differs from the content at `offset`.
-pub fn first_mismatch(key: u64, offset: u64, buf: &[u8]) -> Option<u64> {
-    let mut expect = [0u8; 4096];
-    for (k, chunk) in buf.chunks(expect.len()).enumerate() {
-        let at = offset + (k * expect.len()) as u64;
-        let e = &mut expect[..chunk.len()];
-        fill(key, at, e);
-        if chunk != e {
-            let i = chunk.iter().zip(e.iter()).position(|(a, b)| a != b)?;
-            return Some(at + i as u64);
+impl Content {
+    pub fn new(key: u64) -> Content {
+        Content {
+            table: (0..TABLE_WORDS as u64).map(|j| splitmix(key ^ j)).collect(),
         }
     }
-    None
+
+    /// Word `i` of the content.
+    pub fn word(&self, i: u64) -> u64 {
+        self.table[(i % TABLE_WORDS as u64) as usize] ^ period_mark(i / TABLE_WORDS as u64)
+    }
+
+    /// Fills `buf` with the content at byte `offset`.
+    pub fn fill(&self, offset: u64, buf: &mut [u8]) {
+        let mut at = offset;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let i = at / 8;
+            let s = (at % 8) as usize;
+            if s != 0 || rest.len() < 8 {
+                // A part of one word, at the start or the end.
+                let n = (8 - s).min(rest.len());
+                let (part, tail) = std::mem::take(&mut rest).split_at_mut(n);
+                part.copy_from_slice(&self.word(i).to_le_bytes()[s..s + n]);
+                (at, rest) = (at + n as u64, tail);
+                continue;
+            }
+            // Whole words up to the end of this table period.
+            let (j, mark) = self.run(i);
+            let words = (TABLE_WORDS - j).min(rest.len() / 8);
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(words * 8);
+            for (d, &t) in run
+                .as_chunks_mut::<8>()
+                .0
+                .iter_mut()
+                .zip(&self.table[j..j + words])
+            {
+                *d = (t ^ mark).to_le_bytes();
+            }
+            (at, rest) = (at + (words * 8) as u64, tail);
+        }
+    }
+
+    /// The offset of the first byte of `buf` that differs from the content
+    /// at byte `offset`.
+    pub fn first_mismatch(&self, offset: u64, buf: &[u8]) -> Option<u64> {
+        let mut at = offset;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let i = at / 8;
+            let s = (at % 8) as usize;
+            let words = if s != 0 || rest.len() < 8 {
+                0
+            } else {
+                (TABLE_WORDS - self.run(i).0).min(rest.len() / 8).min(512)
+            };
+            if words == 0 {
+                let n = (8 - s).min(rest.len());
+                let expect = &self.word(i).to_le_bytes()[s..s + n];
+                if let Some(k) = rest[..n].iter().zip(expect).position(|(a, b)| a != b) {
+                    return Some(at + k as u64);
+                }
+                (at, rest) = (at + n as u64, &rest[n..]);
+                continue;
+            }
+            // Up to 512 whole words at once; look closer only if one differs.
+            let (j, mark) = self.run(i);
+            let run = rest[..words * 8]
+                .as_chunks::<8>()
+                .0
+                .iter()
+                .zip(&self.table[j..j + words]);
+            let diff = run
+                .clone()
+                .fold(0, |acc, (d, &t)| acc | (u64::from_le_bytes(*d) ^ t ^ mark));
+            if diff != 0 {
+                // The first differing word, then its first differing byte.
+                let (k, b) = run
+                    .enumerate()
+                    .find_map(|(k, (d, &t))| {
+                        let e = (t ^ mark).to_le_bytes();
+                        d.iter().zip(&e).position(|(a, b)| a != b).map(|b| (k, b))
+                    })
+                    .unwrap_or((0, 0));
+                return Some(at + (8 * k + b) as u64);
+            }
+            (at, rest) = (at + (words * 8) as u64, &rest[words * 8..]);
+        }
+        None
+    }
+
+    /// Where word `i` sits in the table, and its period's mark.
+    fn run(&self, i: u64) -> (usize, u64) {
+        (
+            (i % TABLE_WORDS as u64) as usize,
+            period_mark(i / TABLE_WORDS as u64),
+        )
+    }
+}
+
+/// The mark of table period `q` (an odd multiplier: distinct for every q).
+fn period_mark(q: u64) -> u64 {
+    q.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// The content key of workload `w` under scenario seed `seed`.
@@ -136,7 +199,7 @@ struct SendStream {
 pub struct Sender {
     pub spec: Bulk,
     w: usize,
-    key: u64,
+    content: Content,
     streams: Vec<SendStream>,
     started: bool,
 }
@@ -159,7 +222,7 @@ impl Sender {
         Sender {
             spec,
             w,
-            key: content_key(seed, w),
+            content: Content::new(content_key(seed, w)),
             streams,
             started: false,
         }
@@ -191,13 +254,13 @@ impl Sender {
         for s in &mut self.streams {
             let socket = stack.sockets.get_mut::<tcp::Socket>(s.handle);
             while s.sent < s.len && socket.can_send() {
-                let key = self.key;
+                let content = &self.content;
                 let at = s.offset + s.sent;
                 let left = s.len - s.sent;
                 let n = socket
                     .send(|buf| {
                         let n = buf.len().min(left as usize);
-                        fill(key, at, &mut buf[..n]);
+                        content.fill(at, &mut buf[..n]);
                         (n, n)
                     })
                     .unwrap_or(0);
@@ -239,7 +302,7 @@ pub struct Outcome {
 pub struct Receiver {
     pub spec: Bulk,
     pub w: usize,
-    key: u64,
+    content: Content,
     streams: Vec<RecvStream>,
     mismatch: Option<u64>,
     outcome: Option<Outcome>,
@@ -265,7 +328,7 @@ impl Receiver {
         Receiver {
             spec,
             w,
-            key: content_key(seed, w),
+            content: Content::new(content_key(seed, w)),
             streams,
             mismatch: None,
             outcome: None,
@@ -292,12 +355,12 @@ impl Receiver {
         for s in &mut self.streams {
             let socket = stack.sockets.get_mut::<tcp::Socket>(s.handle);
             while socket.can_recv() {
-                let key = self.key;
+                let content = &self.content;
                 let at = s.offset + s.received;
                 let mut bad = None;
                 let n = socket
                     .recv(|buf| {
-                        bad = first_mismatch(key, at, buf);
+                        bad = content.first_mismatch(at, buf);
                         (buf.len(), buf.len())
                     })
                     .unwrap_or(0);
@@ -367,45 +430,75 @@ mod tests {
 
     #[test]
     fn content_checks_out_and_a_flipped_byte_is_caught() {
+        let (c7, c8) = (Content::new(7), Content::new(8));
         let mut buf = vec![0u8; 1000];
-        fill(7, 13, &mut buf);
-        assert_eq!(first_mismatch(7, 13, &buf), None);
-        assert!(first_mismatch(8, 13, &buf).is_some());
+        c7.fill(13, &mut buf);
+        assert_eq!(c7.first_mismatch(13, &buf), None);
+        assert!(c8.first_mismatch(13, &buf).is_some());
         buf[500] ^= 1;
-        assert_eq!(first_mismatch(7, 13, &buf), Some(513));
+        assert_eq!(c7.first_mismatch(13, &buf), Some(513));
         // Split anywhere, the halves check out at their offsets.
         let mut whole = vec![0u8; 64];
-        fill(3, 0, &mut whole);
-        assert_eq!(first_mismatch(3, 37, &whole[37..]), None);
+        c7.fill(0, &mut whole);
+        assert_eq!(c7.first_mismatch(37, &whole[37..]), None);
     }
 
     #[test]
-    fn content_is_the_bytes_of_its_blocks() {
-        // The definition, a byte at a time, against the block-at-a-time
-        // fill at every alignment and length around a block.
-        for offset in 0..70u64 {
-            for len in 0..100usize {
-                let mut buf = vec![0u8; len];
-                fill(11, offset, &mut buf);
-                for (i, &b) in buf.iter().enumerate() {
-                    let at = offset + i as u64;
-                    assert_eq!(b, block(11, at / 32)[(at % 32) as usize]);
+    fn content_is_the_bytes_of_its_words() {
+        // The definition, a byte at a time from splitmix itself, against
+        // the fill at every alignment and length around a word, at the
+        // start and across the first table period's end.
+        let c = Content::new(11);
+        let byte = |at: u64| {
+            let (i, n) = (at / 8, TABLE_WORDS as u64);
+            let w = splitmix(11 ^ (i % n)) ^ (i / n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            w.to_le_bytes()[(at % 8) as usize]
+        };
+        let edge = 8 * TABLE_WORDS as u64;
+        for base in [0, edge - 40] {
+            for offset in base..base + 70 {
+                for len in 0..100usize {
+                    let mut buf = vec![0u8; len];
+                    c.fill(offset, &mut buf);
+                    for (i, &b) in buf.iter().enumerate() {
+                        assert_eq!(b, byte(offset + i as u64), "offset {offset} + {i}");
+                    }
+                    assert_eq!(c.first_mismatch(offset, &buf), None);
                 }
             }
         }
-        // Each word of a block differs from the others.
-        let b = block(3, 9);
-        let words: std::collections::BTreeSet<&[u8]> = b.chunks(8).collect();
-        assert_eq!(words.len(), 4);
+        let c5 = Content::new(5);
         let mut big = vec![0u8; 10_000];
-        fill(5, 3, &mut big);
+        c5.fill(3, &mut big);
         big[9_999] ^= 0x80;
-        assert_eq!(first_mismatch(5, 3, &big), Some(10_002));
-        // A block moved to another offset is caught.
+        assert_eq!(c5.first_mismatch(3, &big), Some(10_002));
+        // A word moved to another offset is caught.
         let mut moved = vec![0u8; 64];
-        fill(5, 0, &mut moved[..32]);
-        fill(5, 0, &mut moved[32..]);
-        assert_eq!(first_mismatch(5, 0, &moved), Some(32));
+        c5.fill(0, &mut moved[..32]);
+        c5.fill(0, &mut moved[32..]);
+        assert_eq!(c5.first_mismatch(0, &moved), Some(32));
+    }
+
+    #[test]
+    fn content_repeated_a_whole_table_later_is_caught() {
+        // The table repeats every 64 KiB; the period's mark does not, so a
+        // period sent twice (or one skipped) is caught at its first byte.
+        let c = Content::new(9);
+        let period = 8 * TABLE_WORDS;
+        let mut twice = vec![0u8; 2 * period];
+        c.fill(0, &mut twice[..period]);
+        c.fill(0, &mut twice[period..]);
+        assert_eq!(c.first_mismatch(0, &twice), Some(period as u64));
+        // The whole of a long stream checks out, and one flipped bit deep
+        // inside is found where it is.
+        let mut long = vec![0u8; 5 * period + 5];
+        c.fill(77, &mut long);
+        assert_eq!(c.first_mismatch(77, &long), None);
+        long[3 * period + 1234] ^= 4;
+        assert_eq!(
+            c.first_mismatch(77, &long),
+            Some(77 + 3 * period as u64 + 1234)
+        );
     }
 
     #[test]

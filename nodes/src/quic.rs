@@ -415,7 +415,7 @@ pub async fn send_bulk(
     ep: quinn::Endpoint,
     runtime: VirtualRuntime,
     spec: orbnet_netem::scenario::Bulk,
-    key: u64,
+    content: crate::bulk::Content,
     to: SocketAddr,
 ) -> Result<(), String> {
     tokio::time::sleep_until(
@@ -429,7 +429,7 @@ pub async fn send_bulk(
         .map_err(|e| format!("handshake: {e}"))?;
     let mut tasks = Vec::new();
     for k in 0..spec.streams {
-        let conn = conn.clone();
+        let (conn, content) = (conn.clone(), content.clone());
         tasks.push(tokio::spawn(async move {
             let (offset, len) = crate::bulk::range(spec.bytes, spec.streams, k);
             let mut s = conn
@@ -443,7 +443,7 @@ pub async fn send_bulk(
             while sent < len {
                 let n = (len - sent).min(256 << 10) as usize;
                 let mut chunk = vec![0u8; n];
-                crate::bulk::fill(key, offset + sent, &mut chunk);
+                content.fill(offset + sent, &mut chunk);
                 s.write_chunk(bytes::Bytes::from(chunk))
                     .await
                     .map_err(|e| format!("stream {k}: {e}"))?;
@@ -466,7 +466,7 @@ pub async fn receive_bulk(
     ep: quinn::Endpoint,
     clock: VirtualClock,
     spec: orbnet_netem::scenario::Bulk,
-    key: u64,
+    content: crate::bulk::Content,
     received: Arc<std::sync::atomic::AtomicU64>,
 ) -> crate::bulk::Outcome {
     let fail = |e: String, received: &std::sync::atomic::AtomicU64| crate::bulk::Outcome {
@@ -488,7 +488,7 @@ pub async fn receive_bulk(
             Ok(s) => s,
             Err(e) => return fail(format!("accepting a stream: {e}"), &received),
         };
-        let received = received.clone();
+        let (received, content) = (received.clone(), content.clone());
         tasks.push(tokio::spawn(async move {
             let mut head = [0u8; 8];
             s.read_exact(&mut head)
@@ -504,9 +504,7 @@ pub async fn receive_bulk(
                 match s.read_chunk(1 << 20, true).await {
                     Ok(Some(chunk)) => {
                         let at = chunk.offset.saturating_sub(8);
-                        if let Some(bad) =
-                            crate::bulk::first_mismatch(key, offset + at, &chunk.bytes)
-                        {
+                        if let Some(bad) = content.first_mismatch(offset + at, &chunk.bytes) {
                             return Err(format!("byte {bad} differs from what was sent"));
                         }
                         got += chunk.bytes.len() as u64;
