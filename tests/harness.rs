@@ -249,3 +249,54 @@ a = "sat-2"
         assert!(!ev.iter().any(|e| e["event"] == "restart"));
     }
 }
+
+/// Echoes lost while the far satellite is down count as lost once their
+/// timeout passes, so the run stops when the last one has, long before
+/// its 100 s duration.
+#[test]
+fn lost_echoes_time_out_and_the_run_stops_early() {
+    let scenario = ring8(
+        1.0,
+        100.0,
+        1e-12,
+        r#"
+[[workload]]
+kind = "ping"
+from = "sat-0"
+to = "sat-3"
+interval_ms = 250
+count = 6
+timeout_s = 0.5
+
+[[fault]]
+at_s = 0.4
+kind = "satellite-crash"
+a = "sat-3"
+for_s = 0.5
+"#,
+    );
+    let dir = temp_dir("lost-echoes");
+    let (out, summary) = run_up_with(&dir, &scenario, &["--in-process"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A request reaches sat-3 after 3 hops (56.5 ms): those sent at 0.5 s
+    // and 0.75 s find it down (0.4 s to 0.9 s).
+    assert_eq!(summary["ping"][0]["sent"], 6);
+    assert_eq!(summary["ping"][0]["received"], 4);
+    let ev = events(&dir);
+    let lost: Vec<f64> = ev
+        .iter()
+        .filter(|e| e["event"] == "echo" && e["rtt_ms"].is_null())
+        .filter_map(|e| e["sent_s"].as_f64())
+        .collect();
+    assert_eq!(lost, [0.5, 0.75]);
+    // The last request (1.25 s) is answered 113 ms later, after the lost
+    // ones timed out (1.0 s and 1.25 s); the run ends then, not at 100 s.
+    for d in ev.iter().filter(|e| e["event"] == "done") {
+        let t = d["t_s"].as_f64().unwrap_or(f64::MAX);
+        assert!(t < 1.4, "{} ran to {t} s", d["sat"]);
+    }
+}

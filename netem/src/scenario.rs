@@ -169,6 +169,9 @@ pub struct Ping {
     /// ICMP payload bytes.
     pub size: u32,
     pub start: SimTime,
+    /// How long a request waits for its echo before it counts as lost (an
+    /// echo later than this is ignored, as `ping -W` does).
+    pub timeout: SimDuration,
 }
 
 // ---------------------------------------------------------------- raw forms
@@ -390,6 +393,7 @@ struct RawPing {
     count: Option<u32>,
     size: Option<u32>,
     start_s: Option<f64>,
+    timeout_s: Option<f64>,
 }
 
 // ---------------------------------------------------------------- loading
@@ -1140,6 +1144,8 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
                 0.0,
                 1e9,
             )?;
+            let timeout =
+                check_positive(&format!("{field}.timeout_s"), p.timeout_s.unwrap_or(1.0))?;
             Ok(Workload::Ping(Ping {
                 from,
                 to,
@@ -1147,6 +1153,7 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
                 count,
                 size,
                 start: SimTime::from_secs_f64(start),
+                timeout: SimDuration::from_secs_f64(timeout),
             }))
         }
     }

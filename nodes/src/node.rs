@@ -663,6 +663,9 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
                 for echo in p.receive(vt, &mut stack) {
                     report_echo(&report, world, p.spec(), echo);
                 }
+                for echo in p.expire(vt) {
+                    report_echo(&report, world, p.spec(), echo);
+                }
             }
             for q in &quic_ports {
                 q.deliver_in(&mut stack);
@@ -1255,6 +1258,7 @@ fn next_event(t: Timers<'_>, stack: &mut Stack, last: SimTime) -> SimTime {
     [
         t.heap.peek().map(|r| r.0.0),
         t.pingers.iter().filter_map(Pinger::next_send).min(),
+        t.pingers.iter().filter_map(Pinger::next_timeout).min(),
         stack.poll_at(last),
         bulk_timer(t.senders, t.receivers),
         quic,

@@ -106,6 +106,34 @@ impl Pinger {
         out
     }
 
+    /// When the oldest request still waiting times out.
+    pub fn next_timeout(&self) -> Option<SimTime> {
+        self.pending
+            .values()
+            .min()
+            .map(|&sent| sent + self.spec.timeout)
+    }
+
+    /// Requests whose echo has not come by `now` within the timeout: lost
+    /// (a late echo is ignored).
+    pub fn expire(&mut self, now: SimTime) -> Vec<Echo> {
+        let timeout = self.spec.timeout;
+        let lost: Vec<Echo> = self
+            .pending
+            .iter()
+            .filter(|&(_, &sent)| sent + timeout <= now)
+            .map(|(&seq, &sent)| Echo {
+                seq,
+                sent,
+                rtt: None,
+            })
+            .collect();
+        for e in &lost {
+            self.pending.remove(&e.seq);
+        }
+        lost
+    }
+
     /// Echoes still unanswered (reported as lost at the end).
     pub fn unanswered(&self) -> impl Iterator<Item = Echo> + '_ {
         self.pending.iter().map(|(&seq, &sent)| Echo {
