@@ -455,6 +455,64 @@ impl Comm {
         Ok(())
     }
 
+    /// Ring all-reduce of `n` elements of the test input (see
+    /// [`tensor::input`]) that holds only the parts in flight, never the
+    /// whole buffer, so that a sweep reaches sizes whose full buffers would
+    /// not fit in memory for every rank at once. The messages are those of
+    /// [`Comm::allreduce`] with [`Algorithm::Ring`]: reduce-scatter steps
+    /// add each arriving part to this rank's own input for it (made when
+    /// needed) and pass it on; all-gather steps pass the reduced parts on.
+    /// Every reduced part that reaches this rank, p in all, is checked
+    /// against the known sums before it moves on: the result is whether all
+    /// of the all-reduce's output was right on this rank.
+    async fn ring_allreduce_checked(
+        &self,
+        dtype: DType,
+        n: u64,
+        sums: &Sums,
+    ) -> Result<bool, CommError> {
+        let p = self.size();
+        let r = self.rank;
+        let (next, prev) = ((r + 1) % p, (r + p - 1) % p);
+        let own = |k: usize| {
+            let (first, end) = part(n, p, k);
+            tensor::input(dtype, p, r, first, (end - first) as usize)
+        };
+        let check =
+            |k: usize, data: &[u8]| sums.first_mismatch(dtype, data, part(n, p, k).0).is_none();
+        // Reduce-scatter: part r leaves first; part r − s − 1 arrives at step s.
+        let id = self.call();
+        let mut out = own(r).freeze();
+        for s in 0..p - 1 {
+            let send_k = (r + 2 * p - s) % p;
+            let recv_k = (r + 2 * p - s - 1) % p;
+            let sent = self.send(next, id, s as u32, self.seg(dtype, n, send_k).0 as u64, out);
+            let got = self.recv(prev, id, s as u32).await?;
+            let (a, b) = self.seg(dtype, n, recv_k);
+            self.expect_len(&got, b - a, prev)?;
+            let mut acc = own(recv_k);
+            tensor::reduce_into(dtype, &mut acc, &got);
+            Self::join(vec![sent]).await?;
+            out = acc.freeze();
+        }
+        // Part r + 1 is complete here; the all-gather carries each complete
+        // part once around the ring.
+        let mut ok = check((r + 1) % p, &out);
+        let id = self.call();
+        for s in 0..p - 1 {
+            let send_k = (r + 1 + 2 * p - s) % p;
+            let recv_k = (r + 2 * p - s) % p;
+            let sent = self.send(next, id, s as u32, self.seg(dtype, n, send_k).0 as u64, out);
+            let got = self.recv(prev, id, s as u32).await?;
+            let (a, b) = self.seg(dtype, n, recv_k);
+            self.expect_len(&got, b - a, prev)?;
+            ok &= check(recv_k, &got);
+            Self::join(vec![sent]).await?;
+            out = got;
+        }
+        Ok(ok)
+    }
+
     /// Children of `r` in the binomial tree rooted at 0.
     fn children(&self, r: usize) -> Vec<usize> {
         let p = self.size();
@@ -549,10 +607,13 @@ impl Comm {
         let size = dtype.size();
         let n = bytes / size as u64;
         let ok = match op {
+            Op::AllReduce if algorithm == Algorithm::Ring => {
+                self.ring_allreduce_checked(dtype, n, sums).await?
+            }
             Op::AllReduce => {
                 let mut data = tensor::input(dtype, p, r, 0, n as usize);
                 self.allreduce(algorithm, dtype, &mut data).await?;
-                tensor::first_mismatch(dtype, &data, 0, |i| sums.at(i)).is_none()
+                sums.first_mismatch(dtype, &data, 0).is_none()
             }
             Op::ReduceScatter => {
                 let mut data = tensor::input(dtype, p, r, 0, n as usize);
@@ -560,7 +621,7 @@ impl Comm {
                 self.ring_reduce_scatter(dtype, &mut data, n, p - 1).await?;
                 let (a, b) = self.seg(dtype, n, r);
                 let first = part(n, p, r).0;
-                tensor::first_mismatch(dtype, &data[a..b], first, |i| sums.at(i)).is_none()
+                sums.first_mismatch(dtype, &data[a..b], first).is_none()
             }
             Op::AllGather => {
                 let mut data = BytesMut::zeroed(n as usize * size);
@@ -916,8 +977,7 @@ pub async fn run_train(
             offset += bytes;
             match comm.allreduce(spec.algorithm, dtype, &mut data).await {
                 Ok(()) => {
-                    verified &=
-                        tensor::first_mismatch(dtype, &data, first, |i| sums.at(i)).is_none();
+                    verified &= sums.first_mismatch(dtype, &data, first).is_none();
                 }
                 Err(e) => {
                     error = Some(e.0);

@@ -71,22 +71,56 @@ pub fn from_bf16(h: u16) -> f32 {
     f32::from_bits(u32::from(h) << 16)
 }
 
-/// Rank `r`'s input elements `[first, first + count)`.
+/// Rank `r`'s input elements `[first, first + count)`: [`value`], counted
+/// up modulo m rather than divided out per element.
 pub fn input(dtype: DType, ranks: usize, r: usize, first: u64, count: usize) -> BytesMut {
-    let size = dtype.size();
-    let mut out = BytesMut::zeroed(count * size);
-    for (k, e) in out.chunks_exact_mut(size).enumerate() {
-        put(dtype, e, value(dtype, ranks, r, first + k as u64));
+    let m = modulus(dtype, ranks);
+    let mut v = (first + 3 * r as u64) % m;
+    let mut next = || {
+        let x = v as f32;
+        v = if v + 1 == m { 0 } else { v + 1 };
+        x
+    };
+    let mut out = BytesMut::zeroed(count * dtype.size());
+    match dtype {
+        DType::F32 => {
+            for e in out.as_chunks_mut::<4>().0 {
+                *e = next().to_le_bytes();
+            }
+        }
+        DType::Bf16 => {
+            for e in out.as_chunks_mut::<2>().0 {
+                *e = to_bf16(next()).to_le_bytes();
+            }
+        }
     }
     out
 }
 
 /// Adds `other` into `acc`, element by element.
 pub fn reduce_into(dtype: DType, acc: &mut [u8], other: &[u8]) {
-    let size = dtype.size();
-    for (a, b) in acc.chunks_exact_mut(size).zip(other.chunks_exact(size)) {
-        let s = get(dtype, a) + get(dtype, b);
-        put(dtype, a, s);
+    match dtype {
+        DType::F32 => {
+            for (a, b) in acc
+                .as_chunks_mut::<4>()
+                .0
+                .iter_mut()
+                .zip(other.as_chunks::<4>().0)
+            {
+                *a = (f32::from_le_bytes(*a) + f32::from_le_bytes(*b)).to_le_bytes();
+            }
+        }
+        DType::Bf16 => {
+            for (a, b) in acc
+                .as_chunks_mut::<2>()
+                .0
+                .iter_mut()
+                .zip(other.as_chunks::<2>().0)
+            {
+                let s = from_bf16(u16::from_le_bytes(*a)) + from_bf16(u16::from_le_bytes(*b));
+                *a = to_bf16(s).to_le_bytes();
+            }
+        }
     }
 }
 
@@ -122,6 +156,21 @@ impl Sums {
 
     pub fn at(&self, i: u64) -> f32 {
         self.period[(i % self.period.len() as u64) as usize]
+    }
+
+    /// The first element of `data` (elements from `first` on) that differs
+    /// from its sum: [`first_mismatch`] against [`Sums::at`], walking the
+    /// period rather than dividing per element.
+    pub fn first_mismatch(&self, dtype: DType, data: &[u8], first: u64) -> Option<u64> {
+        let m = self.period.len();
+        let start = (first % m as u64) as usize;
+        let expect = self.period[start..]
+            .iter()
+            .chain(self.period.iter().cycle());
+        data.chunks_exact(dtype.size())
+            .zip(expect)
+            .position(|(e, &x)| get(dtype, e) != x)
+            .map(|k| first + k as u64)
     }
 }
 
@@ -229,8 +278,38 @@ mod tests {
                 assert_eq!(sums.at(i), direct as f32);
             }
             assert_eq!(first_mismatch(dtype, &acc, 0, |i| sums.at(i)), None);
+            assert_eq!(sums.first_mismatch(dtype, &acc, 0), None);
+            // From an offset past a period, the walk agrees with `at`.
+            let late = input(dtype, 1, 0, 0, 1);
+            let first = 3 * modulus(dtype, p) + 5;
+            let mut tail = BytesMut::new();
+            for i in first..first + 300 {
+                let mut e = late.clone();
+                put(dtype, &mut e, sums.at(i));
+                tail.extend_from_slice(&e);
+            }
+            assert_eq!(sums.first_mismatch(dtype, &tail, first), None);
+            assert_eq!(
+                sums.first_mismatch(dtype, &tail, first + 1),
+                Some(first + 1)
+            );
             acc[8] ^= 0x40;
-            assert!(first_mismatch(dtype, &acc, 0, |i| sums.at(i)).is_some());
+            let bad = 8 / dtype.size() as u64;
+            assert_eq!(first_mismatch(dtype, &acc, 0, |i| sums.at(i)), Some(bad));
+            assert_eq!(sums.first_mismatch(dtype, &acc, 0), Some(bad));
+        }
+    }
+
+    #[test]
+    fn inputs_are_their_values_at_any_offset() {
+        for dtype in [DType::F32, DType::Bf16] {
+            let (p, r) = (12, 5);
+            let m = modulus(dtype, p);
+            for first in [0, 1, m - 2, 7 * m + 3] {
+                let data = input(dtype, p, r, first, 2 * m as usize + 9);
+                let expect = |i| value(dtype, p, r, i);
+                assert_eq!(first_mismatch(dtype, &data, first, expect), None);
+            }
         }
     }
 
