@@ -44,6 +44,8 @@ pub fn value(dtype: DType, ranks: usize, r: usize, i: u64) -> f32 {
     ((i + 3 * r as u64) % modulus(dtype, ranks)) as f32
 }
 
+/// Writes one element (the tests build expected data with it).
+#[cfg(test)]
 fn put(dtype: DType, out: &mut [u8], v: f32) {
     match dtype {
         DType::F32 => out.copy_from_slice(&v.to_le_bytes()),
