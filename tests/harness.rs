@@ -96,11 +96,13 @@ a = "sat-2"
     let mut seen = [0usize; 2];
     for e in ev.iter().filter(|e| e["event"] == "echo") {
         let sent = e["sent_s"].as_f64().expect("sent_s");
-        let rtt = e["rtt_ms"].as_f64().expect("every echo answered");
-        // Echoes sent within a routing interval of a change may take either way.
+        // Echoes sent within a routing interval of a change may take either
+        // way, or be lost: in a satellite as it crashes, or (as processes)
+        // reaching one whose new process is still starting.
         if (sent - 1.0).abs() < 0.15 || (sent - 3.0).abs() < 0.15 {
             continue;
         }
+        let rtt = e["rtt_ms"].as_f64().expect("every other echo answered");
         let hops = if (1.0..3.0).contains(&sent) { 5.0 } else { 3.0 };
         let want = 2.0 * hops * hop;
         assert!(
