@@ -25,12 +25,12 @@ for topo in "$@"; do
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"TDF {s['tdf']}, host lateness max {s['host']['late_max_us']:.1f} µs")
-print(f"{'op':<10}{'ranks':>6}{'bytes':>11}{'time µs':>11}{'busbw Gb/s':>12}{'link Gb/s':>11}{'bus/link':>9}{'model µs':>11}{'meas/model':>11}  verified")
+print(f"{'op':<10}{'ranks':>6}{'bytes':>11}{'time µs':>11}{'busbw Gb/s':>12}{'link Gb/s':>11}{'bus/link':>9}{'B Gb/s':>9}{'model µs':>11}{'meas/model':>11}  verified")
 for c in s["collectives"]:
     t = c["time_s"]; b = c["busbw_gbps"]; l = c["link_rate_gbps"]; m = c["model_time_s"]
     f = lambda v, k=1, p=1: "-" if v is None else f"{v*k:.{p}f}"
     print(f"{c['op']:<10}{c['ranks']:>6}{c['bytes']:>11}{f(t,1e6):>11}{f(b):>12}{f(l,1,0):>11}"
-          f"{'-' if b is None else f'{b/l:.1%}':>9}{f(m,1e6):>11}{f(c['model_ratio'],1,2):>11}  {c['verified']}")
+          f"{'-' if b is None else f'{b/l:.1%}':>9}{f(c.get('model_rate_gbps'),1,0):>9}{f(m,1e6):>11}{f(c['model_ratio'],1,2):>11}  {c['verified']}")
 for t in s["train"]:
     f = lambda v, k=1, p=3: "-" if v is None else f"{v*k:.{p}f}"
     print(f"train: {t['ranks']} ranks, {t['params']:.3g} params: step {f(t['step_time_s'],1e3)} ms, "

@@ -24,6 +24,9 @@ pub struct CollectiveSummary {
     pub busbw_gbps: Option<f64>,
     /// The bottleneck rate among the paths the algorithm uses.
     pub link_rate_gbps: Option<f64>,
+    /// The model's B: the slowest pair's share of its bottleneck link (the
+    /// link rate unless ring pairs share a link in one direction).
+    pub model_rate_gbps: Option<f64>,
     /// The α–β model's time from the link snapshot at the size's start.
     pub model_time_s: Option<f64>,
     /// Measured time over the model's.
@@ -150,10 +153,16 @@ fn summarize(
         .filter_map(|r| r["start_s"].as_f64())
         .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.min(t))))
         .map_or(c.start, SimTime::from_secs_f64);
-    let snap = scenario.world.snapshot(start);
+    // The snapshot the satellites were routing on when the size started.
+    let snap = scenario
+        .world
+        .snapshot(orbnet_netem::scenario::routing_instant(
+            start,
+            scenario.routing_interval,
+        ));
     let ab = collective::alpha_beta(&snap, &c.ranks, c.op, c.algorithm);
     let model =
-        ab.map(|(alpha, b)| collective::model_time(c.op, c.algorithm, p, bytes as f64, alpha, b));
+        ab.map(|m| collective::model_time(c.op, c.algorithm, p, bytes as f64, m.alpha, m.b));
     let algbw = time.map(|t| bytes as f64 * 8.0 / t / 1e9);
     CollectiveSummary {
         workload: w,
@@ -167,7 +176,8 @@ fn summarize(
         time_s: time,
         algbw_gbps: algbw,
         busbw_gbps: algbw.map(|a| a * c.op.bus_factor(p)),
-        link_rate_gbps: ab.map(|(_, b)| b * 8.0 / 1e9),
+        link_rate_gbps: ab.map(|m| m.link_b * 8.0 / 1e9),
+        model_rate_gbps: ab.map(|m| m.b * 8.0 / 1e9),
         model_time_s: model,
         model_ratio: time
             .zip(model)

@@ -238,6 +238,8 @@ pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
     search.on[0] = true;
     let order = if search.extend() {
         search.path
+    } else if let Some(order) = near_cycle(&adj) {
+        order
     } else {
         let mut order = search.best;
         let graph = Graph::from_snapshot(snapshot);
@@ -257,7 +259,201 @@ pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
         }
         order
     };
+    let cycle = (0..n).all(|i| adj[order[i]].contains(&order[(i + 1) % n]));
+    let order = if cycle {
+        order
+    } else {
+        Untangle::new(snapshot, members).improve(order)
+    };
     order.into_iter().map(|i| members[i]).collect()
+}
+
+/// Improves a ring that is not a cycle of links, where some steps take
+/// several hops and their paths may cross links that other ring pairs use
+/// in the same direction. Every pair sends at once in every ring step, so a
+/// link that k pairs cross in one direction gives each 1/k of its rate, and
+/// the most-loaded link paces the whole ring (see [`alpha_beta`]).
+/// Local search (2-opt reversals and single-rank moves) lowers, in order,
+/// the largest load on a directed link, how many links carry it, and the
+/// hops summed over all pairs. Paths are the routing's own.
+struct Untangle<'a> {
+    snapshot: &'a Snapshot,
+    graph: Graph,
+    members: &'a [SatId],
+    tables: std::collections::HashMap<SatId, routing::RoutingTable>,
+    /// Directed hops (2 × link index + direction) of each ordered member
+    /// pair, by `a · n + b`, once looked up; empty when there is no path.
+    paths: Vec<Option<Vec<usize>>>,
+    load: Vec<u32>,
+}
+
+impl<'a> Untangle<'a> {
+    fn new(snapshot: &'a Snapshot, members: &'a [SatId]) -> Self {
+        let n = members.len();
+        let links = snapshot
+            .links
+            .iter()
+            .map(|l| l.id.0 as usize + 1)
+            .max()
+            .unwrap_or(0);
+        Untangle {
+            snapshot,
+            graph: Graph::from_snapshot(snapshot),
+            members,
+            tables: std::collections::HashMap::new(),
+            paths: vec![None; n * n],
+            load: vec![0; 2 * links],
+        }
+    }
+
+    /// Looks up the directed hops from member `a` to member `b`.
+    fn fill(&mut self, a: usize, b: usize) {
+        let k = a * self.members.len() + b;
+        if self.paths[k].is_some() {
+            return;
+        }
+        let (to, mut at) = (self.members[b], self.members[a]);
+        let mut hops = Vec::new();
+        while at != to && hops.len() <= self.graph.satellites() {
+            let table = self
+                .tables
+                .entry(at)
+                .or_insert_with(|| routing::routes_from(&self.graph, at));
+            let route = table.route(to);
+            let link = route.and_then(|r| self.snapshot.link(r.link));
+            let (Some(r), Some(l)) = (route, link) else {
+                hops.clear();
+                break;
+            };
+            let slot = 2 * r.link.0 as usize + usize::from(l.a != at);
+            if slot >= self.load.len() {
+                hops.clear();
+                break;
+            }
+            hops.push(slot);
+            at = r.next_hop;
+        }
+        self.paths[k] = Some(hops);
+    }
+
+    /// (largest directed-link load, links at it, total hops): lower is better.
+    fn cost(&mut self, order: &[usize]) -> (u32, u32, usize) {
+        let n = order.len();
+        let m = self.members.len();
+        for i in 0..n {
+            self.fill(order[i], order[(i + 1) % n]);
+        }
+        let (mut max, mut at_max, mut hops) = (0, 0, 0);
+        let mut empty = false;
+        for i in 0..n {
+            let p = self.paths[order[i] * m + order[(i + 1) % n]]
+                .as_deref()
+                .unwrap_or(&[]);
+            empty |= p.is_empty();
+            hops += p.len();
+            for &h in p {
+                self.load[h] += 1;
+                match self.load[h].cmp(&max) {
+                    std::cmp::Ordering::Greater => (max, at_max) = (self.load[h], 1),
+                    std::cmp::Ordering::Equal => at_max += 1,
+                    std::cmp::Ordering::Less => {}
+                }
+            }
+        }
+        for i in 0..n {
+            let p = self.paths[order[i] * m + order[(i + 1) % n]]
+                .as_deref()
+                .unwrap_or(&[]);
+            for &h in p {
+                self.load[h] = 0;
+            }
+        }
+        if empty {
+            (u32::MAX, 0, 0)
+        } else {
+            (max, at_max, hops)
+        }
+    }
+
+    fn improve(mut self, mut order: Vec<usize>) -> Vec<usize> {
+        let n = order.len();
+        let mut best = self.cost(&order);
+        for _ in 0..20 {
+            let mut better = false;
+            for i in 1..n {
+                for j in i + 1..n {
+                    // Reverse order[i..=j].
+                    order[i..=j].reverse();
+                    let c = self.cost(&order);
+                    if c < best {
+                        best = c;
+                        better = true;
+                    } else {
+                        order[i..=j].reverse();
+                    }
+                    // Move the rank at i to just after j.
+                    let r = order.remove(i);
+                    order.insert(j, r);
+                    let c = self.cost(&order);
+                    if c < best {
+                        best = c;
+                        better = true;
+                    } else {
+                        let r = order.remove(j);
+                        order.insert(i, r);
+                    }
+                }
+            }
+            if !better {
+                break;
+            }
+        }
+        order
+    }
+}
+
+/// A ring with one two-hop step and no other: a Hamiltonian path from t
+/// to some neighbour of s, where s and t share a neighbour m, closed by
+/// the step s → t. Where no Hamiltonian cycle exists (a lattice with an odd
+/// count is bipartite), this is the next best ring: the two-hop step's
+/// links s → m and m → t carry no other ring pair in that direction (s
+/// sends only to t, and only s sends to t), so every pair keeps a whole
+/// link. Rotated to start at member 0. Searches a bounded number of (s, t)
+/// within a bounded budget.
+fn near_cycle(adj: &[Vec<usize>]) -> Option<Vec<usize>> {
+    let n = adj.len();
+    let mut tries = 0;
+    for s in 0..n {
+        let mut second: Vec<usize> = adj[s]
+            .iter()
+            .flat_map(|&m| adj[m].iter().copied())
+            .filter(|&t| t != s && !adj[s].contains(&t))
+            .collect();
+        second.sort_unstable();
+        second.dedup();
+        for t in second {
+            tries += 1;
+            if tries > 16 {
+                return None;
+            }
+            let mut search = Search {
+                adj,
+                on: vec![false; n],
+                path: vec![s, t],
+                best: Vec::new(),
+                budget: 50_000,
+            };
+            search.on[s] = true;
+            search.on[t] = true;
+            if search.extend() {
+                let mut order = search.path;
+                let first = order.iter().position(|&i| i == 0).unwrap_or(0);
+                order.rotate_left(first);
+                return Some(order);
+            }
+        }
+    }
+    None
 }
 
 struct Search<'a> {
@@ -381,40 +577,77 @@ pub fn ceil_log2(p: usize) -> u32 {
     p.max(1).next_power_of_two().trailing_zeros()
 }
 
-/// α and B of the paths an algorithm uses, from one link snapshot: the
-/// one-way delay and the smallest bottleneck rate among them. For the ring
-/// steps α is the mean delay over the ring's pairs: each rank waits only on
-/// its predecessor, so the critical path of 2(p−1) steps crosses every pair
-/// about equally often. Elsewhere (trees, all-to-all, send/recv) it is the
-/// largest. `None` if some pair has no path.
+/// The α–β model's parameters for one collective, from a link snapshot.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AlphaBeta {
+    /// One-way delay per step, seconds.
+    pub alpha: f64,
+    /// Bytes per second one pair of ranks gets: its path's slowest link,
+    /// shared with the ring's other pairs that cross it in the same
+    /// direction.
+    pub b: f64,
+    /// Bytes per second of the slowest link any pair crosses.
+    pub link_b: f64,
+}
+
+/// α and B of the paths an algorithm uses, from one link snapshot. For the
+/// ring steps α is the mean delay over the ring's pairs: each rank waits
+/// only on its predecessor, so the critical path of 2(p−1) steps crosses
+/// every pair about equally often. Elsewhere (trees, all-to-all, send/recv)
+/// it is the largest.
+///
+/// B is the slowest pair's rate. In a ring every pair sends at once at
+/// every step, so where the ring is not a cycle of links (a lattice with
+/// no Hamiltonian cycle) and k pairs' paths cross one link in one
+/// direction, each of them gets 1/k of it. Other algorithms' pairs are
+/// counted alone. `None` if some pair has no path.
 pub fn alpha_beta(
     snapshot: &Snapshot,
     ranks: &[SatId],
     op: Op,
     algorithm: Algorithm,
-) -> Option<(f64, f64)> {
+) -> Option<AlphaBeta> {
     let graph = Graph::from_snapshot(snapshot);
     let ring = match op {
         Op::ReduceScatter | Op::AllGather => true,
         Op::AllReduce | Op::Broadcast => algorithm == Algorithm::Ring,
         Op::AllToAll | Op::SendRecv => false,
     };
-    let (mut max, mut sum, mut count) = (0.0f64, 0.0f64, 0usize);
-    let mut rate = f64::INFINITY;
-    for (a, b) in pairs(op, algorithm, ranks.len()) {
-        let p = routing::path(snapshot, &graph, ranks[a], ranks[b])?;
+    let paths = pairs(op, algorithm, ranks.len())
+        .into_iter()
+        .map(|(a, b)| routing::path(snapshot, &graph, ranks[a], ranks[b]))
+        .collect::<Option<Vec<_>>>()?;
+    let mut load: std::collections::BTreeMap<(crate::units::LinkId, SatId), f64> =
+        std::collections::BTreeMap::new();
+    if ring {
+        for p in &paths {
+            for hop in p.links.iter().copied().zip(p.senders.iter().copied()) {
+                *load.entry(hop).or_default() += 1.0;
+            }
+        }
+    }
+    let (mut max, mut sum) = (0.0f64, 0.0f64);
+    let (mut rate, mut link_rate) = (f64::INFINITY, f64::INFINITY);
+    for p in &paths {
         let d = p.delay.as_secs_f64();
         max = max.max(d);
         sum += d;
-        count += 1;
-        rate = rate.min(p.bottleneck.0 as f64);
+        for hop in p.links.iter().copied().zip(p.senders.iter().copied()) {
+            let r = snapshot.link(hop.0)?.rate.0 as f64;
+            link_rate = link_rate.min(r);
+            rate = rate.min(r / load.get(&hop).copied().unwrap_or(1.0));
+        }
     }
-    let alpha = if ring && count > 0 {
-        sum / count as f64
+    let alpha = if ring && !paths.is_empty() {
+        sum / paths.len() as f64
     } else {
         max
     };
-    rate.is_finite().then_some((alpha, rate / 8.0))
+    rate.is_finite().then_some(AlphaBeta {
+        alpha,
+        b: rate / 8.0,
+        link_b: link_rate / 8.0,
+    })
 }
 
 /// The α–β model's time for `bytes` with `p` ranks, α in seconds and B in
@@ -543,6 +776,29 @@ mod tests {
     }
 
     #[test]
+    fn ring_pairs_that_share_a_link_each_get_a_share() {
+        // Four satellites on a line, 0 – 1 – 2 – 3, at 10 Gb/s per link.
+        let s = snap(4, &[(0, 1), (1, 2), (2, 3)]);
+        let ids = |o: &[u32]| o.iter().map(|&i| SatId(i)).collect::<Vec<_>>();
+        // Ring 0, 1, 2, 3: the pairs 0→1, 1→2, 2→3 go one way and 3→0
+        // the other way back, so no link carries two pairs in one direction.
+        let line = alpha_beta(&s, &ids(&[0, 1, 2, 3]), Op::AllReduce, Algorithm::Ring);
+        let line = line.expect("connected");
+        assert_eq!(line.b, 10e9 / 8.0);
+        // Ring 0, 2, 1, 3: 0→2 and 1→3 both cross 1→2, and 2→1 and 3→0
+        // both cross 2→1: each pair gets half a link.
+        let crossed = alpha_beta(&s, &ids(&[0, 2, 1, 3]), Op::AllReduce, Algorithm::Ring);
+        let crossed = crossed.expect("connected");
+        assert_eq!(crossed.b, 10e9 / 8.0 / 2.0);
+        assert_eq!(crossed.link_b, 10e9 / 8.0);
+        // α: the mean one-way delay of the pairs, 2, 1, 2 and 3 hops of 1 µs.
+        assert!((crossed.alpha - 2.0e-6).abs() < 1e-12, "{}", crossed.alpha);
+        // A tree's pairs are counted alone.
+        let tree = alpha_beta(&s, &ids(&[0, 2, 1, 3]), Op::AllReduce, Algorithm::Tree);
+        assert_eq!(tree.expect("connected").b, 10e9 / 8.0);
+    }
+
+    #[test]
     fn ring_order_without_a_cycle_keeps_everyone() {
         // A 3 × 3 grid has no Hamiltonian cycle (bipartite, odd count).
         let mut edges = Vec::new();
@@ -563,11 +819,16 @@ mod tests {
         let mut sorted = order.clone();
         sorted.sort();
         assert_eq!(sorted, members);
-        // All but the closing step are single hops: a Hamiltonian path.
-        let one_hop = (0..8)
-            .filter(|&i| is_cycle(&[order[i], order[i + 1]], &s))
+        // Eight steps of the ring are single hops, the ninth two hops, and
+        // no link carries two ring pairs in one direction: each pair keeps
+        // a whole link.
+        let one_hop = (0..9)
+            .filter(|&i| is_cycle(&[order[i], order[(i + 1) % 9]], &s))
             .count();
         assert_eq!(one_hop, 8, "{order:?}");
+        assert_eq!(order[0], SatId(0), "starts at member 0");
+        let ab = alpha_beta(&s, &order, Op::AllReduce, Algorithm::Ring);
+        assert_eq!(ab.expect("connected").b, 10e9 / 8.0, "{order:?}");
     }
 
     #[test]

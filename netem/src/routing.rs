@@ -167,6 +167,9 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Path {
     pub links: Vec<LinkId>,
+    /// The satellite that sends on each of `links` (a link carries each
+    /// direction at its full rate).
+    pub senders: Vec<SatId>,
     pub delay: SimDuration,
     /// The slowest link's rate.
     pub bottleneck: BitsPerSecond,
@@ -189,6 +192,7 @@ pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Optio
     let mut at = from;
     let mut p = Path {
         links: Vec::new(),
+        senders: Vec::new(),
         delay: SimDuration::ZERO,
         bottleneck: BitsPerSecond(u64::MAX),
     };
@@ -199,6 +203,7 @@ pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Optio
         let r = routes_from(graph, at).route(to)?;
         let l = snapshot.link(r.link)?;
         p.links.push(r.link);
+        p.senders.push(at);
         p.delay += l.delay;
         p.bottleneck = p.bottleneck.min(l.rate);
         at = r.next_hop;

@@ -520,7 +520,7 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         .workload
         .into_iter()
         .enumerate()
-        .map(|(i, w)| build_workload(w, i, &world))
+        .map(|(i, w)| build_workload(w, i, &world, routing_interval))
         .collect::<Checked<Vec<_>>>()?;
     let accelerator = match raw.accelerator {
         None => None,
@@ -1038,7 +1038,14 @@ fn build_links(raw: RawLinks, names: &[String], layout: Layout) -> Checked<(Patt
     Ok((pattern, links))
 }
 
-fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Workload> {
+/// Builds workload `i`; `grid` is the routing interval, on whose instants
+/// the satellites' routes (and so a collective's ring) are set.
+fn build_workload(
+    table: toml::Table,
+    i: usize,
+    world: &World,
+    grid: SimDuration,
+) -> Checked<Workload> {
     let field = format!("workload[{i}]");
     let kind = kind_of(&table, &field, &["ping", "bulk", "collective", "train"])?;
     let value = toml::Value::Table(table);
@@ -1110,10 +1117,11 @@ fn build_workload(table: toml::Table, i: usize, world: &World) -> Checked<Worklo
         }));
     }
     if kind == "collective" {
-        return build_collective(typed(value, &field)?, &field, world).map(Workload::Collective);
+        return build_collective(typed(value, &field)?, &field, world, grid)
+            .map(Workload::Collective);
     }
     if kind == "train" {
-        return build_train(typed(value, &field)?, &field, world).map(Workload::Train);
+        return build_train(typed(value, &field)?, &field, world, grid).map(Workload::Train);
     }
     {
         {
@@ -1423,6 +1431,13 @@ fn transport(field: &str, value: Option<&str>, world: &World) -> Checked<Transpo
     }
 }
 
+/// The routing instant in force at `t`: the last multiple of `grid` (the
+/// satellites recompute their routes from the snapshot at each).
+pub fn routing_instant(t: SimTime, grid: SimDuration) -> SimTime {
+    let step = grid.as_nanos().max(1);
+    SimTime::from_nanos(t.as_nanos() / step * step)
+}
+
 /// The `ranks` key: a count (the first N satellites), a list of names, or
 /// absent (every satellite); returned in ring order at `start`.
 fn ranks(
@@ -1535,6 +1550,7 @@ fn build_collective(
     c: RawCollective,
     field: &str,
     world: &World,
+    grid: SimDuration,
 ) -> Checked<crate::collective::Collective> {
     use crate::collective::{DType, Op};
     let op_name = c.op.as_deref().unwrap_or("allreduce");
@@ -1590,7 +1606,7 @@ fn build_collective(
     }
     let transport = transport(field, c.transport.as_deref(), world)?;
     let (start, timeout) = start_and_timeout(field, c.start_s, c.timeout_s)?;
-    let ranks = ranks(field, c.ranks.as_ref(), world, start)?;
+    let ranks = ranks(field, c.ranks.as_ref(), world, routing_instant(start, grid))?;
     tcp_ranks(field, transport, ranks.len())?;
     let sizes = crate::collective::sweep(min, max, factor, dtype.size() as u64);
     Ok(crate::collective::Collective {
@@ -1607,7 +1623,12 @@ fn build_collective(
     })
 }
 
-fn build_train(t: RawTrain, field: &str, world: &World) -> Checked<crate::collective::Train> {
+fn build_train(
+    t: RawTrain,
+    field: &str,
+    world: &World,
+    grid: SimDuration,
+) -> Checked<crate::collective::Train> {
     let params = check_range(&format!("{field}.params"), t.params, 1.0, 1e13)?;
     if params * 2.0 > MAX_COLLECTIVE_BYTES as f64 {
         return Err(bad(
@@ -1635,7 +1656,7 @@ fn build_train(t: RawTrain, field: &str, world: &World) -> Checked<crate::collec
     let transport = transport(field, t.transport.as_deref(), world)?;
     let algorithm = algorithm(field, t.algorithm.as_deref())?;
     let (start, timeout) = start_and_timeout(field, t.start_s, t.timeout_s)?;
-    let ranks = ranks(field, t.ranks.as_ref(), world, start)?;
+    let ranks = ranks(field, t.ranks.as_ref(), world, routing_instant(start, grid))?;
     tcp_ranks(field, transport, ranks.len())?;
     Ok(crate::collective::Train {
         params,

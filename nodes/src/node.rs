@@ -536,8 +536,7 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
     let mut timeline = world.timeline(interval);
     // A restarted satellite picks the routing grid up where it is now.
     let resume = if restarted {
-        let step = interval.as_nanos().max(1);
-        SimTime::from_nanos(clock.now().as_nanos() / step * step)
+        orbnet_netem::scenario::routing_instant(clock.now(), interval)
     } else {
         SimTime::ZERO
     };
