@@ -207,8 +207,8 @@ pub struct Accelerator {
 /// cycle, trying the neighbour with the fewest onward choices first
 /// (Warnsdorff's rule), within a fixed budget. Without a cycle it keeps the
 /// longest one-hop path found and places the rest after it, each next to its
-/// nearest (by path delay) predecessor. Deterministic: every satellite
-/// computes the same order.
+/// nearest (by path delay) predecessor, then reorders that ring by local search so
+/// that no link carries two ring pairs in one direction. Deterministic: every satellite computes the same order.
 pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
     let n = members.len();
     if n <= 2 {
@@ -238,8 +238,6 @@ pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
     search.on[0] = true;
     let order = if search.extend() {
         search.path
-    } else if let Some(order) = near_cycle(&adj) {
-        order
     } else {
         let mut order = search.best;
         let graph = Graph::from_snapshot(snapshot);
@@ -415,50 +413,6 @@ impl<'a> Untangle<'a> {
         }
         order
     }
-}
-
-/// A ring with one two-hop step and no other: a Hamiltonian path from t
-/// to some neighbour of s, where s and t share a neighbour m, closed by
-/// the step s → t. Where no Hamiltonian cycle exists (a lattice with an odd
-/// count is bipartite), this is the next best ring: the two-hop step's
-/// links s → m and m → t carry no other ring pair in that direction (s
-/// sends only to t, and only s sends to t), so every pair keeps a whole
-/// link. Rotated to start at member 0. Searches a bounded number of (s, t)
-/// within a bounded budget.
-fn near_cycle(adj: &[Vec<usize>]) -> Option<Vec<usize>> {
-    let n = adj.len();
-    let mut tries = 0;
-    for s in 0..n {
-        let mut second: Vec<usize> = adj[s]
-            .iter()
-            .flat_map(|&m| adj[m].iter().copied())
-            .filter(|&t| t != s && !adj[s].contains(&t))
-            .collect();
-        second.sort_unstable();
-        second.dedup();
-        for t in second {
-            tries += 1;
-            if tries > 16 {
-                return None;
-            }
-            let mut search = Search {
-                adj,
-                on: vec![false; n],
-                path: vec![s, t],
-                best: Vec::new(),
-                budget: 50_000,
-            };
-            search.on[s] = true;
-            search.on[t] = true;
-            if search.extend() {
-                let mut order = search.path;
-                let first = order.iter().position(|&i| i == 0).unwrap_or(0);
-                order.rotate_left(first);
-                return Some(order);
-            }
-        }
-    }
-    None
 }
 
 struct Search<'a> {
