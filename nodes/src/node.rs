@@ -749,7 +749,10 @@ pub async fn run_in(cfg: NodeConfig, harness: Harness) -> Result<(), NodeError> 
             Some(d) = gw_rx.recv() => {
                 let local = next_local_port;
                 next_local_port = if next_local_port >= 59_999 { 50_000 } else { next_local_port + 1 };
-                match crate::tcp::TcpPort::connect(&mut stack, crate::addr::address(d.to), d.port, local, 4 << 20, quic_notify.clone()) {
+                // Both ways of a gateway connection are windowed to the
+                // path as it is when the client connects.
+                let buffer = path_window(world.path(clock.now(), me, d.to), 1);
+                match crate::tcp::TcpPort::connect(&mut stack, crate::addr::address(d.to), d.port, local, buffer, quic_notify.clone()) {
                     Ok((port, stream)) => {
                         tcp_ports.push(port);
                         let _ = d.reply.send(stream);
@@ -1289,9 +1292,15 @@ fn bulk_timer(
 /// 1 MiB reached 13–18, and 2 or 4 MiB fell back to 11–14 as the buffers
 /// outgrew the caches.
 fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::scenario::Bulk) -> usize {
-    let bdp = world
-        .path(b.start, b.from, b.to)
-        .map_or(0.0, |p| p.bdp_bytes() * 1.25 / f64::from(b.streams));
+    path_window(world.path(b.start, b.from, b.to), b.streams)
+}
+
+/// The buffer [`tcp_buffer`] gives each of `streams` connections on `path`.
+/// It also caps what one connection has in flight: a window much over the
+/// BDP only fills the links' queues until they drop, and smoltcp, without
+/// selective acknowledgements, recovers from a burst of drops slowly.
+fn path_window(path: Option<orbnet_netem::routing::Path>, streams: u32) -> usize {
+    let bdp = path.map_or(0.0, |p| p.bdp_bytes() * 1.25 / f64::from(streams));
     (bdp as usize).clamp(1 << 20, 64 << 20)
 }
 
