@@ -650,6 +650,25 @@ pub fn broadcast_chunks(bytes: u64) -> u64 {
     (bytes >> 20).clamp(1, 64)
 }
 
+/// The largest message, in bytes, one rank sends another in one call of
+/// `op` by `algorithm` on a buffer of `bytes` over `p` ranks: a part of
+/// about `bytes / p` for ring steps, reduce-scatter, all-gather and
+/// all-to-all; a pipelined piece for a ring broadcast; the whole buffer
+/// for trees and halving–doubling. With room for one more element and the
+/// chunk header (parts differ by at most one element).
+pub fn largest_message(op: Op, algorithm: Algorithm, p: usize, bytes: u64) -> u64 {
+    const SLACK: u64 = 64;
+    let whole = match (op, algorithm) {
+        (Op::AllReduce, Algorithm::Ring)
+        | (Op::ReduceScatter, _)
+        | (Op::AllGather, _)
+        | (Op::AllToAll, _) => bytes.div_ceil(p.max(1) as u64),
+        (Op::Broadcast, Algorithm::Ring) => bytes.div_ceil(broadcast_chunks(bytes)),
+        _ => bytes,
+    };
+    whole + SLACK
+}
+
 /// The sizes of a sweep: `min`, `min·factor`, … up to `max`, each rounded
 /// down to whole elements (at least one).
 pub fn sweep(min: u64, max: u64, factor: u64, elem: u64) -> Vec<u64> {
@@ -706,6 +725,35 @@ mod tests {
                 .any(|l| (l.a == a && l.b == b) || (l.a == b && l.b == a))
         };
         (0..order.len()).all(|i| linked(order[i], order[(i + 1) % order.len()]))
+    }
+
+    #[test]
+    fn largest_message_holds_every_part_and_its_header() {
+        // Parts of n elements cut p ways, as the ranks cut them:
+        // [n·k/p, n·(k+1)/p), plus the 32-byte chunk header.
+        for (bytes, p, elem) in [(1u64 << 30, 81usize, 4u64), (1000 * 2, 7, 2), (4, 5, 4)] {
+            let n = bytes / elem;
+            let largest_part = (0..p as u64)
+                .map(|k| (n * (k + 1) / p as u64 - n * k / p as u64) * elem)
+                .max()
+                .unwrap_or(0);
+            for op in [
+                Op::AllReduce,
+                Op::ReduceScatter,
+                Op::AllGather,
+                Op::AllToAll,
+            ] {
+                let m = largest_message(op, Algorithm::Ring, p, bytes);
+                assert!(m >= largest_part + 32, "{op:?} {bytes} / {p}: {m}");
+                assert!(
+                    m <= bytes.div_ceil(p as u64) + 64,
+                    "{op:?}: {m} is not a part"
+                );
+            }
+        }
+        // Trees send the whole buffer.
+        let m = largest_message(Op::AllReduce, Algorithm::Tree, 8, 1 << 20);
+        assert!(m >= (1 << 20) + 32);
     }
 
     #[test]

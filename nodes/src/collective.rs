@@ -59,6 +59,9 @@ impl Mailbox {
     }
 }
 
+/// Bytes of a message handed to quinn at a time.
+const PIECE: usize = 1 << 20;
+
 /// A connection this rank sends on.
 #[derive(Clone, Debug)]
 enum Out {
@@ -218,7 +221,18 @@ impl Comm {
                     s.write_all(&h.encode())
                         .await
                         .map_err(|e| fail(e.to_string()))?;
-                    s.write_chunk(data).await.map_err(|e| fail(e.to_string()))?;
+                    // In pieces: quinn frees send-window space a written
+                    // chunk at a time, once all of it is acknowledged, so a
+                    // message larger than the window written whole would
+                    // advance in window-sized bursts with a round trip of
+                    // silence between them.
+                    let mut pieces: Vec<Bytes> = (0..data.len())
+                        .step_by(PIECE)
+                        .map(|a| data.slice(a..(a + PIECE).min(data.len())))
+                        .collect();
+                    s.write_all_chunks(&mut pieces)
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
                     s.finish().map_err(|e| fail(e.to_string()))?;
                     Ok(())
                 }

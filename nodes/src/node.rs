@@ -953,6 +953,7 @@ fn start_quic(q: &QuicStart<'_>) -> Result<Vec<QuicReceiver>, NodeError> {
             max_payload: world.link_model().mtu.0.saturating_sub(28).min(65_507) as u16,
             idle: Duration::from_secs(60),
             seed: quic_seed(q.scenario.seed, q.me, port.port),
+            message: 0,
         };
         let ep = crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), tls, &tuning, runtime)
             .map_err(|e| NodeError::Protocol(e.to_string()))?;
@@ -1004,9 +1005,23 @@ fn start_collective(
 ) -> Result<(), NodeError> {
     use orbnet_netem::collective::Op;
     let world = &q.scenario.world;
-    let (ranks, op, algorithm, start) = match w {
-        Workload::Collective(c) => (c.ranks.clone(), c.op, c.algorithm, c.start),
-        Workload::Train(t) => (t.ranks.clone(), Op::AllReduce, t.algorithm, t.start),
+    // The largest buffer one call works on: a sweep's largest size, or a
+    // gradient bucket.
+    let (ranks, op, algorithm, start, largest) = match w {
+        Workload::Collective(c) => (
+            c.ranks.clone(),
+            c.op,
+            c.algorithm,
+            c.start,
+            c.sizes.iter().copied().max().unwrap_or(0),
+        ),
+        Workload::Train(t) => (
+            t.ranks.clone(),
+            Op::AllReduce,
+            t.algorithm,
+            t.start,
+            t.buckets().into_iter().max().unwrap_or(0),
+        ),
         _ => return Ok(()),
     };
     let Some(rank) = ranks.iter().position(|&r| r == q.me) else {
@@ -1043,6 +1058,7 @@ fn start_collective(
         // QUIC carries the idle timeout in whole milliseconds (RFC 9000 §18.2).
         idle: (rtt * 10).max(wall_floor).max(Duration::from_millis(1)),
         seed: quic_seed(q.scenario.seed, q.me, port.port),
+        message: orbnet_netem::collective::largest_message(op, algorithm, p, largest),
     };
     let me_ip = crate::addr::address(q.me);
     let ep = crate::quic::endpoint(port.link.clone(), IpAddr::V4(me_ip), tls, &tuning, runtime)

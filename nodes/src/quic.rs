@@ -267,6 +267,9 @@ pub struct Tuning {
     /// Seeds the endpoint's random choices (the in-process harness is
     /// deterministic only if they are).
     pub seed: u64,
+    /// The largest message the connection carries whole (a collective's
+    /// part), bytes; 0 for streams of any length.
+    pub message: u64,
 }
 
 /// A transport configuration for `t`.
@@ -278,7 +281,17 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     // window near the BDP gates every message on a window update (8 ranks,
     // 4 MiB all-reduce: 890 Gb/s bus bandwidth with a 1 MiB floor, 1057
     // with 16 MiB).
-    let window = (t.bdp.saturating_mul(3) / 2).clamp(16 << 20, 1 << 30);
+    //
+    // A collective's windows also hold four of its messages, so that no
+    // message waits on a round trip. On a ring with multi-hop steps those
+    // round trips are long: a step's acknowledgements queue behind the data
+    // of the steps whose links they cross, and a window-limited step falls
+    // behind and holds up the ring. 8 Suncatcher ranks all-reducing 64 MiB
+    // (8 MB parts): 1.47 × the model with 16 MiB windows, 1.18 × with two
+    // parts, 1.03 × with four, eight or sixteen.
+    let window = (t.bdp.saturating_mul(3) / 2)
+        .max(t.message.saturating_mul(4))
+        .clamp(16 << 20, 1 << 30);
     // A stream may use the whole connection window: a collective sends one
     // message per stream, and a smaller stream window stalls each large
     // message on a window update (16 MiB all-reduce: 663 → 1407 Gb/s).
@@ -298,19 +311,21 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     c.max_idle_timeout(quinn::IdleTimeout::try_from(t.idle).ok());
     // Keep quiet connections (waiting on compute) alive well inside the timeout.
     c.keep_alive_interval(Some(t.idle / 4));
-    // The initial window: twice the BDP, at least 16 full packets. quinn
-    // 0.11 acknowledges a congestion-blocked connection only inside data
-    // packets; with the Internet's 14 720 bytes a receiver's own MTU probes
-    // fill its window, and if the sender is blocked too neither side
-    // acknowledges until a probe timeout (≥ 26 ms of virtual time).
-    // At most 256 MiB: quinn paces at the window over the RTT, and a
-    // connection that waits between messages (a ring step) never grows its
-    // window, so a small cap paces every message below the link rate
-    // (three-body-12, 64 MiB all-reduce: 1.36 × the model with 16 MiB,
-    // 1.09 with 256 MiB).
+    // The initial window: twice the BDP, or four of a collective's
+    // messages, at least 16 full packets and at most 256 MiB (the largest
+    // default link queue). quinn 0.11 acknowledges a congestion-blocked
+    // connection only inside data packets; with the Internet's 14 720
+    // bytes a receiver's own MTU probes fill its window, and if the sender
+    // is blocked too neither side acknowledges until a probe timeout
+    // (≥ 26 ms of virtual time). A collective's connection waits between
+    // messages, so its window never grows past this one, and quinn paces
+    // at the window over the RTT: a window short of the messages paces
+    // each below the link rate (three-body-12, 64 MiB all-reduce: 1.36 ×
+    // the model with a 16 MiB window, 1.09 with 256 MiB).
     let initial = t
         .bdp
         .saturating_mul(2)
+        .max(t.message.saturating_mul(4))
         .clamp(16 * u64::from(t.max_payload.max(1200)), 256 << 20);
     match t.cc {
         Cc::Cubic => {

@@ -254,6 +254,7 @@ impl Net {
             max_payload: model.mtu.0.saturating_sub(28).min(65_507) as u16,
             idle: Duration::from_secs(30),
             seed: crate::node::quic_seed(self.scenario.seed, s, port),
+            message: 0,
         };
         let runtime = crate::quic::VirtualRuntime::new(self.clock);
         crate::quic::endpoint(
