@@ -650,23 +650,23 @@ pub fn broadcast_chunks(bytes: u64) -> u64 {
     (bytes >> 20).clamp(1, 64)
 }
 
-/// The largest message, in bytes, one rank sends another in one call of
-/// `op` by `algorithm` on a buffer of `bytes` over `p` ranks: a part of
-/// about `bytes / p` for ring steps, reduce-scatter, all-gather and
-/// all-to-all; a pipelined piece for a ring broadcast; the whole buffer
-/// for trees and halving–doubling. With room for one more element and the
-/// chunk header (parts differ by at most one element).
-pub fn largest_message(op: Op, algorithm: Algorithm, p: usize, bytes: u64) -> u64 {
+/// The largest message, in bytes, one rank sends the next in one call of
+/// `op` by `algorithm` on a buffer of `bytes` over `p` ranks, when the call
+/// runs as ring steps: a part of about `bytes / p` for the ring all-reduce,
+/// reduce-scatter and all-gather, a pipelined piece for the chain
+/// broadcast. With room for one more element and the chunk header (parts
+/// differ by at most one element). `None` for trees, halving–doubling and
+/// all-to-all, whose pairs are not ring neighbours.
+pub fn ring_message(op: Op, algorithm: Algorithm, p: usize, bytes: u64) -> Option<u64> {
     const SLACK: u64 = 64;
     let whole = match (op, algorithm) {
-        (Op::AllReduce, Algorithm::Ring)
-        | (Op::ReduceScatter, _)
-        | (Op::AllGather, _)
-        | (Op::AllToAll, _) => bytes.div_ceil(p.max(1) as u64),
+        (Op::AllReduce, Algorithm::Ring) | (Op::ReduceScatter, _) | (Op::AllGather, _) => {
+            bytes.div_ceil(p.max(1) as u64)
+        }
         (Op::Broadcast, Algorithm::Ring) => bytes.div_ceil(broadcast_chunks(bytes)),
-        _ => bytes,
+        _ => return None,
     };
-    whole + SLACK
+    Some(whole + SLACK)
 }
 
 /// The sizes of a sweep: `min`, `min·factor`, … up to `max`, each rounded
@@ -728,7 +728,7 @@ mod tests {
     }
 
     #[test]
-    fn largest_message_holds_every_part_and_its_header() {
+    fn ring_message_holds_every_part_and_its_header() {
         // Parts of n elements cut p ways, as the ranks cut them:
         // [n·k/p, n·(k+1)/p), plus the 32-byte chunk header.
         for (bytes, p, elem) in [(1u64 << 30, 81usize, 4u64), (1000 * 2, 7, 2), (4, 5, 4)] {
@@ -737,23 +737,27 @@ mod tests {
                 .map(|k| (n * (k + 1) / p as u64 - n * k / p as u64) * elem)
                 .max()
                 .unwrap_or(0);
-            for op in [
-                Op::AllReduce,
-                Op::ReduceScatter,
-                Op::AllGather,
-                Op::AllToAll,
-            ] {
-                let m = largest_message(op, Algorithm::Ring, p, bytes);
-                assert!(m >= largest_part + 32, "{op:?} {bytes} / {p}: {m}");
+            for op in [Op::AllReduce, Op::ReduceScatter, Op::AllGather] {
+                let m = ring_message(op, Algorithm::Ring, p, bytes);
                 assert!(
-                    m <= bytes.div_ceil(p as u64) + 64,
-                    "{op:?}: {m} is not a part"
+                    m.is_some_and(|m| m >= largest_part + 32),
+                    "{op:?} {bytes} / {p}: {m:?}"
+                );
+                assert!(
+                    m.is_some_and(|m| m <= bytes.div_ceil(p as u64) + 64),
+                    "{op:?}: {m:?} is not a part"
                 );
             }
         }
-        // Trees send the whole buffer.
-        let m = largest_message(Op::AllReduce, Algorithm::Tree, 8, 1 << 20);
-        assert!(m >= (1 << 20) + 32);
+        // Pairs that are not ring neighbours have none.
+        assert_eq!(
+            ring_message(Op::AllReduce, Algorithm::Tree, 8, 1 << 20),
+            None
+        );
+        assert_eq!(
+            ring_message(Op::AllToAll, Algorithm::Ring, 8, 1 << 20),
+            None
+        );
     }
 
     #[test]

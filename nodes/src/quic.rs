@@ -267,8 +267,8 @@ pub struct Tuning {
     /// Seeds the endpoint's random choices (the in-process harness is
     /// deterministic only if they are).
     pub seed: u64,
-    /// The largest message the connection carries whole (a collective's
-    /// part), bytes; 0 for streams of any length.
+    /// The largest message the connection carries whole (a ring
+    /// collective's part), bytes; 0 for streams of any length.
     pub message: u64,
 }
 
@@ -282,7 +282,7 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     // 4 MiB all-reduce: 890 Gb/s bus bandwidth with a 1 MiB floor, 1057
     // with 16 MiB).
     //
-    // A collective's windows also hold four of its messages, so that no
+    // A ring collective's windows also hold four of its messages, so that no
     // message waits on a round trip. On a ring with multi-hop steps those
     // round trips are long: a step's acknowledgements queue behind the data
     // of the steps whose links they cross, and a window-limited step falls
@@ -312,7 +312,7 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     c.max_idle_timeout(quinn::IdleTimeout::try_from(t.idle).ok());
     // Keep quiet connections (waiting on compute) alive well inside the timeout.
     c.keep_alive_interval(Some(t.idle / 4));
-    // The initial window: twice the BDP, or four of a collective's
+    // The initial window: twice the BDP, or four of a ring collective's
     // messages, at least 16 full packets and at most 256 MiB (the largest
     // default link queue). quinn 0.11 acknowledges a congestion-blocked
     // connection only inside data packets; with the Internet's 14 720
