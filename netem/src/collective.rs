@@ -207,8 +207,9 @@ pub struct Accelerator {
 /// cycle, trying the neighbour with the fewest onward choices first
 /// (Warnsdorff's rule), within a fixed budget. Without a cycle it keeps the
 /// longest one-hop path found and places the rest after it, each next to its
-/// nearest (by path delay) predecessor, then reorders that ring by local search so
-/// that no link carries two ring pairs in one direction. Deterministic: every satellite computes the same order.
+/// nearest (by path delay) predecessor, then reorders that ring by local
+/// search so that no link carries two ring pairs in one direction.
+/// Deterministic: every satellite computes the same order.
 pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
     let n = members.len();
     if n <= 2 {
@@ -315,27 +316,21 @@ impl<'a> Untangle<'a> {
         if self.paths[k].is_some() {
             return;
         }
-        let (to, mut at) = (self.members[b], self.members[a]);
-        let mut hops = Vec::new();
-        while at != to && hops.len() <= self.graph.satellites() {
-            let table = self
-                .tables
-                .entry(at)
-                .or_insert_with(|| routing::routes_from(&self.graph, at));
-            let route = table.route(to);
-            let link = route.and_then(|r| self.snapshot.link(r.link));
-            let (Some(r), Some(l)) = (route, link) else {
-                hops.clear();
-                break;
-            };
-            let slot = 2 * r.link.0 as usize + usize::from(l.a != at);
-            if slot >= self.load.len() {
-                hops.clear();
-                break;
-            }
-            hops.push(slot);
-            at = r.next_hop;
-        }
+        let (from, to) = (self.members[a], self.members[b]);
+        let path = routing::path_via(self.snapshot, &self.graph, from, to, &mut self.tables);
+        let hops = path
+            .and_then(|p| {
+                p.links
+                    .iter()
+                    .zip(&p.senders)
+                    .map(|(&id, &at)| {
+                        let l = self.snapshot.link(id)?;
+                        let slot = 2 * id.0 as usize + usize::from(l.a != at);
+                        (slot < self.load.len()).then_some(slot)
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .unwrap_or_default();
         self.paths[k] = Some(hops);
     }
 
@@ -572,9 +567,10 @@ pub fn alpha_beta(
         Op::AllReduce | Op::Broadcast => algorithm == Algorithm::Ring,
         Op::AllToAll | Op::SendRecv => false,
     };
+    let mut tables = std::collections::HashMap::new();
     let paths = pairs(op, algorithm, ranks.len())
         .into_iter()
-        .map(|(a, b)| routing::path(snapshot, &graph, ranks[a], ranks[b]))
+        .map(|(a, b)| routing::path_via(snapshot, &graph, ranks[a], ranks[b], &mut tables))
         .collect::<Option<Vec<_>>>()?;
     let mut load: std::collections::BTreeMap<(crate::units::LinkId, SatId), f64> =
         std::collections::BTreeMap::new();

@@ -7,7 +7,7 @@
 //! and then on the satellite index, so the tables are deterministic.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use crate::topology::Snapshot;
 use crate::units::{BitsPerSecond, LinkId, SatId, SimDuration};
@@ -189,6 +189,18 @@ impl Path {
 
 /// The hop-by-hop path from `from` to `to` in `snapshot`, if any.
 pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Option<Path> {
+    path_via(snapshot, graph, from, to, &mut HashMap::new())
+}
+
+/// [`path`], keeping each satellite's routing table in `tables` for the
+/// next path through it (one Dijkstra per satellite, not per hop).
+pub fn path_via(
+    snapshot: &Snapshot,
+    graph: &Graph,
+    from: SatId,
+    to: SatId,
+    tables: &mut HashMap<SatId, RoutingTable>,
+) -> Option<Path> {
     let mut at = from;
     let mut p = Path {
         links: Vec::new(),
@@ -200,7 +212,10 @@ pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Optio
         if p.links.len() > graph.satellites() {
             return None;
         }
-        let r = routes_from(graph, at).route(to)?;
+        let r = tables
+            .entry(at)
+            .or_insert_with(|| routes_from(graph, at))
+            .route(to)?;
         let l = snapshot.link(r.link)?;
         p.links.push(r.link);
         p.senders.push(at);
