@@ -17,7 +17,7 @@ use orbnet_netem::{Bytes, SatId, Scenario, SimDuration, SimTime, Snapshot, Timel
 #[derive(Debug)]
 pub struct Oracle<'s> {
     scenario: &'s Scenario,
-    timeline: Timeline<'s>,
+    timeline: Timeline,
     grid: BTreeMap<u64, (Snapshot, Graph)>,
     reached: u64,
 }

@@ -3,11 +3,10 @@
 //! `orbnet plan` shows the emulated world at chosen instants; `orbnet up`
 //! runs a scenario with one process per satellite.
 
-mod collectives;
 mod geometric;
 mod load;
 mod plan;
-mod report;
+mod results;
 mod up;
 
 use std::io::Write as _;
@@ -181,15 +180,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
             in_process,
         } => {
             let source = Source::from_arg(scenario.as_deref());
-            let dir = if in_process {
+            let (summary, dir) = if in_process {
                 up::up_in_process(source, overrides, out, &capture)?
             } else {
                 runtime()?.block_on(up::up(source, overrides, out, &capture))?
             };
-            let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap_or_default();
-            println!("{summary}");
+            println!("{}", summary.json());
             eprintln!("results in {}", dir.display());
-            workloads_ok(&summary)
+            let problems = summary.problems();
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::Run(format!(
+                    "workloads failed: {}",
+                    problems.join("; ")
+                )))
+            }
         }
         Command::Validate { scenario } => {
             let source = Source::from_arg(Some(&scenario));
@@ -251,48 +257,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
     }
-}
-
-/// Exit 1 when a workload failed: a ping with no reply, a transfer not verified.
-fn workloads_ok(summary: &str) -> Result<(), Failure> {
-    let v: serde_json::Value = serde_json::from_str(summary).unwrap_or_default();
-    if v["ok"] == true {
-        return Ok(());
-    }
-    let mut why = Vec::new();
-    for p in v["ping"].as_array().into_iter().flatten() {
-        if p["received"] == 0 {
-            why.push(format!("ping {} → {}: no reply", p["from"], p["to"]));
-        }
-    }
-    for c in v["collectives"].as_array().into_iter().flatten() {
-        if c["verified"] != true {
-            why.push(format!(
-                "{} {} of {} bytes: {}",
-                c["op"], c["algorithm"], c["bytes"], c["error"]
-            ));
-        }
-    }
-    for t in v["train"].as_array().into_iter().flatten() {
-        if t["verified"] != true {
-            why.push(format!("training: {}", t["error"]));
-        }
-    }
-    if let Some(f) = v["failure"].as_str() {
-        why.push(f.to_owned());
-    }
-    for t in v["transfers"].as_array().into_iter().flatten() {
-        if t["verified"] != true {
-            why.push(format!(
-                "{} transfer {} → {}: {}",
-                t["transport"], t["from"], t["to"], t["error"]
-            ));
-        }
-    }
-    Err(Failure::Run(format!(
-        "workloads failed: {}",
-        why.join("; ")
-    )))
 }
 
 /// What `orbnet validate` prints about a valid scenario.

@@ -262,9 +262,9 @@ impl World {
     }
 
     /// A timeline that applies acquisition, sampling the world every `interval`.
-    pub fn timeline(&self, interval: SimDuration) -> Timeline<'_> {
+    pub fn timeline(&self, interval: SimDuration) -> Timeline {
         Timeline {
-            world: self,
+            world: self.clone(),
             tracker: AcquisitionTracker::new(self.links.acquisition, self.candidates.len()),
             interval: SimDuration::from_nanos(interval.as_nanos().max(1)),
             last: None,
@@ -278,8 +278,8 @@ impl World {
 /// same grid every satellite uses, so every satellite and `orbnet plan` see a
 /// link come up at the same instant.
 #[derive(Debug)]
-pub struct Timeline<'w> {
-    world: &'w World,
+pub struct Timeline {
+    world: World,
     tracker: AcquisitionTracker,
     interval: SimDuration,
     last: Option<SimTime>,
@@ -287,7 +287,7 @@ pub struct Timeline<'w> {
     extra: Vec<crate::fault::Fault>,
 }
 
-impl Timeline<'_> {
+impl Timeline {
     /// Adds a fault injected while running (from a test).
     pub fn add_fault(&mut self, f: crate::fault::Fault) {
         self.extra.push(f);

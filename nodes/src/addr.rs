@@ -17,6 +17,11 @@ pub fn address(sat: SatId) -> Ipv4Addr {
     Ipv4Addr::from(BASE + sat.0 + 1)
 }
 
+/// Port `port` of satellite `sat`.
+pub fn socket(sat: SatId, port: u16) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(std::net::IpAddr::V4(address(sat)), port)
+}
+
 /// The satellite at `addr`, if it is in the block.
 pub fn satellite(addr: Ipv4Addr) -> Option<SatId> {
     let a = u32::from(addr);

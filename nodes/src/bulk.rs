@@ -18,6 +18,8 @@ use orbnet_netem::scenario::{Bulk, Cc};
 use orbnet_netem::{SimTime, rng};
 
 use crate::addr;
+use crate::app::{App, Outbox};
+use crate::protocol::{self, Event};
 use crate::stack::Stack;
 
 fn splitmix(mut z: u64) -> u64 {
@@ -196,8 +198,8 @@ struct SendStream {
 
 /// The sending end of a bulk transfer.
 #[derive(Debug)]
-pub struct Sender {
-    pub spec: Bulk,
+pub(crate) struct Sender {
+    spec: Bulk,
     w: usize,
     content: Content,
     streams: Vec<SendStream>,
@@ -228,13 +230,8 @@ impl Sender {
         }
     }
 
-    /// When the transfer starts, if it has not yet.
-    pub fn next_timer(&self) -> Option<SimTime> {
-        (!self.started).then_some(self.spec.start)
-    }
-
     /// Opens the connections (at the start time).
-    pub fn start(&mut self, stack: &mut Stack) {
+    fn start(&mut self, stack: &mut Stack) {
         self.started = true;
         let dst = IpAddress::Ipv4(addr::address(self.spec.to));
         for (k, s) in self.streams.iter().enumerate() {
@@ -246,7 +243,7 @@ impl Sender {
     }
 
     /// Fills the send buffers; returns whether anything was queued.
-    pub fn pump(&mut self, stack: &mut Stack) -> bool {
+    fn pump(&mut self, stack: &mut Stack) -> bool {
         if !self.started {
             return false;
         }
@@ -290,18 +287,43 @@ struct RecvStream {
 
 /// How a transfer ended, as the receiver saw it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub received: u64,
     pub completed: Option<SimTime>,
     pub verified: bool,
     pub error: Option<String>,
 }
 
+/// The report of a transfer: workload `w`, `spec`, between `names`.
+pub(crate) fn transfer_event(
+    w: usize,
+    spec: &Bulk,
+    names: &(String, String),
+    o: &Outcome,
+) -> Event {
+    Event::Transfer(protocol::Transfer {
+        workload: w,
+        from: names.0.clone(),
+        to: names.1.clone(),
+        transport: spec.transport.as_str().to_owned(),
+        cc: spec.cc.as_str().to_owned(),
+        bytes: spec.bytes,
+        streams: spec.streams,
+        start_s: spec.start.as_secs_f64(),
+        completed_s: o.completed.map(|t| t.as_secs_f64()),
+        received: o.received,
+        verified: o.verified,
+        error: o.error.clone(),
+    })
+}
+
 /// The receiving end of a bulk transfer.
 #[derive(Debug)]
-pub struct Receiver {
-    pub spec: Bulk,
-    pub w: usize,
+pub(crate) struct Receiver {
+    spec: Bulk,
+    w: usize,
+    /// The names of both ends, for reports.
+    names: (String, String),
     content: Content,
     streams: Vec<RecvStream>,
     mismatch: Option<u64>,
@@ -309,7 +331,14 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub fn new(w: usize, spec: Bulk, seed: u64, buffer: usize, stack: &mut Stack) -> Receiver {
+    pub fn new(
+        w: usize,
+        spec: Bulk,
+        names: (String, String),
+        seed: u64,
+        buffer: usize,
+        stack: &mut Stack,
+    ) -> Receiver {
         let streams = (0..spec.streams)
             .map(|k| {
                 let (offset, len) = range(spec.bytes, spec.streams, k);
@@ -328,6 +357,7 @@ impl Receiver {
         Receiver {
             spec,
             w,
+            names,
             content: Content::new(content_key(seed, w)),
             streams,
             mismatch: None,
@@ -335,12 +365,12 @@ impl Receiver {
         }
     }
 
-    pub fn received(&self) -> u64 {
+    fn received(&self) -> u64 {
         self.streams.iter().map(|s| s.received).sum()
     }
 
     /// When the transfer times out, if it is still running.
-    pub fn deadline(&self) -> Option<SimTime> {
+    fn deadline(&self) -> Option<SimTime> {
         match (self.outcome.is_none(), self.spec.timeout) {
             (true, Some(t)) => Some(self.spec.start + t),
             _ => None,
@@ -348,7 +378,7 @@ impl Receiver {
     }
 
     /// Reads and checks what arrived; returns the outcome once, when done.
-    pub fn pump(&mut self, now: SimTime, stack: &mut Stack) -> Option<Outcome> {
+    fn pump(&mut self, now: SimTime, stack: &mut Stack) -> Option<Outcome> {
         if self.outcome.is_some() {
             return None;
         }
@@ -400,7 +430,7 @@ impl Receiver {
     }
 
     /// The outcome at the end of the run, if the transfer never finished.
-    pub fn unfinished(&mut self, now: SimTime) -> Option<Outcome> {
+    fn unfinished(&mut self, now: SimTime) -> Option<Outcome> {
         if self.outcome.is_some() {
             return None;
         }
@@ -421,6 +451,53 @@ impl Receiver {
         };
         self.outcome = Some(o.clone());
         Some(o)
+    }
+}
+
+impl App for Sender {
+    fn next_timer(&self) -> Option<SimTime> {
+        (!self.started).then_some(self.spec.start)
+    }
+
+    fn prepare(&mut self, now: SimTime, stack: &mut Stack) {
+        if !self.started && self.spec.start <= now {
+            self.start(stack);
+        }
+        self.pump(stack);
+    }
+
+    fn poll(&mut self, _now: SimTime, stack: &mut Stack, _out: &mut Outbox) -> bool {
+        self.pump(stack)
+    }
+}
+
+impl App for Receiver {
+    fn next_timer(&self) -> Option<SimTime> {
+        self.deadline()
+    }
+
+    fn poll(&mut self, now: SimTime, stack: &mut Stack, out: &mut Outbox) -> bool {
+        if let Some(o) = self.pump(now, stack) {
+            out.events
+                .push_back(transfer_event(self.w, &self.spec, &self.names, &o));
+        }
+        false
+    }
+
+    fn sample(&mut self, now: SimTime, out: &mut Outbox) {
+        out.events
+            .push_back(Event::BulkProgress(protocol::Progress {
+                workload: self.w,
+                t_s: now.as_secs_f64(),
+                bytes: self.received(),
+            }));
+    }
+
+    fn finish(&mut self, now: SimTime, out: &mut Outbox) {
+        if let Some(o) = self.unfinished(now) {
+            out.events
+                .push_back(transfer_event(self.w, &self.spec, &self.names, &o));
+        }
     }
 }
 

@@ -29,16 +29,43 @@ use std::sync::{Arc, Mutex};
 use bytes::{Bytes, BytesMut};
 use orbnet_netem::collective::{Algorithm, Collective, DType, Op, Train};
 use orbnet_netem::{SatId, SimTime};
-use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::clock::VirtualClock;
+use crate::protocol::{Event, RankReport, StepReport};
 use crate::tensor::{self, ChunkHeader, Sums, part};
 
-/// A failed collective, naming the rank and satellite at fault where known.
+/// A failed collective, naming the rank and satellite at fault where known
+/// (`peer` reads "rank 3 (sat-7)").
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CommError(pub String);
+pub enum CommError {
+    #[error("connecting to {peer}: {why}")]
+    Connect { peer: String, why: String },
+    #[error("the endpoint closed while accepting")]
+    EndpointClosed,
+    #[error("accepting a connection: {0}")]
+    Accept(String),
+    #[error("a connection from outside the run")]
+    Outsider,
+    #[error("an unexpected connection from {0}")]
+    Unexpected(std::net::Ipv4Addr),
+    #[error("handshake with {peer}: {why}")]
+    Handshake { peer: String, why: String },
+    #[error("sending to {peer}: {why}")]
+    Send { peer: String, why: String },
+    #[error("no connection to {0}")]
+    NoConnection(String),
+    #[error("lost the connection to {peer}: {why}")]
+    Lost { peer: String, why: String },
+    #[error("{peer} sent {got} bytes where {due} were due")]
+    Length {
+        peer: String,
+        got: usize,
+        due: usize,
+    },
+    #[error("a task of the collective failed: {0}")]
+    Task(String),
+}
 
 #[derive(Debug, Default)]
 struct MailState {
@@ -68,7 +95,7 @@ enum Out {
     /// Each message on its own unidirectional stream.
     Quic(quinn::Connection),
     /// Messages one after another on the byte stream.
-    Tcp(Arc<tokio::sync::Mutex<crate::tcp::TcpStream>>),
+    Tcp(Arc<tokio::sync::Mutex<crate::stream::TcpStream>>),
 }
 
 /// One rank's connections to its group.
@@ -100,35 +127,41 @@ impl Comm {
         let mut dials = Vec::new();
         for &peer in to {
             let addr = SocketAddr::new(IpAddr::V4(crate::addr::address(ranks[peer])), port);
-            let connecting = ep
-                .connect(addr, crate::quic::SERVER_NAME)
-                .map_err(|e| CommError(format!("connecting to {}: {e}", label(peer))))?;
+            let connecting =
+                ep.connect(addr, crate::quic::SERVER_NAME)
+                    .map_err(|e| CommError::Connect {
+                        peer: label(peer),
+                        why: e.to_string(),
+                    })?;
             dials.push((peer, tokio::spawn(connecting)));
         }
         let mailbox = Arc::new(Mailbox::default());
         let mut accepted = BTreeSet::new();
         while accepted.len() < from.len() {
             let Some(incoming) = ep.accept().await else {
-                return Err(CommError("the endpoint closed while accepting".into()));
+                return Err(CommError::EndpointClosed);
             };
             let conn = incoming
                 .await
-                .map_err(|e| CommError(format!("accepting a connection: {e}")))?;
+                .map_err(|e| CommError::Accept(e.to_string()))?;
             let IpAddr::V4(ip) = conn.remote_address().ip() else {
-                return Err(CommError("a connection from outside the run".into()));
+                return Err(CommError::Outsider);
             };
             let peer = crate::addr::satellite(ip)
                 .and_then(|s| ranks.iter().position(|&r| r == s))
                 .filter(|p| from.contains(p) && !accepted.contains(p))
-                .ok_or_else(|| CommError(format!("an unexpected connection from {ip}")))?;
+                .ok_or(CommError::Unexpected(ip))?;
             accepted.insert(peer);
             tokio::spawn(read_chunks(conn, peer, mailbox.clone()));
         }
         for (peer, dial) in dials {
             let conn = dial
                 .await
-                .map_err(|e| CommError(e.to_string()))?
-                .map_err(|e| CommError(format!("handshake with {}: {e}", label(peer))))?;
+                .map_err(|e| CommError::Task(e.to_string()))?
+                .map_err(|e| CommError::Handshake {
+                    peer: label(peer),
+                    why: e.to_string(),
+                })?;
             conns[peer] = Some(Out::Quic(conn));
         }
         Ok(Comm::new(rank, ranks, names, conns, mailbox))
@@ -157,8 +190,8 @@ impl Comm {
         rank: usize,
         ranks: Vec<SatId>,
         names: Vec<String>,
-        to: Vec<(usize, crate::tcp::TcpStream)>,
-        from: Vec<(usize, crate::tcp::TcpStream)>,
+        to: Vec<(usize, crate::stream::TcpStream)>,
+        from: Vec<(usize, crate::stream::TcpStream)>,
     ) -> Comm {
         let mailbox = Arc::new(Mailbox::default());
         for (peer, stream) in from {
@@ -207,7 +240,10 @@ impl Comm {
         let conn = self.conns.get(to).cloned().flatten();
         let label = self.label(to);
         tokio::spawn(async move {
-            let fail = |e: String| CommError(format!("sending to {label}: {e}"));
+            let fail = |e: String| CommError::Send {
+                peer: label.clone(),
+                why: e,
+            };
             let h = ChunkHeader {
                 collective: id,
                 step,
@@ -215,7 +251,7 @@ impl Comm {
                 len: data.len() as u64,
             };
             match conn {
-                None => Err(CommError(format!("no connection to {label}"))),
+                None => Err(CommError::NoConnection(label)),
                 Some(Out::Quic(conn)) => {
                     let mut s = conn.open_uni().await.map_err(|e| fail(e.to_string()))?;
                     s.write_all(&h.encode())
@@ -266,11 +302,11 @@ impl Comm {
                 .flatten();
             match found {
                 Some(Ok(b)) => return Ok(b),
-                Some(Err(e)) => {
-                    return Err(CommError(format!(
-                        "lost the connection to {}: {e}",
-                        self.label(from)
-                    )));
+                Some(Err(why)) => {
+                    return Err(CommError::Lost {
+                        peer: self.label(from),
+                        why,
+                    });
                 }
                 None => notified.await,
             }
@@ -281,7 +317,7 @@ impl Comm {
         sends: Vec<tokio::task::JoinHandle<Result<(), CommError>>>,
     ) -> Result<(), CommError> {
         for s in sends {
-            s.await.map_err(|e| CommError(e.to_string()))??;
+            s.await.map_err(|e| CommError::Task(e.to_string()))??;
         }
         Ok(())
     }
@@ -307,11 +343,11 @@ impl Comm {
         if got.len() == want {
             Ok(())
         } else {
-            Err(CommError(format!(
-                "{} sent {} bytes where {want} were due",
-                self.label(from),
-                got.len()
-            )))
+            Err(CommError::Length {
+                peer: self.label(from),
+                got: got.len(),
+                due: want,
+            })
         }
     }
 
@@ -771,7 +807,7 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
 
 /// Files every message `peer` sends on a TCP stream in the mailbox; a
 /// malformed header ends the stream (its framing is lost), counted.
-async fn read_tcp_chunks(mut stream: crate::tcp::TcpStream, peer: usize, mailbox: Arc<Mailbox>) {
+async fn read_tcp_chunks(mut stream: crate::stream::TcpStream, peer: usize, mailbox: Arc<Mailbox>) {
     use tokio::io::AsyncReadExt;
     let end = |why: String| {
         mailbox.with(|m| m.lost.insert(peer, why));
@@ -836,6 +872,36 @@ pub fn peers(
     (to, from)
 }
 
+/// The report of a rank that failed before its first size or step, or
+/// ran out of time.
+pub(crate) fn failed_rank(
+    w: &orbnet_netem::Workload,
+    index: usize,
+    rank: usize,
+    sat: &str,
+    error: String,
+) -> Event {
+    if matches!(w, orbnet_netem::Workload::Train(_)) {
+        Event::TrainStep(StepReport {
+            workload: index,
+            rank,
+            sat: sat.to_owned(),
+            verified: false,
+            error: Some(error),
+            ..StepReport::default()
+        })
+    } else {
+        Event::Collective(RankReport {
+            workload: index,
+            rank,
+            sat: sat.to_owned(),
+            verified: false,
+            error: Some(error),
+            ..RankReport::default()
+        })
+    }
+}
+
 /// Runs this rank's part of workload `w`, a collective sweep or training
 /// steps (which need the accelerator model).
 pub async fn run_workload(
@@ -844,17 +910,18 @@ pub async fn run_workload(
     acc: Option<orbnet_netem::collective::Accelerator>,
     comm: Comm,
     clock: VirtualClock,
-    emit: crate::node::Reporter,
+    emit: crate::report::Reporter,
 ) {
-    let (start, timeout, kind) = match &workload {
-        orbnet_netem::Workload::Collective(c) => (c.start, c.timeout, "collective"),
-        orbnet_netem::Workload::Train(t) => (t.start, t.timeout, "train-step"),
+    let (start, timeout) = match &workload {
+        orbnet_netem::Workload::Collective(c) => (c.start, c.timeout),
+        orbnet_netem::Workload::Train(t) => (t.start, t.timeout),
         _ => return,
     };
-    let (rank, sat) = (
-        comm.rank,
-        comm.names.get(comm.rank).cloned().unwrap_or_default(),
-    );
+    let sat = comm.names.get(comm.rank).cloned().unwrap_or_default();
+    let timed_out = timeout.map(|t| {
+        let why = format!("timed out after {:.6} s", t.as_secs_f64());
+        failed_rank(&workload, w, comm.rank, &sat, why)
+    });
     let report = emit.clone();
     let run = async move {
         match (workload, acc) {
@@ -867,15 +934,12 @@ pub async fn run_workload(
             _ => {}
         }
     };
-    let Some(timeout) = timeout else {
+    let (Some(timeout), Some(report)) = (timeout, timed_out) else {
         return run.await;
     };
     let deadline = clock.wall(start + timeout);
     if tokio::time::timeout_at(deadline, run).await.is_err() {
-        emit.emit(
-            json!({"event": kind, "workload": w, "rank": rank, "sat": sat, "verified": false,
-            "error": format!("timed out after {:.6} s", timeout.as_secs_f64())}),
-        );
+        emit.emit(report);
     }
 }
 
@@ -887,7 +951,7 @@ pub async fn run_sweep(
     spec: Collective,
     comm: Comm,
     clock: VirtualClock,
-    emit: crate::node::Reporter,
+    emit: crate::report::Reporter,
 ) {
     let p = comm.size();
     let sums = Sums::new(spec.dtype, p);
@@ -902,13 +966,19 @@ pub async fn run_sweep(
                 *ok,
                 (!ok).then(|| "a result differs from the sum".to_owned()),
             ),
-            Err(e) => (false, Some(e.0.clone())),
+            Err(e) => (false, Some(e.to_string())),
         };
-        emit.emit(
-            json!({"event": "collective", "workload": w, "rank": comm.rank, "sat": sat,
-            "bytes": bytes, "start_s": t0.as_secs_f64(), "time_s": time,
-            "verified": verified, "error": error, "malformed": comm.malformed()}),
-        );
+        emit.emit(Event::Collective(RankReport {
+            workload: w,
+            rank: comm.rank,
+            sat: sat.clone(),
+            bytes: Some(bytes),
+            start_s: Some(t0.as_secs_f64()),
+            time_s: Some(time),
+            verified,
+            error,
+            malformed: Some(comm.malformed()),
+        }));
         if result.is_err() {
             return;
         }
@@ -952,7 +1022,7 @@ pub async fn run_train(
     acc: orbnet_netem::collective::Accelerator,
     comm: Comm,
     clock: VirtualClock,
-    emit: crate::node::Reporter,
+    emit: crate::report::Reporter,
 ) {
     let p = comm.size();
     let dtype = DType::Bf16;
@@ -962,10 +1032,15 @@ pub async fn run_train(
     let buckets = spec.buckets();
     let sleep_until = |t: SimTime| tokio::time::sleep_until(clock.wall(t));
     if let Err(e) = comm.barrier().await {
-        emit.emit(
-            json!({"event": "train-step", "workload": w, "rank": comm.rank, "sat": sat,
-            "step": 0, "verified": false, "error": e.0}),
-        );
+        emit.emit(Event::TrainStep(StepReport {
+            workload: w,
+            rank: comm.rank,
+            sat,
+            step: Some(0),
+            verified: false,
+            error: Some(e.to_string()),
+            ..StepReport::default()
+        }));
         return;
     }
     for step in 0..spec.steps {
@@ -994,7 +1069,7 @@ pub async fn run_train(
                     verified &= sums.first_mismatch(dtype, &data, first).is_none();
                 }
                 Err(e) => {
-                    error = Some(e.0);
+                    error = Some(e.to_string());
                     break;
                 }
             }
@@ -1003,12 +1078,18 @@ pub async fn run_train(
         sleep_until(compute_end).await;
         let t1 = clock.now();
         let failed = error.is_some();
-        emit.emit(
-            json!({"event": "train-step", "workload": w, "rank": comm.rank, "sat": sat,
-            "step": step, "start_s": t0.as_secs_f64(), "step_s": (t1 - t0).as_secs_f64(),
-            "compute_s": (fwd + bwd).as_secs_f64(), "comm_s": comm_time,
-            "verified": verified && !failed, "error": error}),
-        );
+        emit.emit(Event::TrainStep(StepReport {
+            workload: w,
+            rank: comm.rank,
+            sat: sat.clone(),
+            step: Some(u64::from(step)),
+            start_s: Some(t0.as_secs_f64()),
+            step_s: Some((t1 - t0).as_secs_f64()),
+            compute_s: Some((fwd + bwd).as_secs_f64()),
+            comm_s: Some(comm_time),
+            verified: verified && !failed,
+            error,
+        }));
         if failed {
             return;
         }

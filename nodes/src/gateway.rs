@@ -1,6 +1,12 @@
-//! UDP gateways: datagrams between programs on the host's loopback and the
-//! constellation. (TCP gateways live in the node loop: each kernel
-//! connection is spliced to a smoltcp connection.)
+//! Gateways: connections and datagrams between programs on the host's
+//! loopback and the constellation.
+//!
+//! - TCP ingress: a kernel listener on the satellite's process; each
+//!   accepted connection asks the satellite ([`Command::Dial`]) for a
+//!   smoltcp connection to the far end, and the two are spliced.
+//! - TCP egress: a listener on the satellite's stack ([`Egress`]), replaced
+//!   as soon as a connection opens on it; each opened one is spliced to a
+//!   kernel connection to the forwarded service.
 //!
 //! - Ingress: a kernel UDP socket on the satellite's process. Each kernel
 //!   client gets a UDP port of its own on the satellite's stack (a flow),
@@ -18,15 +24,108 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::node::Command;
+use crate::app::{App, Outbox};
+use crate::command::Command;
 use crate::quic::AppSocket;
+use crate::stack::Stack;
+use crate::stream::TcpStream;
+use crate::tcp::TcpPort;
 
 /// The stack ports ingress flows use, from the first: one per kernel client.
-pub const FLOW_PORTS: std::ops::Range<u16> = 30_000..40_000;
+const FLOW_PORTS: std::ops::Range<u16> = 30_000..40_000;
+
+/// Accepts kernel connections on `listener` and carries each over the
+/// constellation to `to`:`port`.
+pub(crate) async fn tcp_ingress(
+    listener: tokio::net::TcpListener,
+    to: orbnet_netem::SatId,
+    port: u16,
+    commands: UnboundedSender<Command>,
+) {
+    while let Ok((kernel, _)) = listener.accept().await {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if commands.send(Command::Dial { to, port, reply }).is_err() {
+            return;
+        }
+        tokio::spawn(async move {
+            if let Ok(stream) = rx.await {
+                splice(kernel, stream).await;
+            }
+        });
+    }
+}
+
+/// Connects to the kernel's `forward` and splices it to `stream`.
+pub(crate) async fn tcp_egress(stream: TcpStream, forward: SocketAddr) {
+    match tokio::net::TcpStream::connect(forward).await {
+        Ok(kernel) => splice(kernel, stream).await,
+        Err(e) => tracing::warn!("gateway to {forward}: {e}"),
+    }
+}
+
+/// Copies both ways between a kernel connection and one over the
+/// constellation until both sides have finished.
+async fn splice(mut kernel: tokio::net::TcpStream, mut stream: TcpStream) {
+    if let Err(e) = tokio::io::copy_bidirectional(&mut kernel, &mut stream).await {
+        tracing::debug!("gateway connection ended: {e}");
+    }
+}
+
+/// An egress gateway: a listener on the stack, replaced as soon as a
+/// connection opens on it; each opened one goes to the driver to splice
+/// to the kernel's `forward`, and its socket joins the satellite's apps.
+#[derive(Debug)]
+pub(crate) struct Egress {
+    port: u16,
+    forward: SocketAddr,
+    waiting: TcpPort,
+    stream: TcpStream,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl Egress {
+    pub fn new(
+        stack: &mut Stack,
+        port: u16,
+        forward: SocketAddr,
+        notify: Arc<tokio::sync::Notify>,
+    ) -> Result<Egress, crate::stack::SocketError> {
+        let (waiting, stream) = TcpPort::listen(stack, port, 4 << 20, notify.clone())?;
+        Ok(Egress {
+            port,
+            forward,
+            waiting,
+            stream,
+            notify,
+        })
+    }
+}
+
+impl App for Egress {
+    fn poll(&mut self, _now: orbnet_netem::SimTime, _stack: &mut Stack, _out: &mut Outbox) -> bool {
+        false
+    }
+
+    /// Pumps the listener; once a connection opens, hands it over and
+    /// listens anew.
+    fn flush(&mut self, _now: orbnet_netem::SimTime, stack: &mut Stack, out: &mut Outbox) -> bool {
+        let queued = self.waiting.pump(stack);
+        if !self.waiting.opened() {
+            return queued;
+        }
+        let Ok(next) = Egress::new(stack, self.port, self.forward, self.notify.clone()) else {
+            return queued;
+        };
+        let done = std::mem::replace(self, next);
+        out.apps.push(Box::new(done.waiting));
+        out.splices.push((done.stream, done.forward));
+        true
+    }
+}
 
 /// Carries datagrams from kernel clients of `kernel` to `to` (an emulated
 /// address) and the replies back.
-pub async fn udp_ingress(
+pub(crate) async fn udp_ingress(
     kernel: tokio::net::UdpSocket,
     to: SocketAddr,
     commands: UnboundedSender<Command>,
@@ -76,7 +175,7 @@ pub async fn udp_ingress(
 
 /// Carries datagrams arriving on `socket` to the kernel's `forward` and
 /// the service's replies back to each sender.
-pub async fn udp_egress(socket: AppSocket, forward: SocketAddr) {
+pub(crate) async fn udp_egress(socket: AppSocket, forward: SocketAddr) {
     let mut flows: BTreeMap<SocketAddr, Arc<tokio::net::UdpSocket>> = BTreeMap::new();
     loop {
         let Ok((d, from)) = socket.recv_from().await else {

@@ -16,12 +16,17 @@
 
 use std::path::PathBuf;
 
-use orbnet_netem::{SatId, Scenario};
-use serde_json::{Value, json};
+use std::sync::Arc;
+
+use orbnet_netem::{SatId, Scenario, SimTime};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::node::{Command, Harness, InProcess, NodeConfig, NodeError, Reporter};
+use crate::command::Command;
+use crate::driver::{Control, NodeError, NodeIo, Peers};
+use crate::protocol::Event;
+use crate::report::Reporter;
+use crate::satellite::{Satellite, Setup};
 use crate::wire::MemFabric;
 
 /// The smallest TDF an in-process run uses (see [`Run::start`]).
@@ -41,14 +46,13 @@ pub fn tls_seed(seed: u64) -> [u8; 32] {
 /// current-thread runtime with its clock paused (see [`runtime`]).
 #[derive(Debug)]
 pub struct Run {
-    scenario: std::sync::Arc<Scenario>,
+    scenario: Arc<Scenario>,
     fabric: MemFabric,
     /// Events of every satellite, tagged with its index, in the order they happened.
-    pub events: mpsc::UnboundedReceiver<(usize, Value)>,
-    events_tx: mpsc::UnboundedSender<(usize, Value)>,
+    pub events: mpsc::UnboundedReceiver<(usize, Event)>,
+    events_tx: mpsc::UnboundedSender<(usize, Event)>,
     stop: watch::Sender<bool>,
     tls: Option<crate::quic::Tls>,
-    start: tokio::time::Instant,
     clock: crate::clock::VirtualClock,
     sats: Vec<Sat>,
 }
@@ -99,13 +103,12 @@ impl Run {
         let start = tokio::time::Instant::now();
         let clock = crate::clock::VirtualClock::new(start, scenario.tdf);
         let mut run = Run {
-            scenario: std::sync::Arc::new(scenario),
+            scenario: Arc::new(scenario),
             fabric: MemFabric::new(n),
             events,
             events_tx,
             stop,
             tls,
-            start,
             clock,
             sats: Vec::with_capacity(n),
         };
@@ -126,33 +129,32 @@ impl Run {
         let me = SatId(i as u32);
         let (commands, rx) = mpsc::unbounded_channel();
         let report = Reporter::channel(i, self.events_tx.clone());
-        let report_handle = report.clone();
-        let harness = Harness::InProcess(InProcess {
-            wire: self.fabric.attach(i),
-            tls: self.tls.clone(),
-            start: self.start,
-            stop: self.stop.subscribe(),
+        let io = NodeIo {
+            wire: crate::wire::WireIo::Mem(self.fabric.attach(i)),
+            control: Control::Mem(self.stop.subscribe()),
             report: report.clone(),
+            peers: Peers::new((0..self.sats_total()).map(crate::wire::mem_addr).collect()),
+            clock: self.clock,
             commands: rx,
-            restarted,
-        });
-        let cfg = NodeConfig {
-            scenario: (*self.scenario).clone(),
+        };
+        let node = Node {
+            scenario: self.scenario.clone(),
             me,
-            token: self.scenario.seed,
-            captures,
-            port: None,
             restarted,
+            captures,
+            tls: self.tls.clone(),
         };
         let name = self.scenario.world.name(me).to_owned();
         let span = tracing::info_span!("node", sat = %name);
+        let failed = report.clone();
         let task = tokio::spawn(tracing::Instrument::instrument(
             async move {
-                match crate::node::run_in(cfg, harness).await {
+                match node.run(io).await {
                     Ok(()) | Err(NodeError::Orphaned) => {}
-                    Err(e) => {
-                        report.emit(json!({"event": "failed", "sat": name, "error": e.to_string()}))
-                    }
+                    Err(e) => failed.emit(Event::Failed {
+                        sat: name,
+                        error: e.to_string(),
+                    }),
                 }
             },
             span,
@@ -160,8 +162,12 @@ impl Run {
         Sat {
             task: Some(task),
             commands,
-            report: report_handle,
+            report,
         }
+    }
+
+    fn sats_total(&self) -> usize {
+        self.scenario.world.satellites() as usize
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -230,6 +236,47 @@ impl Run {
             .get(sat.index())
             .and_then(|s| s.task.as_ref())
             .is_some_and(|t| !t.is_finished())
+    }
+}
+
+/// One satellite of an in-process run, before it starts.
+struct Node {
+    scenario: Arc<Scenario>,
+    me: SatId,
+    restarted: bool,
+    captures: Vec<(PathBuf, Option<SatId>)>,
+    tls: Option<crate::quic::Tls>,
+}
+
+impl Node {
+    /// Sets the satellite up, starts its tasks and drives it to the end.
+    async fn run(self, io: NodeIo) -> Result<(), NodeError> {
+        let (mut sat, tasks) = Satellite::new(Setup {
+            scenario: self.scenario.clone(),
+            me: self.me,
+            token: self.scenario.seed,
+            restarted: self.restarted,
+        })?;
+        // Gateways are refused in-process: no kernel listener to bind.
+        let listeners = crate::tasks::Listeners::default();
+        // Nothing sends requests through it: tests use the run's channel.
+        let (commands_tx, _) = mpsc::unbounded_channel();
+        let s = crate::tasks::Start {
+            scenario: &self.scenario,
+            me: self.me,
+            clock: io.clock,
+            tls: self.tls.as_ref(),
+            report: &io.report,
+            commands: &commands_tx,
+        };
+        crate::tasks::start(&s, tasks, listeners)?;
+        sat.begin(if self.restarted {
+            io.clock.now()
+        } else {
+            SimTime::ZERO
+        });
+        crate::driver::add_captures(&mut sat, self.scenario.epoch, self.captures)?;
+        crate::driver::drive(sat, io).await
     }
 }
 

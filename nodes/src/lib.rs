@@ -1,12 +1,22 @@
-//! One orbnet satellite: the runtime the launcher starts as `orbnet node`.
+//! One orbnet satellite: the runtime the launcher starts as `orbnet node`,
+//! or as a task of the in-process harness.
 //!
 //! ```text
-//! workload     ping (ICMP echo), bulk (TCP, verified bytes)
+//! apps         ping, bulk (TCP), QUIC ports, gateway listeners   (app)
 //! smoltcp      one Interface, Medium::Ip, 198.18.0.0/15 by index  (stack)
 //! router       local → stack; else TTL−1 → next hop's port        (router)
 //! ports        netem shaper + live link state, one per terminal   (router)
-//! wire         frames in UDP datagrams to the peer's process      (wire)
+//! ─────────────────────────── sans-IO above ─────────────────────────────
+//! driver       the clock, the wire, the launcher                  (driver)
+//! wire         frames in UDP datagrams, or in memory              (wire)
 //! ```
+//!
+//! [`satellite::Satellite`] is the state machine: it owns the router, the
+//! stack and the apps, takes frames and virtual times, and gives back
+//! frames to send, events to report and when to wake it. The
+//! [`driver`] runs it for both harnesses ([`process`] and [`inprocess`]);
+//! tasks beside it (quinn endpoints, collective ranks, gateway splices,
+//! see [`tasks`]) reach it only through its apps' queues.
 //!
 //! A packet's path: the ping app queues an echo request in its smoltcp ICMP
 //! socket; polling the stack at virtual time `t` yields the IP packet; the
@@ -17,20 +27,29 @@
 //! answers the echo and the reply travels back the same way.
 
 pub mod addr;
-pub mod bulk;
+mod app;
+mod bulk;
 pub mod clock;
-pub mod collective;
-pub mod gateway;
+mod collective;
+pub mod command;
+pub mod driver;
+mod gateway;
 pub mod inprocess;
-pub mod node;
-pub mod pcap;
-pub mod ping;
+mod pcap;
+mod ping;
+pub mod process;
+pub mod protocol;
 pub mod quic;
+pub mod report;
 pub mod router;
-pub mod stack;
-pub mod tcp;
-pub mod tensor;
+mod satellite;
+mod stack;
+pub mod stream;
+mod tasks;
+mod tcp;
+mod tensor;
 pub mod testbed;
 pub mod wire;
 
-pub use node::{Command, Harness, InProcess, NodeConfig, NodeError, Reporter, run, run_in};
+pub use driver::NodeError;
+pub use process::{NodeConfig, run};

@@ -13,11 +13,13 @@ use orbnet_netem::scenario::Ping;
 use orbnet_netem::{SimDuration, SimTime};
 
 use crate::addr;
+use crate::app::{App, Outbox};
+use crate::protocol::{self, Event};
 use crate::stack::Stack;
 
 /// One echo's fate.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Echo {
+pub(crate) struct Echo {
     pub seq: u16,
     pub sent: SimTime,
     pub rtt: Option<SimDuration>,
@@ -25,8 +27,10 @@ pub struct Echo {
 
 /// A running ping.
 #[derive(Debug)]
-pub struct Pinger {
+pub(crate) struct Pinger {
     spec: Ping,
+    /// The names of both ends, for reports.
+    names: (String, String),
     ident: u16,
     handle: SocketHandle,
     next_seq: u32,
@@ -34,7 +38,7 @@ pub struct Pinger {
 }
 
 impl Pinger {
-    pub fn new(spec: Ping, ident: u16, stack: &mut Stack) -> Pinger {
+    pub fn new(spec: Ping, names: (String, String), ident: u16, stack: &mut Stack) -> Pinger {
         let rx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 64], vec![0; 64 * 1024]);
         let tx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 64], vec![0; 64 * 1024]);
         let mut socket = icmp::Socket::new(rx, tx);
@@ -43,6 +47,7 @@ impl Pinger {
         let handle = stack.sockets.add(socket);
         Pinger {
             spec,
+            names,
             ident,
             handle,
             next_seq: 0,
@@ -51,7 +56,7 @@ impl Pinger {
     }
 
     /// When the next echo request is due, if any remain.
-    pub fn next_send(&self) -> Option<SimTime> {
+    fn next_send(&self) -> Option<SimTime> {
         (self.next_seq < self.spec.count).then(|| {
             self.spec.start
                 + SimDuration::from_nanos(self.spec.interval.as_nanos() * u64::from(self.next_seq))
@@ -59,7 +64,7 @@ impl Pinger {
     }
 
     /// Queues the request due at `now` in the socket.
-    pub fn send(&mut self, now: SimTime, stack: &mut Stack) {
+    fn send(&mut self, now: SimTime, stack: &mut Stack) {
         let seq = self.next_seq as u16;
         self.next_seq += 1;
         let data = vec![0xa5u8; self.spec.size as usize];
@@ -80,7 +85,7 @@ impl Pinger {
     }
 
     /// Collects replies that arrived by `now`.
-    pub fn receive(&mut self, now: SimTime, stack: &mut Stack) -> Vec<Echo> {
+    fn receive(&mut self, now: SimTime, stack: &mut Stack) -> Vec<Echo> {
         let socket = stack.sockets.get_mut::<icmp::Socket>(self.handle);
         let mut out = Vec::new();
         while let Ok((payload, _from)) = socket.recv() {
@@ -107,7 +112,7 @@ impl Pinger {
     }
 
     /// When the oldest request still waiting times out.
-    pub fn next_timeout(&self) -> Option<SimTime> {
+    fn next_timeout(&self) -> Option<SimTime> {
         self.pending
             .values()
             .min()
@@ -116,7 +121,7 @@ impl Pinger {
 
     /// Requests whose echo has not come by `now` within the timeout: lost
     /// (a late echo is ignored).
-    pub fn expire(&mut self, now: SimTime) -> Vec<Echo> {
+    fn expire(&mut self, now: SimTime) -> Vec<Echo> {
         let timeout = self.spec.timeout;
         let lost: Vec<Echo> = self
             .pending
@@ -135,7 +140,7 @@ impl Pinger {
     }
 
     /// Echoes still unanswered (reported as lost at the end).
-    pub fn unanswered(&self) -> impl Iterator<Item = Echo> + '_ {
+    fn unanswered(&self) -> impl Iterator<Item = Echo> + '_ {
         self.pending.iter().map(|(&seq, &sent)| Echo {
             seq,
             sent,
@@ -143,7 +148,46 @@ impl Pinger {
         })
     }
 
-    pub fn spec(&self) -> &Ping {
-        &self.spec
+    fn report(&self, e: Echo) -> Event {
+        Event::Echo(protocol::Echo {
+            from: self.names.0.clone(),
+            to: self.names.1.clone(),
+            seq: e.seq,
+            sent_s: e.sent.as_secs_f64(),
+            size: self.spec.size,
+            rtt_ms: e.rtt.map(|d| d.as_nanos() as f64 / 1e6),
+        })
+    }
+}
+
+impl App for Pinger {
+    fn next_timer(&self) -> Option<SimTime> {
+        [self.next_send(), self.next_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn prepare(&mut self, now: SimTime, stack: &mut Stack) {
+        if self.next_send().is_some_and(|t| t <= now) {
+            self.send(now, stack);
+        }
+    }
+
+    fn poll(&mut self, now: SimTime, stack: &mut Stack, out: &mut Outbox) -> bool {
+        for e in self.receive(now, stack) {
+            out.events.push_back(self.report(e));
+        }
+        for e in self.expire(now) {
+            out.events.push_back(self.report(e));
+        }
+        false
+    }
+
+    fn finish(&mut self, _now: SimTime, out: &mut Outbox) {
+        let lost: Vec<Echo> = self.unanswered().collect();
+        for e in lost {
+            out.events.push_back(self.report(e));
+        }
     }
 }

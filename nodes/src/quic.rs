@@ -30,7 +30,9 @@ use tokio::sync::Notify;
 use orbnet_netem::SimTime;
 use orbnet_netem::scenario::Cc;
 
+use crate::app::{App, Outbox};
 use crate::clock::VirtualClock;
+use crate::stack::SocketError;
 
 /// The UDP port every satellite's QUIC endpoint listens on.
 pub const QUIC_PORT: u16 = 4433;
@@ -427,7 +429,7 @@ pub fn generate_tls(seed: [u8; 32]) -> Result<Tls, String> {
 /// Sends workload `spec`'s bytes over QUIC: one unidirectional stream per
 /// `streams`, each opening with its index (8 bytes, little-endian) and then
 /// its range of the keyed content. Waits until the receiver closes.
-pub async fn send_bulk(
+pub(crate) async fn send_bulk(
     ep: quinn::Endpoint,
     runtime: VirtualRuntime,
     spec: orbnet_netem::scenario::Bulk,
@@ -478,7 +480,7 @@ pub async fn send_bulk(
 
 /// Receives and checks workload `spec`'s bytes; `received` counts them as
 /// they arrive. Returns the outcome when every stream has ended.
-pub async fn receive_bulk(
+pub(crate) async fn receive_bulk(
     ep: quinn::Endpoint,
     clock: VirtualClock,
     spec: orbnet_netem::scenario::Bulk,
@@ -573,13 +575,12 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// This satellite's side of one QUIC workload: a smoltcp UDP socket and
-/// the queues to quinn.
+/// A UDP socket on a satellite's stack and the queues between it and a
+/// task (quinn's, or a test's own protocol).
 #[derive(Debug)]
-pub struct Port {
-    pub workload: usize,
+pub(crate) struct Port {
     pub port: u16,
-    pub handle: smoltcp::iface::SocketHandle,
+    handle: smoltcp::iface::SocketHandle,
     pub link: Link,
 }
 
@@ -589,22 +590,16 @@ impl Port {
         workload: usize,
         stack: &mut crate::stack::Stack,
         notify: Arc<Notify>,
-    ) -> Result<Port, String> {
-        Port::on(
-            QUIC_PORT.wrapping_add(workload as u16),
-            workload,
-            stack,
-            notify,
-        )
+    ) -> Result<Port, SocketError> {
+        Port::on(QUIC_PORT.wrapping_add(workload as u16), stack, notify)
     }
 
-    /// A UDP socket on `port` of `stack`, serving `workload`.
+    /// A UDP socket on `port` of `stack`.
     pub fn on(
         port: u16,
-        workload: usize,
         stack: &mut crate::stack::Stack,
         notify: Arc<Notify>,
-    ) -> Result<Port, String> {
+    ) -> Result<Port, SocketError> {
         use smoltcp::socket::udp;
         // smoltcp lets two sockets bind one port and hands each datagram to
         // the first: refuse the second.
@@ -612,17 +607,16 @@ impl Port {
             |(_, s)| matches!(s, smoltcp::socket::Socket::Udp(u) if u.endpoint().port == port),
         );
         if taken {
-            return Err(format!("UDP port {port} is already in use"));
+            return Err(SocketError::UdpTaken(port));
         }
         let buf =
             || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 8192], vec![0u8; 32 << 20]);
         let mut socket = udp::Socket::new(buf(), buf());
         socket
             .bind(port)
-            .map_err(|e| format!("UDP port {port}: {e}"))?;
+            .map_err(|source| SocketError::UdpBind { port, source })?;
         let handle = stack.sockets.add(socket);
         Ok(Port {
-            workload,
             port,
             handle,
             link: Link {
@@ -674,6 +668,132 @@ impl Port {
                 d.to_vec(),
             );
         }
+    }
+}
+
+impl App for Port {
+    fn poll(&mut self, _now: SimTime, stack: &mut crate::stack::Stack, _out: &mut Outbox) -> bool {
+        self.deliver_in(stack);
+        false
+    }
+
+    fn flush(&mut self, _now: SimTime, stack: &mut crate::stack::Stack, _out: &mut Outbox) -> bool {
+        self.flush_out(stack)
+    }
+}
+
+/// The satellite's watch over a QUIC transfer it receives: the transfer
+/// runs in a task (quinn's), which counts bytes as they arrive and sends
+/// the outcome when done; the watch reports progress, the outcome, or the
+/// timeout.
+#[derive(Debug)]
+pub(crate) struct QuicWatch {
+    w: usize,
+    spec: orbnet_netem::scenario::Bulk,
+    names: (String, String),
+    received: Arc<std::sync::atomic::AtomicU64>,
+    outcome: tokio::sync::oneshot::Receiver<crate::bulk::Outcome>,
+    reported: bool,
+}
+
+impl QuicWatch {
+    /// A watch over workload `w`, and what its receiving task reports to.
+    pub fn new(
+        w: usize,
+        spec: orbnet_netem::scenario::Bulk,
+        names: (String, String),
+    ) -> (
+        QuicWatch,
+        Arc<std::sync::atomic::AtomicU64>,
+        tokio::sync::oneshot::Sender<crate::bulk::Outcome>,
+    ) {
+        let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (tx, outcome) = tokio::sync::oneshot::channel();
+        let watch = QuicWatch {
+            w,
+            spec,
+            names,
+            received: received.clone(),
+            outcome,
+            reported: false,
+        };
+        (watch, received, tx)
+    }
+
+    fn deadline(&self) -> Option<SimTime> {
+        self.spec.timeout.map(|t| self.spec.start + t)
+    }
+
+    fn received(&self) -> u64 {
+        self.received.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Reports `o` once.
+    fn report(&mut self, o: &crate::bulk::Outcome, out: &mut Outbox) {
+        if !self.reported {
+            self.reported = true;
+            out.events.push_back(crate::bulk::transfer_event(
+                self.w,
+                &self.spec,
+                &self.names,
+                o,
+            ));
+        }
+    }
+
+    /// A failed outcome, its message made from the bytes received so far.
+    fn failed(&self, why: impl FnOnce(u64) -> String) -> crate::bulk::Outcome {
+        let got = self.received();
+        crate::bulk::Outcome {
+            received: got,
+            completed: None,
+            verified: false,
+            error: Some(why(got)),
+        }
+    }
+}
+
+impl App for QuicWatch {
+    fn next_timer(&self) -> Option<SimTime> {
+        self.deadline().filter(|_| !self.reported)
+    }
+
+    fn poll(&mut self, now: SimTime, _stack: &mut crate::stack::Stack, out: &mut Outbox) -> bool {
+        if !self.reported && self.deadline().is_some_and(|d| d <= now) {
+            let start = self.spec.start;
+            let bytes = self.spec.bytes;
+            let o = self.failed(|got| {
+                format!(
+                    "timed out after {:.3} s with {got} of {bytes} bytes",
+                    (now - start).as_secs_f64(),
+                )
+            });
+            self.report(&o, out);
+        }
+        false
+    }
+
+    fn flush(&mut self, _now: SimTime, _stack: &mut crate::stack::Stack, out: &mut Outbox) -> bool {
+        if let Ok(o) = self.outcome.try_recv() {
+            self.report(&o, out);
+        }
+        false
+    }
+
+    fn sample(&mut self, now: SimTime, out: &mut Outbox) {
+        out.events.push_back(crate::protocol::Event::BulkProgress(
+            crate::protocol::Progress {
+                workload: self.w,
+                t_s: now.as_secs_f64(),
+                bytes: self.received(),
+            },
+        ));
+    }
+
+    fn finish(&mut self, _now: SimTime, out: &mut Outbox) {
+        let bytes = self.spec.bytes;
+        let o = self.failed(|got| format!("the run ended with {got} of {bytes} bytes received"));
+        self.report(&o, out);
     }
 }
 

@@ -166,8 +166,20 @@ impl Router {
         }
     }
 
-    pub fn me(&self) -> SatId {
-        self.me
+    /// The run token frames on this router's links carry.
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// Adds the router's counters (packets sent, forwarded, delivered,
+    /// dropped by reason) into `c`.
+    pub fn count_into(&self, c: &mut crate::protocol::Counters) {
+        c.sent += self.sent;
+        c.forwarded += self.forwarded;
+        c.delivered_local += self.delivered_local;
+        for (k, v) in &self.drops {
+            *c.drops.entry(k.as_str().to_owned()).or_default() += v;
+        }
     }
 
     pub fn ports(&self) -> impl Iterator<Item = &Port> {

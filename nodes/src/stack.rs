@@ -14,6 +14,29 @@ use orbnet_netem::{SatId, SimTime};
 
 use crate::addr;
 
+/// Why a socket could not be opened on a satellite's stack.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error("UDP port {0} is already in use")]
+    UdpTaken(u16),
+    #[error("UDP port {port}: {source}")]
+    UdpBind {
+        port: u16,
+        source: smoltcp::socket::udp::BindError,
+    },
+    #[error("listen on {port}: {source}")]
+    Listen {
+        port: u16,
+        source: smoltcp::socket::tcp::ListenError,
+    },
+    #[error("connect to {to}:{port}: {source}")]
+    Connect {
+        to: std::net::Ipv4Addr,
+        port: u16,
+        source: smoltcp::socket::tcp::ConnectError,
+    },
+}
+
 /// A packet queue device.
 #[derive(Debug, Default)]
 pub struct Queues {

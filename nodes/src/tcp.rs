@@ -1,133 +1,16 @@
-//! smoltcp TCP sockets behind tokio's `AsyncRead` and `AsyncWrite`.
-//!
-//! The node loop owns the stack, so a task cannot touch a socket directly.
-//! A [`TcpStream`] talks to its socket through a pair of byte pipes; the
-//! node loop's [`TcpPort::pump`] moves bytes between the pipes and the
-//! socket at each turn and wakes whichever side can make progress. Tasks
-//! that write signal the loop through the shared `Notify`, as quinn's
-//! socket does.
+//! smoltcp TCP sockets on a satellite's stack, each joined to a
+//! [`TcpStream`] a task reads and writes.
 
-use std::collections::VecDeque;
-use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
-use crate::stack::Stack;
-
-#[derive(Debug, Default)]
-struct Pipes {
-    /// Received from the socket, not yet read by the task.
-    rx: VecDeque<u8>,
-    /// Written by the task, not yet taken by the socket.
-    tx: VecDeque<u8>,
-    cap: usize,
-    read_waker: Option<Waker>,
-    write_waker: Option<Waker>,
-    /// The task shut its writing side.
-    shutdown: bool,
-    /// The peer closed: reads end once `rx` is drained.
-    eof: bool,
-    /// The connection failed (reset, or closed before it opened).
-    error: Option<String>,
-}
-
-/// A TCP connection over the satellite's stack, for tasks.
-#[derive(Debug, Clone)]
-pub struct TcpStream {
-    pipes: Arc<Mutex<Pipes>>,
-    notify: Arc<Notify>,
-}
-
-fn broken() -> io::Error {
-    io::Error::other("the node loop's pipe is poisoned")
-}
-
-impl AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let Ok(mut p) = self.pipes.lock() else {
-            return Poll::Ready(Err(broken()));
-        };
-        if !p.rx.is_empty() {
-            let n = buf.remaining().min(p.rx.len());
-            let (a, b) = p.rx.as_slices();
-            let from_a = n.min(a.len());
-            buf.put_slice(&a[..from_a]);
-            buf.put_slice(&b[..n - from_a]);
-            p.rx.drain(..n);
-            // Room in the pipe: the loop may take more from the socket.
-            self.notify.notify_one();
-            return Poll::Ready(Ok(()));
-        }
-        if let Some(e) = &p.error {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                e.clone(),
-            )));
-        }
-        if p.eof {
-            return Poll::Ready(Ok(()));
-        }
-        p.read_waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let Ok(mut p) = self.pipes.lock() else {
-            return Poll::Ready(Err(broken()));
-        };
-        if let Some(e) = &p.error {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                e.clone(),
-            )));
-        }
-        if p.shutdown {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "written after shutdown",
-            )));
-        }
-        let room = p.cap.saturating_sub(p.tx.len());
-        if room == 0 {
-            p.write_waker = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        let n = room.min(buf.len());
-        p.tx.extend(&buf[..n]);
-        self.notify.notify_one();
-        Poll::Ready(Ok(n))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Bytes in the pipe are as good as handed to the stack.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Ok(mut p) = self.pipes.lock() {
-            p.shutdown = true;
-        }
-        self.notify.notify_one();
-        Poll::Ready(Ok(()))
-    }
-}
+use crate::app::{App, Outbox};
+use crate::stack::{SocketError, Stack};
+use crate::stream::{Pipes, TcpStream};
 
 /// The node loop's side of one [`TcpStream`]: its socket and pipes.
 #[derive(Debug)]
@@ -154,19 +37,14 @@ fn socket(buffer: usize) -> tcp::Socket<'static> {
 
 impl TcpPort {
     fn new(handle: SocketHandle, buffer: usize, notify: Arc<Notify>) -> (TcpPort, TcpStream) {
-        let pipes = Arc::new(Mutex::new(Pipes {
-            cap: buffer,
-            ..Pipes::default()
-        }));
-        (
-            TcpPort {
-                handle,
-                pipes: pipes.clone(),
-                closed: false,
-                opened: false,
-            },
-            TcpStream { pipes, notify },
-        )
+        let (pipes, stream) = TcpStream::pair(buffer, notify);
+        let port = TcpPort {
+            handle,
+            pipes,
+            closed: false,
+            opened: false,
+        };
+        (port, stream)
     }
 
     /// A socket listening on `port` for one connection.
@@ -175,10 +53,10 @@ impl TcpPort {
         port: u16,
         buffer: usize,
         notify: Arc<Notify>,
-    ) -> Result<(TcpPort, TcpStream), String> {
+    ) -> Result<(TcpPort, TcpStream), SocketError> {
         let mut s = socket(buffer);
         s.listen(port)
-            .map_err(|e| format!("listen on {port}: {e}"))?;
+            .map_err(|source| SocketError::Listen { port, source })?;
         let handle = stack.sockets.add(s);
         Ok(Self::new(handle, buffer, notify))
     }
@@ -191,18 +69,18 @@ impl TcpPort {
         local: u16,
         buffer: usize,
         notify: Arc<Notify>,
-    ) -> Result<(TcpPort, TcpStream), String> {
+    ) -> Result<(TcpPort, TcpStream), SocketError> {
         let mut s = socket(buffer);
         let remote = IpEndpoint::new(IpAddress::Ipv4(to), port);
         s.connect(stack.iface.context(), remote, local)
-            .map_err(|e| format!("connect to {to}:{port}: {e}"))?;
+            .map_err(|source| SocketError::Connect { to, port, source })?;
         let handle = stack.sockets.add(s);
         Ok(Self::new(handle, buffer, notify))
     }
 
     /// Whether the task has dropped its stream and the socket has closed:
     /// the node can then remove the socket from its stack.
-    pub fn finished(&self, stack: &mut Stack) -> bool {
+    fn finished(&self, stack: &mut Stack) -> bool {
         Arc::strong_count(&self.pipes) == 1
             && stack.sockets.get_mut::<tcp::Socket>(self.handle).state() == tcp::State::Closed
     }
@@ -276,5 +154,29 @@ impl TcpPort {
             w.wake();
         }
         queued
+    }
+}
+
+impl App for TcpPort {
+    fn poll(&mut self, _now: orbnet_netem::SimTime, stack: &mut Stack, _out: &mut Outbox) -> bool {
+        self.pump(stack)
+    }
+
+    fn flush(&mut self, _now: orbnet_netem::SimTime, stack: &mut Stack, _out: &mut Outbox) -> bool {
+        self.pump(stack)
+    }
+
+    /// Connections whose task is done and whose socket has closed (gateway
+    /// connections come and go) leave the stack.
+    fn retire(&mut self, stack: &mut Stack) -> bool {
+        let done = self.finished(stack);
+        if done {
+            stack.sockets.remove(self.handle);
+        }
+        done
+    }
+
+    fn connections(&self) -> usize {
+        1
     }
 }

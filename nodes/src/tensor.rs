@@ -7,32 +7,8 @@
 //! So a reduction is exact in any order, and every rank can check its
 //! result element by element against the known sum.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use orbnet_netem::collective::DType;
-
-/// A tensor: element type, shape, and its little-endian bytes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
-    pub dtype: DType,
-    pub shape: Vec<usize>,
-    pub data: Bytes,
-}
-
-impl Tensor {
-    /// A one-dimensional tensor over `data` (whole elements).
-    pub fn vector(dtype: DType, data: Bytes) -> Tensor {
-        Tensor {
-            dtype,
-            shape: vec![data.len() / dtype.size()],
-            data,
-        }
-    }
-
-    /// Number of elements the shape holds.
-    pub fn elements(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
 
 /// The modulus of rank inputs for `ranks` ranks of `dtype`.
 pub fn modulus(dtype: DType, ranks: usize) -> u64 {
@@ -156,7 +132,8 @@ impl Sums {
         Sums { period }
     }
 
-    pub fn at(&self, i: u64) -> f32 {
+    #[cfg(test)]
+    fn at(&self, i: u64) -> f32 {
         self.period[(i % self.period.len() as u64) as usize]
     }
 

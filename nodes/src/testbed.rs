@@ -35,10 +35,10 @@ use orbnet_netem::{SatId, Scenario, SimDuration, SimTime};
 use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 
+use crate::command::Command;
 use crate::inprocess::Run;
-use crate::node::Command;
 use crate::quic::AppSocket;
-use crate::tcp::TcpStream;
+use crate::stream::TcpStream;
 
 pub use quinn;
 
@@ -110,7 +110,7 @@ impl Testbed {
             tokio::spawn(async move {
                 while let Some((_, v)) = events.recv().await {
                     if let Ok(mut log) = l.lock() {
-                        log.push(v);
+                        log.push(serde_json::to_value(v).unwrap_or_default());
                     }
                     a.notify_waiters();
                 }
@@ -253,7 +253,7 @@ impl Net {
             streams: 64,
             max_payload: model.mtu.0.saturating_sub(28).min(65_507) as u16,
             idle: Duration::from_secs(30),
-            seed: crate::node::quic_seed(self.scenario.seed, s, port),
+            seed: crate::tasks::quic_seed(self.scenario.seed, s, port),
             message: 0,
         };
         let runtime = crate::quic::VirtualRuntime::new(self.clock);

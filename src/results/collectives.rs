@@ -4,8 +4,8 @@
 
 use orbnet_netem::collective::{self, Accelerator, Collective, Train};
 use orbnet_netem::{Scenario, SimTime, Workload};
+use orbnet_node::protocol::{Event, RankReport, StepReport};
 use serde::Serialize;
-use serde_json::Value;
 
 /// One size of one collective workload in `summary.json`.
 #[derive(Debug, Serialize)]
@@ -68,20 +68,50 @@ pub struct TrainSummary {
     pub error: Option<String>,
 }
 
-fn rank_events<'a>(
-    events: &'a [Value],
-    kind: &'a str,
-    w: usize,
-) -> impl Iterator<Item = &'a Value> {
-    events
-        .iter()
-        .filter(move |e| e["event"] == kind && e["workload"] == w)
+/// A rank's report: its satellite and the error it reported, if any.
+trait Report {
+    fn sat(&self) -> &str;
+    fn error(&self) -> Option<&str>;
+}
+
+impl Report for RankReport {
+    fn sat(&self) -> &str {
+        &self.sat
+    }
+    fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
+
+impl Report for StepReport {
+    fn sat(&self) -> &str {
+        &self.sat
+    }
+    fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+}
+
+/// Every rank's report of collective workload `w`.
+fn rank_reports(events: &[Event], w: usize) -> impl Iterator<Item = &RankReport> {
+    events.iter().filter_map(move |e| match e {
+        Event::Collective(r) if r.workload == w => Some(r),
+        _ => None,
+    })
+}
+
+/// Every rank's report of training workload `w`.
+fn step_reports(events: &[Event], w: usize) -> impl Iterator<Item = &StepReport> {
+    events.iter().filter_map(move |e| match e {
+        Event::TrainStep(r) if r.workload == w => Some(r),
+        _ => None,
+    })
 }
 
 /// The first error any rank reported, or the ranks that never reported;
 /// led by the death of a satellite if one ended the run.
-fn first_error(
-    reports: &[&Value],
+fn first_error<R: Report>(
+    reports: &[&R],
     c_ranks: &[String],
     what: &str,
     death: Option<&str>,
@@ -93,13 +123,13 @@ fn first_error(
     })
 }
 
-fn rank_error(reports: &[&Value], c_ranks: &[String], what: &str) -> Option<String> {
-    if let Some(e) = reports.iter().find_map(|r| r["error"].as_str()) {
+fn rank_error<R: Report>(reports: &[&R], c_ranks: &[String], what: &str) -> Option<String> {
+    if let Some(e) = reports.iter().find_map(|r| r.error()) {
         return Some(e.to_owned());
     }
     let missing: Vec<&str> = c_ranks
         .iter()
-        .filter(|n| !reports.iter().any(|r| r["sat"] == n.as_str()))
+        .filter(|n| !reports.iter().any(|r| r.sat() == n.as_str()))
         .map(String::as_str)
         .collect();
     (!missing.is_empty()).then(|| format!("no result for {what} from {}", missing.join(", ")))
@@ -107,7 +137,7 @@ fn rank_error(reports: &[&Value], c_ranks: &[String], what: &str) -> Option<Stri
 
 pub fn collectives(
     scenario: &Scenario,
-    events: &[Value],
+    events: &[Event],
     death: Option<&str>,
 ) -> Vec<CollectiveSummary> {
     let world = &scenario.world;
@@ -118,9 +148,9 @@ pub fn collectives(
         };
         let names: Vec<String> = c.ranks.iter().map(|&s| world.name(s).to_owned()).collect();
         for &bytes in &c.sizes {
-            let reports: Vec<&Value> = rank_events(events, "collective", w)
+            let reports: Vec<&RankReport> = rank_reports(events, w)
                 // A rank that failed to connect reports once, with no size.
-                .filter(|e| e["bytes"] == bytes || e["bytes"].is_null())
+                .filter(|r| r.bytes.is_none_or(|b| b == bytes))
                 .collect();
             out.push(summarize(w, c, bytes, &reports, &names, scenario, death));
         }
@@ -132,7 +162,7 @@ fn summarize(
     w: usize,
     c: &Collective,
     bytes: u64,
-    reports: &[&Value],
+    reports: &[&RankReport],
     names: &[String],
     scenario: &Scenario,
     death: Option<&str>,
@@ -141,16 +171,11 @@ fn summarize(
     let error = first_error(reports, names, &format!("{bytes} bytes"), death);
     let complete = error.is_none() && reports.len() == p;
     let time = complete
-        .then(|| {
-            reports
-                .iter()
-                .filter_map(|r| r["time_s"].as_f64())
-                .fold(0.0, f64::max)
-        })
+        .then(|| reports.iter().filter_map(|r| r.time_s).fold(0.0, f64::max))
         .filter(|t| *t > 0.0);
     let start = reports
         .iter()
-        .filter_map(|r| r["start_s"].as_f64())
+        .filter_map(|r| r.start_s)
         .fold(None, |a: Option<f64>, t| Some(a.map_or(t, |a| a.min(t))))
         .map_or(c.start, SimTime::from_secs_f64);
     // The snapshot the satellites were routing on when the size started.
@@ -183,12 +208,12 @@ fn summarize(
             .zip(model)
             .filter(|(_, m)| *m > 0.0)
             .map(|(t, m)| t / m),
-        verified: complete && reports.iter().all(|r| r["verified"] == true),
+        verified: complete && reports.iter().all(|r| r.verified),
         error,
     }
 }
 
-pub fn trains(scenario: &Scenario, events: &[Value], death: Option<&str>) -> Vec<TrainSummary> {
+pub fn trains(scenario: &Scenario, events: &[Event], death: Option<&str>) -> Vec<TrainSummary> {
     let world = &scenario.world;
     let mut out = Vec::new();
     for (w, workload) in scenario.workloads.iter().enumerate() {
@@ -208,7 +233,7 @@ fn train(
     w: usize,
     t: &Train,
     acc: &Accelerator,
-    events: &[Value],
+    events: &[Event],
     names: &[String],
     death: Option<&str>,
 ) -> TrainSummary {
@@ -217,27 +242,24 @@ fn train(
     let mut error = None;
     let mut verified = true;
     for step in 0..u64::from(t.steps) {
-        let reports: Vec<&Value> = rank_events(events, "train-step", w)
-            .filter(|e| e["step"] == step)
+        let reports: Vec<&StepReport> = step_reports(events, w)
+            .filter(|r| r.step == Some(step))
             .collect();
         if let Some(e) = first_error(&reports, names, &format!("step {step}"), death) {
             error = Some(e);
             verified = false;
             break;
         }
-        verified &= reports.iter().all(|r| r["verified"] == true);
-        let max = |k: &str| {
-            reports
-                .iter()
-                .filter_map(|r| r[k].as_f64())
-                .fold(0.0, f64::max)
+        verified &= reports.iter().all(|r| r.verified);
+        let max = |k: fn(&StepReport) -> Option<f64>| {
+            reports.iter().filter_map(|r| k(r)).fold(0.0, f64::max)
         };
-        let (step_s, compute_s) = (max("step_s"), max("compute_s"));
+        let (step_s, compute_s) = (max(|r| r.step_s), max(|r| r.compute_s));
         steps.push(StepSummary {
             step,
             step_s,
             compute_s,
-            comm_s: max("comm_s"),
+            comm_s: max(|r| r.comm_s),
             exposed_comm_s: (step_s - compute_s).max(0.0),
         });
     }
@@ -267,30 +289,70 @@ fn train(
     }
 }
 
-/// `collectives.csv`.
-pub fn csv(rows: &[CollectiveSummary]) -> String {
-    let mut s = String::from(
-        "workload,op,algorithm,transport,dtype,ranks,bytes,time_s,algbw_gbps,busbw_gbps,link_rate_gbps,model_time_s,model_ratio,verified\n",
-    );
+/// `collectives.csv`: one row per size of every collective workload.
+pub fn rows(rows: &[CollectiveSummary]) -> super::Table {
+    let header = vec![
+        "workload",
+        "op",
+        "algorithm",
+        "transport",
+        "dtype",
+        "ranks",
+        "bytes",
+        "time_s",
+        "algbw_gbps",
+        "busbw_gbps",
+        "link_rate_gbps",
+        "model_time_s",
+        "model_ratio",
+        "verified",
+    ];
     let f = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x:.9}"));
+    let rows = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.workload.to_string(),
+                r.op.to_owned(),
+                r.algorithm.to_owned(),
+                r.transport.to_owned(),
+                r.dtype.to_owned(),
+                r.ranks.to_string(),
+                r.bytes.to_string(),
+                f(r.time_s),
+                f(r.algbw_gbps),
+                f(r.busbw_gbps),
+                f(r.link_rate_gbps),
+                f(r.model_time_s),
+                f(r.model_ratio),
+                r.verified.to_string(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Plot series: bus bandwidth by size of each workload, and its link rate.
+pub fn series(rows: &[CollectiveSummary]) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for r in rows {
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            r.workload,
-            r.op,
-            r.algorithm,
-            r.transport,
-            r.dtype,
-            r.ranks,
-            r.bytes,
-            f(r.time_s),
-            f(r.algbw_gbps),
-            f(r.busbw_gbps),
-            f(r.link_rate_gbps),
-            f(r.model_time_s),
-            f(r.model_ratio),
-            r.verified
-        ));
+        let label = format!(
+            "w{} {} {} ({}, {} ranks)",
+            r.workload, r.op, r.algorithm, r.transport, r.ranks
+        );
+        let n = series.len();
+        if n < 2 || series[n - 2].0 != label {
+            series.push((label.clone(), Vec::new()));
+            series.push((format!("w{}: link rate", r.workload), Vec::new()));
+        }
+        let x = (r.bytes as f64).log2();
+        let n = series.len();
+        if let Some(b) = r.busbw_gbps {
+            series[n - 2].1.push((x, b));
+        }
+        if let Some(l) = r.link_rate_gbps {
+            series[n - 1].1.push((x, l));
+        }
     }
-    s
+    series
 }

@@ -1,0 +1,193 @@
+//! The driver: runs a [`Satellite`] on a runtime for either harness. It
+//! reads the one clock, moves frames between the satellite and its wire,
+//! reports its events, and sleeps until the satellite's next timer, a
+//! frame, a request, or word from the launcher.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use orbnet_netem::SatId;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::clock::VirtualClock;
+use crate::command::Command;
+use crate::report::Reporter;
+use crate::satellite::Satellite;
+use crate::wire::WireIo;
+
+/// Why a satellite stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("wire socket: {0}")]
+    Socket(#[from] std::io::Error),
+    #[error("launcher protocol: {0}")]
+    Protocol(#[from] crate::protocol::HandshakeError),
+    #[error("{0}")]
+    Setup(#[from] crate::stack::SocketError),
+    #[error("{0}")]
+    Start(#[from] crate::tasks::StartError),
+    #[error("capture {path}: {source}")]
+    Capture {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the launcher went away")]
+    Orphaned,
+}
+
+/// Every node's wire address, both ways.
+#[derive(Debug)]
+pub struct Peers {
+    addrs: Vec<SocketAddr>,
+    by_addr: HashMap<SocketAddr, SatId>,
+}
+
+impl Peers {
+    pub fn new(addrs: Vec<SocketAddr>) -> Peers {
+        let by_addr = (0..addrs.len())
+            .map(|i| (addrs[i], SatId(i as u32)))
+            .collect();
+        Peers { addrs, by_addr }
+    }
+
+    fn addr(&self, sat: SatId) -> Option<SocketAddr> {
+        self.addrs.get(sat.index()).copied()
+    }
+
+    fn sat(&self, addr: SocketAddr) -> Option<SatId> {
+        self.by_addr.get(&addr).copied()
+    }
+}
+
+/// The launcher's lines on stdin (process harness).
+pub type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>;
+
+/// The launcher's next message.
+pub(crate) async fn next(lines: &mut Lines) -> Result<crate::protocol::ToNode, NodeError> {
+    match lines.next_line().await {
+        Ok(Some(l)) => {
+            let m = serde_json::from_str(&l).map_err(crate::protocol::HandshakeError::from)?;
+            Ok(m)
+        }
+        _ => Err(NodeError::Orphaned),
+    }
+}
+
+/// The launcher's side of the conversation, as the driver hears it.
+#[derive(Debug)]
+pub enum Control {
+    /// JSON lines on stdin (process harness).
+    Stdio(Lines),
+    /// Becomes true once every workload is over (in-process harness).
+    Mem(tokio::sync::watch::Receiver<bool>),
+}
+
+impl Control {
+    /// Waits for word from the launcher: whether it says to stop.
+    async fn next(&mut self) -> Result<bool, NodeError> {
+        match self {
+            Control::Stdio(lines) => Ok(next(lines).await? == crate::protocol::ToNode::Stop),
+            Control::Mem(rx) => {
+                rx.changed().await.map_err(|_| NodeError::Orphaned)?;
+                Ok(*rx.borrow())
+            }
+        }
+    }
+}
+
+/// Everything a satellite meets: its wire, its launcher, the clock.
+#[derive(Debug)]
+pub struct NodeIo {
+    pub wire: WireIo,
+    pub control: Control,
+    pub report: Reporter,
+    pub peers: Peers,
+    pub clock: VirtualClock,
+    pub commands: UnboundedReceiver<Command>,
+}
+
+impl NodeIo {
+    /// Sends the satellite's frames, reports its events, splices the
+    /// connections its egress gateways opened.
+    fn exchange(&mut self, sat: &mut Satellite) {
+        let mut lost = 0;
+        while let Some(t) = sat.poll_transmit() {
+            match self.peers.addr(t.to) {
+                Some(addr) => lost += self.wire.send_to(t.frame, addr).1,
+                None => lost += 1,
+            }
+        }
+        lost += self.wire.flush().1;
+        sat.count_send_errors(lost);
+        while let Some(e) = sat.poll_event() {
+            self.report.emit(e);
+        }
+        while let Some((stream, forward)) = sat.poll_splice() {
+            tokio::spawn(crate::gateway::tcp_egress(stream, forward));
+        }
+    }
+
+    /// Hands every frame waiting on the wire to the satellite.
+    fn receive(&mut self, sat: &mut Satellite, first: (usize, usize, SocketAddr), buf: &mut [u8]) {
+        let mut next = Some(first);
+        // The first read, and up to 1024 more of what is waiting, without blocking.
+        for _ in 0..=1024 {
+            let Some((n, stride, from)) = next else { break };
+            let from_sat = self.peers.sat(from);
+            let now = self.clock.now();
+            for f in buf[..n].chunks(stride) {
+                sat.handle_frame(now, from_sat, f);
+            }
+            next = self.wire.try_recv_from(buf).ok();
+        }
+    }
+}
+
+/// Opens the capture files asked for: every link of `sat` (`None`) or
+/// only those to one peer.
+pub fn add_captures(
+    sat: &mut Satellite,
+    epoch: chrono::DateTime<chrono::Utc>,
+    captures: Vec<(std::path::PathBuf, Option<SatId>)>,
+) -> Result<(), NodeError> {
+    let epoch_ns = i128::from(epoch.timestamp_nanos_opt().unwrap_or(0));
+    for (path, peer) in captures {
+        let links = peer.map(|p| sat.links_to(p));
+        match crate::pcap::Capture::create(&path, links, epoch_ns) {
+            Ok(c) => sat.add_capture(c),
+            Err(source) => return Err(NodeError::Capture { path, source }),
+        }
+    }
+    Ok(())
+}
+
+/// Runs `sat` to the end of its run.
+pub async fn drive(mut sat: Satellite, mut io: NodeIo) -> Result<(), NodeError> {
+    let notify = sat.notify();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        sat.handle_timeout(io.clock.now());
+        io.exchange(&mut sat);
+        if sat.is_finished() {
+            return Ok(());
+        }
+        let wake = io.clock.wall(sat.poll_timeout());
+        // `biased`: branches are polled in order, so a run of the in-process
+        // harness makes the same choices every time. The rarely ready ones
+        // come first so that a busy wire cannot starve them; whichever wakes
+        // the loop, the next turn processes everything due, so the timer
+        // comes last.
+        tokio::select! {
+            biased;
+            Some(c) = io.commands.recv() => sat.handle_command(io.clock.now(), c),
+            stop = io.control.next() => {
+                if stop? {
+                    sat.handle_command(io.clock.now(), Command::Stop);
+                }
+            }
+            r = io.wire.recv_from(&mut buf) => io.receive(&mut sat, r?, &mut buf),
+            _ = notify.notified() => {}
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
+}

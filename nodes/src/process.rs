@@ -1,0 +1,126 @@
+//! The process harness, a satellite's side: `orbnet node` binds a UDP wire
+//! socket on loopback, tells the launcher its port, learns every peer's,
+//! sets up, says it is ready, waits for the start instant, and runs (see
+//! [`crate::protocol`] for the conversation). End of stdin means the
+//! launcher is gone: the node exits at once.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use orbnet_netem::{SatId, Scenario, SimTime};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::driver::{Control, Lines, NodeError, NodeIo, Peers, next};
+use crate::protocol::{Event, HandshakeError, ToNode};
+use crate::quic::Tls;
+use crate::report::Reporter;
+use crate::satellite::{Satellite, Setup};
+
+/// What a satellite process needs to run.
+#[derive(Debug)]
+pub struct NodeConfig {
+    pub scenario: Scenario,
+    pub me: SatId,
+    pub token: u64,
+    /// Capture files to write: every link of this satellite (`None`) or
+    /// only those to one peer.
+    pub captures: Vec<(PathBuf, Option<SatId>)>,
+    /// The wire port to bind (a restart takes its old port back); any if `None`.
+    pub port: Option<u16>,
+    /// A restart after a crash.
+    pub restarted: bool,
+}
+
+fn wire_socket(port: Option<u16>) -> std::io::Result<tokio::net::UdpSocket> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    // Bursts of jumbo frames overflow the default 208 KiB buffers.
+    let _ = s.set_recv_buffer_size(16 << 20);
+    let _ = s.set_send_buffer_size(16 << 20);
+    s.set_nonblocking(true)?;
+    let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port.unwrap_or(0));
+    s.bind(&SocketAddr::V4(addr).into())?;
+    tokio::net::UdpSocket::from_std(s.into())
+}
+
+/// The peers' addresses and the run's certificate.
+async fn peers(lines: &mut Lines, n: usize) -> Result<(Vec<SocketAddr>, Option<Tls>), NodeError> {
+    match next(lines).await? {
+        ToNode::Peers {
+            peers,
+            tls_cert,
+            tls_key,
+        } => {
+            if peers.len() != n {
+                let e = HandshakeError::PeerCount {
+                    got: peers.len(),
+                    want: n,
+                };
+                return Err(e.into());
+            }
+            let hex = |h: &Option<String>| h.as_deref().and_then(crate::quic::from_hex);
+            let tls = match (hex(&tls_cert), hex(&tls_key)) {
+                (Some(cert), Some(key)) => Some(Tls { cert, key }),
+                _ => None,
+            };
+            Ok((peers, tls))
+        }
+        got => Err(HandshakeError::Unexpected { want: "peers", got }.into()),
+    }
+}
+
+/// Runs satellite `cfg.me` to the end of the scenario, as an OS process.
+pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
+    let scenario = Arc::new(cfg.scenario);
+    let name = scenario.world.name(cfg.me).to_owned();
+    let report = Reporter::stdout();
+    let sock = wire_socket(cfg.port)?;
+    let port = sock.local_addr()?.port();
+    report.emit(Event::Bound {
+        sat: name.clone(),
+        port,
+    });
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let n = scenario.world.satellites() as usize;
+    let (addrs, tls) = peers(&mut lines, n).await?;
+    let wire = crate::wire::WireIo::Udp(crate::wire::UdpWire::new(sock)?);
+    let (mut sat, tasks) = Satellite::new(Setup {
+        scenario: scenario.clone(),
+        me: cfg.me,
+        token: cfg.token,
+        restarted: cfg.restarted,
+    })?;
+    let listeners = crate::tasks::bind_gateways(&tasks).await?;
+    report.emit(Event::Ready { sat: name });
+    let start = match next(&mut lines).await? {
+        ToNode::Start { start_unix_ns } => start_unix_ns,
+        got => return Err(HandshakeError::Unexpected { want: "start", got }.into()),
+    };
+    let clock = crate::clock::VirtualClock::from_unix(start, scenario.tdf);
+    // No test talks to a satellite process; its gateways do.
+    let (commands_tx, commands) = tokio::sync::mpsc::unbounded_channel();
+    let s = crate::tasks::Start {
+        scenario: &scenario,
+        me: cfg.me,
+        clock,
+        tls: tls.as_ref(),
+        report: &report,
+        commands: &commands_tx,
+    };
+    crate::tasks::start(&s, tasks, listeners)?;
+    sat.begin(if cfg.restarted {
+        clock.now()
+    } else {
+        SimTime::ZERO
+    });
+    crate::driver::add_captures(&mut sat, scenario.epoch, cfg.captures)?;
+    let io = NodeIo {
+        wire,
+        control: Control::Stdio(lines),
+        report,
+        peers: Peers::new(addrs),
+        clock,
+        commands,
+    };
+    crate::driver::drive(sat, io).await
+}

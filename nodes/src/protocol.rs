@@ -1,0 +1,318 @@
+//! The typed protocol between satellites and the launcher.
+//!
+//! A satellite reports [`Event`]s; the launcher answers with [`ToNode`]
+//! messages. Between processes both travel as JSON lines (events on the
+//! satellite's stdout, messages on its stdin); in one process they travel
+//! as values on channels. Events are tagged by their `event` field, so the
+//! lines of `events.jsonl` read as they always have:
+//!
+//! ```json
+//! {"event":"echo","from":"sat-0","to":"sat-4","seq":3,"sent_s":0.6,"size":56,"rtt_ms":75.3}
+//! ```
+//!
+//! The conversation of a satellite process:
+//! 1. node → [`Event::Bound`] once its wire socket is open;
+//! 2. launcher → [`ToNode::Peers`]: every node's wire address (and the run's
+//!    certificate when a workload speaks QUIC);
+//! 3. node → [`Event::Ready`]; launcher → [`ToNode::Start`];
+//! 4. node → link, echo, stats and workload events; the launcher may send
+//!    [`ToNode::Stop`] once every workload is over;
+//! 5. node → [`Event::Done`], and exits.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// What a satellite (or the launcher, for crashes) reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// The wire socket is open on `port`.
+    Bound { sat: String, port: u16 },
+    /// Set up and waiting for the start instant.
+    Ready { sat: String },
+    /// A port's link changed state (the first report of each is its state at the start).
+    Link(LinkChange),
+    /// A periodic sample of the wire.
+    Stats(Stats),
+    /// Bytes a bulk receiver holds so far.
+    BulkProgress(Progress),
+    /// One echo request's fate.
+    Echo(Echo),
+    /// A bulk transfer's end, as its receiver saw it.
+    Transfer(Transfer),
+    /// One size of a collective sweep on one rank.
+    Collective(RankReport),
+    /// One training step on one rank.
+    TrainStep(StepReport),
+    /// The satellite's last words: its counters.
+    Done(Done),
+    /// The satellite stopped on an error.
+    Failed { sat: String, error: String },
+    /// The launcher crashed a satellite on the fault schedule.
+    Crash { sat: String, t_s: f64 },
+    /// The launcher restarted it.
+    Restart { sat: String, t_s: f64 },
+}
+
+impl Event {
+    /// Whether this event may be a workload's last, so that the launcher
+    /// checks whether every workload is over only after these.
+    pub fn ends_workload(&self) -> bool {
+        matches!(
+            self,
+            Event::Echo(_) | Event::Transfer(_) | Event::Collective(_) | Event::TrainStep(_)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkChange {
+    pub sat: String,
+    pub t_s: f64,
+    pub peer: String,
+    pub link: u32,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub sat: String,
+    pub t_s: f64,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub links_up: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub workload: usize,
+    pub t_s: f64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Echo {
+    pub from: String,
+    pub to: String,
+    pub seq: u16,
+    pub sent_s: f64,
+    pub size: u32,
+    /// `None`: lost (no reply within the ping's timeout).
+    pub rtt_ms: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub workload: usize,
+    pub from: String,
+    pub to: String,
+    pub transport: String,
+    pub cc: String,
+    pub bytes: u64,
+    pub streams: u32,
+    pub start_s: f64,
+    pub completed_s: Option<f64>,
+    pub received: u64,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+/// One rank's figures for one size of a collective sweep. A rank that
+/// could not connect, or timed out, reports once with no size.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RankReport {
+    pub workload: usize,
+    pub rank: usize,
+    pub sat: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    /// Virtual seconds per call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_s: Option<f64>,
+    pub verified: bool,
+    pub error: Option<String>,
+    /// Chunks refused as malformed so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<u64>,
+}
+
+/// One rank's figures for one training step. A rank that failed before
+/// its steps reports once with no step figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub workload: usize,
+    pub rank: usize,
+    pub sat: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comm_s: Option<f64>,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+/// A satellite's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Frames taken from the wire (after the checks).
+    pub frames_in: u64,
+    pub bytes_in: u64,
+    /// Frames handed to the wire.
+    pub frames_out: u64,
+    /// Frames the wire could not send (a full or failing socket).
+    pub send_errors: u64,
+    /// Datagrams refused, by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Packets this satellite's stack sent into the network.
+    pub sent: u64,
+    /// Packets forwarded for others.
+    pub forwarded: u64,
+    /// Packets delivered to this satellite's stack.
+    pub delivered_local: u64,
+    /// Packets the router dropped, by reason.
+    pub drops: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    /// Adds `other` into these counters.
+    pub fn add(&mut self, other: &Counters) {
+        self.frames_in += other.frames_in;
+        self.bytes_in += other.bytes_in;
+        self.frames_out += other.frames_out;
+        self.send_errors += other.send_errors;
+        self.sent += other.sent;
+        self.forwarded += other.forwarded;
+        self.delivered_local += other.delivered_local;
+        for (into, from) in [
+            (&mut self.rejected, &other.rejected),
+            (&mut self.drops, &other.drops),
+        ] {
+            for (k, v) in from {
+                *into.entry(k.clone()).or_default() += v;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Done {
+    pub sat: String,
+    /// The virtual instant the satellite stopped at.
+    pub t_s: f64,
+    #[serde(flatten)]
+    pub counters: Counters,
+    /// The latest, in virtual microseconds, a due frame was processed.
+    pub late_max_us: f64,
+}
+
+/// A launcher message that broke the protocol.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("not a message: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("{got} peers for {want} nodes")]
+    PeerCount { got: usize, want: usize },
+    #[error("expected {want}, got {got:?}")]
+    Unexpected { want: &'static str, got: ToNode },
+}
+
+/// What the launcher tells a satellite process.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "msg", rename_all = "kebab-case")]
+pub enum ToNode {
+    /// Every node's wire address, by index; the run's certificate and key
+    /// (hex DER) when a workload speaks QUIC.
+    Peers {
+        peers: Vec<SocketAddr>,
+        #[serde(default)]
+        tls_cert: Option<String>,
+        #[serde(default)]
+        tls_key: Option<String>,
+    },
+    /// Virtual zero is this Unix instant.
+    Start { start_unix_ns: u64 },
+    /// Every workload is over: stop now.
+    Stop,
+}
+
+impl ToNode {
+    /// The message as one JSON line.
+    pub fn line(&self) -> String {
+        // Serializing these plain types cannot fail.
+        let mut s = serde_json::to_string(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+impl Event {
+    /// The event as one JSON line (no newline).
+    pub fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_keep_their_field_names() {
+        let e = Event::Echo(Echo {
+            from: "sat-0".into(),
+            to: "sat-4".into(),
+            seq: 3,
+            sent_s: 0.6,
+            size: 56,
+            rtt_ms: None,
+        });
+        let v: serde_json::Value = serde_json::from_str(&e.json()).expect("json");
+        assert_eq!(v["event"], "echo");
+        assert_eq!(v["seq"], 3);
+        assert!(v["rtt_ms"].is_null());
+        let back: Event = serde_json::from_value(v).expect("parses back");
+        assert_eq!(back, e);
+        let d = Event::Done(Done {
+            sat: "sat-1".into(),
+            t_s: 1.0,
+            counters: Counters {
+                frames_in: 7,
+                ..Counters::default()
+            },
+            late_max_us: 2.5,
+        });
+        let v: serde_json::Value = serde_json::from_str(&d.json()).expect("json");
+        assert_eq!(
+            (v["event"].as_str(), v["frames_in"].as_u64()),
+            (Some("done"), Some(7))
+        );
+        let t = Event::TrainStep(StepReport::default());
+        assert!(t.json().starts_with("{\"event\":\"train-step\""));
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        for m in [
+            ToNode::Peers {
+                peers: vec!["127.0.0.1:4000".parse().expect("addr")],
+                tls_cert: None,
+                tls_key: Some("ab".into()),
+            },
+            ToNode::Start { start_unix_ns: 5 },
+            ToNode::Stop,
+        ] {
+            let back: ToNode = serde_json::from_str(m.line().trim_end()).expect("parses");
+            assert_eq!(back, m);
+        }
+    }
+}

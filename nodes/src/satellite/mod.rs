@@ -1,0 +1,371 @@
+//! One satellite as a state machine with no I/O of its own, in the manner
+//! of quinn-proto and smoltcp: every entry point takes the virtual time,
+//! and the caller (the [`crate::driver`]) moves frames, events and timers
+//! between it and the world.
+//!
+//! - [`Satellite::handle_frame`]: a datagram from the wire. Checked (run
+//!   token, a link of ours from the right peer) and held until the
+//!   delivery instant its header carries.
+//! - [`Satellite::handle_timeout`]: do everything due by `now`, in
+//!   virtual-time order, each at its own timestamp; then take what tasks
+//!   handed over.
+//! - [`Satellite::handle_command`]: a request from a test, a gateway or
+//!   the launcher.
+//! - [`Satellite::poll_timeout`], [`Satellite::poll_transmit`],
+//!   [`Satellite::poll_event`]: when to call again, the frames to send,
+//!   the reports to make.
+//!
+//! A turn at virtual time `t`: the routing update and the stats sample if
+//! due; frames due by `t` are routed (to the stack, or on to the next
+//! hop's port); the apps prepare; the stack runs and its output is
+//! routed; the apps poll; the stack runs again if they queued anything.
+//!
+//! A timer that fires late on the host does not make the emulated packet
+//! late: each event is processed at its own virtual timestamp, so errors do
+//! not pile up hop after hop. When the host falls behind by more than an
+//! emulated delay, the lateness is measured (`late_max_us`): raise the TDF.
+
+mod command;
+mod setup;
+#[cfg(test)]
+mod tests;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use orbnet_netem::{LinkId, SatId, Scenario, SimDuration, SimTime, Timeline};
+
+use crate::app::{App, Outbox};
+use crate::pcap::Capture;
+use crate::protocol::{self, Counters, Event};
+use crate::router::{Decision, Router};
+use crate::stack::Stack;
+use crate::stream::TcpStream;
+use crate::wire::{Frame, HEADER_LEN};
+
+pub(crate) use setup::{QuicTask, Setup, Tasks, TcpStreams};
+
+/// A frame for the wire: to the process of satellite `to`.
+#[derive(Debug)]
+pub struct Transmit {
+    pub to: SatId,
+    pub frame: Vec<u8>,
+}
+
+/// A frame waiting for its delivery time: (deliver at, arrival order, link, packet).
+type Due = Reverse<(SimTime, u64, LinkId, Vec<u8>)>;
+
+/// The most events one call of [`Satellite::handle_timeout`] processes
+/// before it returns, so that a driver gets to read the wire.
+const EVENTS_PER_CALL: usize = 100_000;
+
+/// One satellite: router, stack, apps, the frames in flight to it, its
+/// counters and captures.
+#[derive(Debug)]
+pub struct Satellite {
+    me: SatId,
+    name: String,
+    scenario: Arc<Scenario>,
+    router: Router,
+    stack: Stack,
+    apps: Vec<Box<dyn App>>,
+    timeline: Timeline,
+    due: BinaryHeap<Due>,
+    arrivals: u64,
+    next_routing: SimTime,
+    next_stats: SimTime,
+    stats_every: SimDuration,
+    end: SimTime,
+    /// The virtual time of the last turn: time never goes back.
+    last: SimTime,
+    counters: Counters,
+    late_max: SimDuration,
+    captures: Vec<Capture>,
+    /// Local ports for connections a test or a gateway opens.
+    next_local_port: u16,
+    /// Woken by tasks that hand bytes over (quinn, TCP streams).
+    notify: Arc<tokio::sync::Notify>,
+    transmits: VecDeque<Transmit>,
+    out: Outbox,
+    finished: bool,
+}
+
+/// Local ports for connections opened at a test's or a gateway's request.
+const LOCAL_PORTS: std::ops::RangeInclusive<u16> = 50_000..=59_999;
+
+impl Satellite {
+    /// Satellite `me`'s index.
+    pub fn id(&self) -> SatId {
+        self.me
+    }
+
+    /// What tasks outside the satellite wait on to hand bytes over: the
+    /// driver wakes when it is notified.
+    pub fn notify(&self) -> Arc<tokio::sync::Notify> {
+        self.notify.clone()
+    }
+
+    /// Whether the run is over for this satellite (its last events are queued).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// A datagram from the wire, sent by satellite `from` (`None`: from an
+    /// address that is no satellite's). Frames of another run, from a
+    /// stranger, or malformed are counted and dropped.
+    pub fn handle_frame(&mut self, _now: SimTime, from: Option<SatId>, datagram: &[u8]) {
+        let frame = match Frame::parse(datagram, self.router.token()) {
+            Ok(f) => f,
+            Err(e) => return self.reject(e.as_str()),
+        };
+        let link = frame.header.link;
+        if from.is_none() || self.router.peer(link) != from {
+            return self.reject("unknown-source");
+        }
+        self.counters.frames_in += 1;
+        self.counters.bytes_in += datagram.len() as u64;
+        self.arrivals += 1;
+        self.due.push(Reverse((
+            frame.header.deliver,
+            self.arrivals,
+            link,
+            frame.packet.to_vec(),
+        )));
+    }
+
+    fn reject(&mut self, why: &str) {
+        *self.counters.rejected.entry(why.to_owned()).or_default() += 1;
+    }
+
+    /// Processes everything due by `now` in virtual-time order, then what
+    /// tasks handed over since the last call.
+    pub fn handle_timeout(&mut self, now: SimTime) {
+        if self.finished {
+            return;
+        }
+        for _ in 0..EVENTS_PER_CALL {
+            let t = self.next_event();
+            if t > now {
+                break;
+            }
+            let vt = t.max(self.last);
+            self.last = vt;
+            if vt >= self.end {
+                return self.finish();
+            }
+            self.turn(vt, now);
+        }
+        self.flush_apps(now);
+    }
+
+    /// When the satellite next has something to do.
+    pub fn poll_timeout(&mut self) -> SimTime {
+        self.next_event()
+    }
+
+    /// The next frame to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next report for the launcher.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.out.events.pop_front()
+    }
+
+    /// The next connection an egress gateway opened, to splice to the
+    /// kernel address beside it.
+    pub fn poll_splice(&mut self) -> Option<(TcpStream, SocketAddr)> {
+        self.out.splices.pop()
+    }
+
+    /// Counts frames the wire could not send.
+    pub fn count_send_errors(&mut self, n: u64) {
+        self.counters.send_errors += n;
+    }
+
+    /// The virtual time of the next thing to do.
+    fn next_event(&mut self) -> SimTime {
+        let apps = self.apps.iter().filter_map(|a| a.next_timer()).min();
+        [
+            self.due.peek().map(|r| r.0.0),
+            apps,
+            self.stack.poll_at(self.last),
+        ]
+        .into_iter()
+        .flatten()
+        .chain([self.next_routing, self.next_stats, self.end])
+        .min()
+        .unwrap_or(self.end)
+    }
+
+    /// One turn at virtual time `vt` (`now` is the caller's clock, for lateness).
+    fn turn(&mut self, vt: SimTime, now: SimTime) {
+        if self.next_routing <= vt {
+            self.update_routes();
+        }
+        if self.next_stats <= vt {
+            self.sample(vt);
+        }
+        while self.due.peek().is_some_and(|r| r.0.0 <= vt) {
+            let Some(Reverse((due, _, link, packet))) = self.due.pop() else {
+                break;
+            };
+            for c in self.captures.iter_mut() {
+                c.record(link, due, &packet);
+            }
+            self.late_max = self.late_max.max(now - due);
+            let d = self.router.route(vt, packet, true);
+            self.dispatch(d, vt);
+        }
+        for app in self.apps.iter_mut() {
+            app.prepare(vt, &mut self.stack);
+        }
+        self.poll_stack(vt);
+        let mut refill = false;
+        for app in self.apps.iter_mut() {
+            refill |= app.poll(vt, &mut self.stack, &mut self.out);
+        }
+        if refill || !self.stack.device.rx.is_empty() {
+            self.poll_stack(vt);
+        }
+        self.adopt_apps();
+    }
+
+    /// What tasks handed over since the last turn leaves now, stamped with
+    /// the current virtual time.
+    fn flush_apps(&mut self, now: SimTime) {
+        let mut flushed = false;
+        for app in self.apps.iter_mut() {
+            flushed |= app.flush(now, &mut self.stack, &mut self.out);
+        }
+        if flushed {
+            let vt = now.max(self.last);
+            self.last = vt;
+            self.poll_stack(vt);
+        }
+        self.adopt_apps();
+    }
+
+    /// Apps made during a pass join the others.
+    fn adopt_apps(&mut self) {
+        self.apps.append(&mut self.out.apps);
+    }
+
+    /// Runs the stack at `vt` and routes what it sent.
+    fn poll_stack(&mut self, vt: SimTime) {
+        self.stack.poll(vt);
+        while let Some(packet) = self.stack.device.tx.pop_front() {
+            let d = self.router.route(vt, packet, false);
+            self.dispatch(d, vt);
+        }
+    }
+
+    fn dispatch(&mut self, d: Decision, now: SimTime) {
+        match d {
+            Decision::Local(p) => self.stack.device.rx.push_back(p),
+            Decision::Send { link, peer, frame } => {
+                for c in self.captures.iter_mut() {
+                    c.record(link, now, frame.get(HEADER_LEN..).unwrap_or(&[]));
+                }
+                self.counters.frames_out += 1;
+                self.transmits.push_back(Transmit { to: peer, frame });
+            }
+            Decision::Drop(_) => {}
+        }
+    }
+
+    /// Takes the snapshot of the routing instant due: port states and routes.
+    fn update_routes(&mut self) {
+        let snap = self.timeline.at(self.next_routing);
+        let world = &self.scenario.world;
+        for c in self.router.update(&snap) {
+            self.out.events.push_back(Event::Link(protocol::LinkChange {
+                sat: self.name.clone(),
+                t_s: c.t.as_secs_f64(),
+                peer: world.name(c.peer).to_owned(),
+                link: c.link.0,
+                state: c.state.as_str().to_owned(),
+            }));
+        }
+        self.next_routing += self.scenario.routing_interval;
+    }
+
+    /// The periodic sample: wire figures, apps' progress; finished
+    /// connections leave the stack.
+    fn sample(&mut self, vt: SimTime) {
+        self.out.events.push_back(Event::Stats(protocol::Stats {
+            sat: self.name.clone(),
+            t_s: vt.as_secs_f64(),
+            frames_in: self.counters.frames_in,
+            frames_out: self.counters.frames_out,
+            links_up: self.router.links_up(),
+        }));
+        for app in self.apps.iter_mut() {
+            app.sample(vt, &mut self.out);
+        }
+        self.next_stats += self.stats_every;
+        let stack = &mut self.stack;
+        self.apps.retain_mut(|a| !a.retire(stack));
+    }
+
+    /// The run is over: what never finished is reported, then the counters.
+    fn finish(&mut self) {
+        self.finished = true;
+        for app in self.apps.iter_mut() {
+            app.finish(self.last, &mut self.out);
+        }
+        for c in self.captures.iter_mut() {
+            c.finish();
+        }
+        self.out.events.push_back(Event::Done(protocol::Done {
+            sat: self.name.clone(),
+            t_s: self.last.as_secs_f64(),
+            counters: self.counters(),
+            late_max_us: self.late_max.as_nanos() as f64 / 1e3,
+        }));
+    }
+
+    /// The wire's and the router's counters.
+    fn counters(&self) -> Counters {
+        let mut c = self.counters.clone();
+        self.router.count_into(&mut c);
+        c
+    }
+
+    /// A local port for a new connection.
+    fn local_port(&mut self) -> u16 {
+        let p = self.next_local_port;
+        self.next_local_port = if p >= *LOCAL_PORTS.end() {
+            *LOCAL_PORTS.start()
+        } else {
+            p + 1
+        };
+        p
+    }
+
+    /// Counters and link states as JSON, for tests.
+    fn counters_json(&self) -> serde_json::Value {
+        let world = &self.scenario.world;
+        let mut v = serde_json::to_value(self.counters()).unwrap_or_default();
+        let links: BTreeMap<String, &str> = self
+            .router
+            .ports()
+            .map(|p| {
+                let state = p.status.map_or("down", |l| l.state.as_str());
+                (world.name(p.peer).to_owned(), state)
+            })
+            .collect();
+        v["links_up"] = self.router.links_up().into();
+        v["links"] = serde_json::json!(links);
+        v["tcp_connections"] = self
+            .apps
+            .iter()
+            .map(|a| a.connections())
+            .sum::<usize>()
+            .into();
+        v
+    }
+}

@@ -1,0 +1,282 @@
+//! `summary.json`: the run in figures, made from the events the satellites
+//! reported and the geometry the scenario implies.
+
+use orbnet_netem::{Bytes, SatId, Scenario, SimTime, Workload};
+use orbnet_node::protocol::{Counters, Event};
+use serde::Serialize;
+
+use super::Collected;
+use super::collectives::{CollectiveSummary, TrainSummary};
+use super::plot::Spread;
+use crate::geometric::Oracle;
+
+/// The figures of a run.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub tdf: f64,
+    pub seed: u64,
+    pub satellites: u32,
+    pub duration_s: f64,
+    /// Every workload succeeded and no satellite failed.
+    pub ok: bool,
+    pub failure: Option<String>,
+    pub ping: Vec<PingSummary>,
+    pub transfers: Vec<TransferSummary>,
+    pub collectives: Vec<CollectiveSummary>,
+    pub train: Vec<TrainSummary>,
+    pub counters: RunCounters,
+    /// Link changes after the start (the first report of each port is its
+    /// initial state).
+    pub link_changes: usize,
+    pub harness: String,
+    /// Wall-clock figures of the host (they differ from run to run).
+    pub host: Host,
+}
+
+/// Every satellite's counters, summed.
+#[derive(Debug, Default, Serialize)]
+pub struct RunCounters {
+    pub frames_out: u64,
+    pub frames_in: u64,
+    pub sent: u64,
+    pub forwarded: u64,
+    pub delivered_local: u64,
+    pub send_errors: u64,
+    pub drops: std::collections::BTreeMap<String, u64>,
+    pub rejected: std::collections::BTreeMap<String, u64>,
+}
+
+impl From<Counters> for RunCounters {
+    fn from(c: Counters) -> RunCounters {
+        RunCounters {
+            frames_out: c.frames_out,
+            frames_in: c.frames_in,
+            sent: c.sent,
+            forwarded: c.forwarded,
+            delivered_local: c.delivered_local,
+            send_errors: c.send_errors,
+            drops: c.drops,
+            rejected: c.rejected,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Host {
+    pub wall_s: f64,
+    /// The latest, in virtual microseconds, any satellite processed a frame.
+    pub late_max_us: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PingSummary {
+    pub from: String,
+    pub to: String,
+    pub sent: usize,
+    pub received: usize,
+    pub rtt_ms: Spread,
+    pub geometric_rtt_ms: Spread,
+    pub error_ms: Spread,
+}
+
+/// One bulk transfer.
+#[derive(Debug, Serialize)]
+pub struct TransferSummary {
+    pub from: String,
+    pub to: String,
+    pub transport: &'static str,
+    pub cc: &'static str,
+    pub streams: u32,
+    pub bytes: u64,
+    pub received: u64,
+    /// Virtual seconds from the start to the last byte; null if unfinished.
+    pub seconds: Option<f64>,
+    pub goodput_gbps: Option<f64>,
+    /// The slowest link on the path at the start.
+    pub path_capacity_gbps: Option<f64>,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+impl Summary {
+    /// The summary as pretty JSON, keys sorted at every level (JSON
+    /// objects have no order of their own; sorted, two runs diff cleanly).
+    pub fn json(&self) -> String {
+        serde_json::to_value(self)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_default()
+    }
+
+    /// What failed, one line each (empty when the run is `ok`).
+    pub fn problems(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        for p in self.ping.iter().filter(|p| p.received == 0) {
+            why.push(format!("ping {} → {}: no reply", p.from, p.to));
+        }
+        for c in self.collectives.iter().filter(|c| !c.verified) {
+            why.push(format!(
+                "{} {} of {} bytes: {}",
+                c.op,
+                c.algorithm,
+                c.bytes,
+                c.error.as_deref().unwrap_or("not verified")
+            ));
+        }
+        for t in self.train.iter().filter(|t| !t.verified) {
+            why.push(format!(
+                "training: {}",
+                t.error.as_deref().unwrap_or("not verified")
+            ));
+        }
+        if let Some(f) = &self.failure {
+            why.push(f.clone());
+        }
+        for t in self.transfers.iter().filter(|t| !t.verified) {
+            why.push(format!(
+                "{} transfer {} → {}: {}",
+                t.transport,
+                t.from,
+                t.to,
+                t.error.as_deref().unwrap_or("not verified")
+            ));
+        }
+        why
+    }
+}
+
+/// One echo as the results show it: seq, send time, measured and geometric RTT.
+pub type EchoRow = (u16, f64, Option<f64>, Option<f64>);
+
+/// The pings of a run: their summaries and every echo, per workload.
+pub fn pings(scenario: &Scenario, c: &Collected) -> Vec<(PingSummary, Vec<EchoRow>)> {
+    let world = &scenario.world;
+    let mut oracle = Oracle::new(scenario);
+    let mut out = Vec::new();
+    for w in &scenario.workloads {
+        let Workload::Ping(p) = w else { continue };
+        let (from, to) = (world.name(p.from).to_owned(), world.name(p.to).to_owned());
+        let mut echoes: Vec<(u16, f64, Option<f64>)> = c
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Echo(x) if x.from == from && x.to == to => Some((x.seq, x.sent_s, x.rtt_ms)),
+                _ => None,
+            })
+            .collect();
+        echoes.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let bytes = Bytes(20 + 8 + u64::from(p.size));
+        let rows: Vec<EchoRow> = echoes
+            .iter()
+            .map(|&(seq, sent, rtt)| {
+                let geo = geometric_rtt(&mut oracle, p.from, p.to, sent, bytes);
+                (seq, sent, rtt, geo)
+            })
+            .collect();
+        let rtts: Vec<f64> = rows.iter().filter_map(|r| r.2).collect();
+        let geos: Vec<f64> = rows.iter().filter_map(|r| r.3).collect();
+        let abs_errs: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| r.2.zip(r.3).map(|(m, g)| (m - g).abs()))
+            .collect();
+        let summary = PingSummary {
+            from,
+            to,
+            sent: echoes.len(),
+            received: rtts.len(),
+            rtt_ms: Spread::of(&rtts),
+            geometric_rtt_ms: Spread::of(&geos),
+            error_ms: Spread::of(&abs_errs),
+        };
+        out.push((summary, rows));
+    }
+    out
+}
+
+/// Out and back, the way back leaving when the request arrives.
+fn geometric_rtt(
+    oracle: &mut Oracle<'_>,
+    from: SatId,
+    to: SatId,
+    sent_s: f64,
+    bytes: Bytes,
+) -> Option<f64> {
+    let t = SimTime::from_secs_f64(sent_s);
+    let out = oracle.one_way(from, to, t, bytes)?;
+    let back = oracle.one_way(to, from, t + out, bytes)?;
+    Some((out + back).as_nanos() as f64 / 1e6)
+}
+
+/// Goodput samples of one transfer: (virtual second, bytes so far, Gb/s since the last).
+pub type GoodputRow = (f64, u64, f64);
+
+/// The bulk transfers of a run: their summaries and goodput over time.
+pub fn transfers(
+    scenario: &Scenario,
+    c: &Collected,
+) -> Vec<(usize, TransferSummary, Vec<GoodputRow>)> {
+    let world = &scenario.world;
+    let mut out = Vec::new();
+    for (w, workload) in scenario.workloads.iter().enumerate() {
+        let Workload::Bulk(b) = workload else {
+            continue;
+        };
+        let (from, to) = (world.name(b.from).to_owned(), world.name(b.to).to_owned());
+        let path = world.path(b.start, b.from, b.to);
+        let report = c.events.iter().find_map(|e| match e {
+            Event::Transfer(t) if t.workload == w => Some(t),
+            _ => None,
+        });
+        let seconds = report
+            .and_then(|r| r.completed_s)
+            .map(|t| t - b.start.as_secs_f64());
+        let mut error = match report {
+            Some(r) => r.error.clone(),
+            None => Some(format!("{to} never reported on the transfer")),
+        };
+        if path.is_none() {
+            let why = format!(
+                "no path from {from} to {to} at {:.3} s",
+                b.start.as_secs_f64()
+            );
+            error = Some(error.map_or(why.clone(), |e| format!("{e}: {why}")));
+        }
+        let mut samples: Vec<(f64, u64)> = c
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::BulkProgress(p) if p.workload == w => Some((p.t_s, p.bytes)),
+                _ => None,
+            })
+            .collect();
+        samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut rows = Vec::new();
+        let mut prev = (b.start.as_secs_f64(), 0u64);
+        for (t, bytes) in samples {
+            if t <= prev.0 {
+                continue;
+            }
+            let gbps = (bytes.saturating_sub(prev.1)) as f64 * 8.0 / (t - prev.0) / 1e9;
+            rows.push((t, bytes, gbps));
+            prev = (t, bytes);
+        }
+        let summary = TransferSummary {
+            transport: b.transport.as_str(),
+            cc: b.cc.as_str(),
+            streams: b.streams,
+            bytes: b.bytes,
+            received: report.map_or(0, |r| r.received),
+            goodput_gbps: seconds
+                .filter(|s| *s > 0.0)
+                .map(|s| b.bytes as f64 * 8.0 / s / 1e9),
+            seconds,
+            path_capacity_gbps: path.map(|p| p.bottleneck.gbps()),
+            verified: report.is_some_and(|r| r.verified),
+            error,
+            from,
+            to,
+        };
+        out.push((w, summary, rows));
+    }
+    out
+}

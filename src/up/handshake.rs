@@ -1,0 +1,192 @@
+//! The start of a run of satellite processes, as a state machine: every
+//! satellite reports the port its wire is bound to; once all have, each is
+//! told every peer's address (and the run's certificate); once all are
+//! ready, each is told the shared start instant. A satellite restarted
+//! after a crash goes through the same two steps alone, with the same
+//! lines, and gets the stop too if it was already sent.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use orbnet_node::protocol::ToNode;
+
+/// Who a line goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Send {
+    /// Every satellite.
+    All(String),
+    /// One satellite.
+    One(usize, String),
+}
+
+/// Where the handshake stands.
+#[derive(Debug)]
+pub struct Handshake {
+    ports: Vec<Option<u16>>,
+    ready: usize,
+    tls: Option<(String, String)>,
+    peers_line: Option<String>,
+    start_line: Option<String>,
+    rejoining: BTreeSet<usize>,
+}
+
+impl Handshake {
+    /// A handshake with `n` satellites; `tls` is the run's certificate and
+    /// key (hex DER), when a workload speaks QUIC.
+    pub fn new(n: usize, tls: Option<(String, String)>) -> Handshake {
+        Handshake {
+            ports: vec![None; n],
+            ready: 0,
+            tls,
+            peers_line: None,
+            start_line: None,
+            rejoining: BTreeSet::new(),
+        }
+    }
+
+    /// Satellite `i` bound its wire to `port`.
+    pub fn bound(&mut self, i: usize, port: u16) -> Option<Send> {
+        if self.rejoining.contains(&i) {
+            return self.peers_line.clone().map(|l| Send::One(i, l));
+        }
+        let slot = self.ports.get_mut(i)?;
+        if slot.replace(port).is_some() {
+            return None;
+        }
+        if self.ports.iter().any(Option::is_none) {
+            return None;
+        }
+        let peers = self
+            .ports
+            .iter()
+            .map(|p| SocketAddr::from((Ipv4Addr::LOCALHOST, p.unwrap_or(0))))
+            .collect();
+        let (tls_cert, tls_key) = match &self.tls {
+            Some((c, k)) => (Some(c.clone()), Some(k.clone())),
+            None => (None, None),
+        };
+        let line = ToNode::Peers {
+            peers,
+            tls_cert,
+            tls_key,
+        }
+        .line();
+        self.peers_line = Some(line.clone());
+        Some(Send::All(line))
+    }
+
+    /// Satellite `i` is ready; the start instant comes from `start` (Unix
+    /// nanoseconds) once all are. `stopping`: the stop was already sent.
+    pub fn ready(&mut self, i: usize, start: impl FnOnce() -> u64, stopping: bool) -> Vec<Send> {
+        if self.rejoining.remove(&i) {
+            let mut out: Vec<Send> = self
+                .start_line
+                .iter()
+                .map(|l| Send::One(i, l.clone()))
+                .collect();
+            if stopping {
+                out.push(Send::One(i, ToNode::Stop.line()));
+            }
+            return out;
+        }
+        self.ready += 1;
+        if self.ready != self.ports.len() {
+            return Vec::new();
+        }
+        let line = ToNode::Start {
+            start_unix_ns: start(),
+        }
+        .line();
+        self.start_line = Some(line.clone());
+        vec![Send::All(line)]
+    }
+
+    /// Whether every satellite has been told the start.
+    pub fn started(&self) -> bool {
+        self.start_line.is_some()
+    }
+
+    /// How many satellites have bound and been ready, for messages.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.ports.iter().filter(|p| p.is_some()).count(),
+            self.ready,
+        )
+    }
+
+    /// The port satellite `i` bound (a restart binds it again).
+    pub fn port(&self, i: usize) -> Option<u16> {
+        self.ports.get(i).copied().flatten()
+    }
+
+    /// Satellite `i` restarted: it goes through the handshake alone.
+    pub fn rejoin(&mut self, i: usize) {
+        self.rejoining.insert(i);
+    }
+
+    /// Whether satellite `i` is restarting (it gets the stop after its start).
+    pub fn is_rejoining(&self, i: usize) -> bool {
+        self.rejoining.contains(&i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &Send) -> ToNode {
+        let line = match s {
+            Send::All(l) | Send::One(_, l) => l,
+        };
+        serde_json::from_str(line.trim_end()).expect("a message")
+    }
+
+    #[test]
+    fn peers_go_out_once_all_are_bound_and_the_start_once_all_are_ready() {
+        let mut h = Handshake::new(3, Some(("cc".into(), "kk".into())));
+        assert_eq!(h.bound(1, 4001), None);
+        assert_eq!(h.bound(0, 4000), None);
+        // A repeated report changes nothing.
+        assert_eq!(h.bound(0, 4000), None);
+        let all = h.bound(2, 4002).expect("peers");
+        assert!(matches!(all, Send::All(_)));
+        match parse(&all) {
+            ToNode::Peers {
+                peers, tls_cert, ..
+            } => {
+                let ports: Vec<u16> = peers.iter().map(|p| p.port()).collect();
+                assert_eq!(ports, [4000, 4001, 4002]);
+                assert_eq!(tls_cert.as_deref(), Some("cc"));
+            }
+            m => panic!("{m:?}"),
+        }
+        assert!(h.ready(0, || 7, false).is_empty());
+        assert!(h.ready(1, || 7, false).is_empty());
+        assert!(!h.started());
+        let start = h.ready(2, || 7, false);
+        assert_eq!(parse(&start[0]), ToNode::Start { start_unix_ns: 7 });
+        assert!(h.started());
+        assert_eq!(h.port(1), Some(4001));
+    }
+
+    #[test]
+    fn a_restarted_satellite_rejoins_alone_with_the_same_lines() {
+        let mut h = Handshake::new(2, None);
+        let peers = h
+            .bound(0, 4000)
+            .or_else(|| h.bound(1, 4001))
+            .expect("peers");
+        h.ready(0, || 9, false);
+        let start = h.ready(1, || 9, false);
+        h.rejoin(1);
+        assert!(h.is_rejoining(1));
+        let again = h.bound(1, 4001).expect("peers again");
+        assert_eq!(parse(&again), parse(&peers));
+        assert!(matches!(again, Send::One(1, _)));
+        // The start it gets is the run's; then the stop already sent.
+        let lines = h.ready(1, || 99, true);
+        assert_eq!(parse(&lines[0]), parse(&start[0]));
+        assert_eq!(parse(&lines[1]), ToNode::Stop);
+        assert!(!h.is_rejoining(1));
+    }
+}
