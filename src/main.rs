@@ -86,26 +86,30 @@ enum Command {
     },
     /// One satellite (started by `orbnet up`).
     #[command(hide = true)]
-    Node {
-        #[arg(long)]
-        sat: u32,
-        /// Run token, hexadecimal.
-        #[arg(long)]
-        token: String,
-        #[arg(long)]
-        scenario: Option<PathBuf>,
-        #[command(flatten)]
-        overrides: up::Overrides,
-        /// Capture file to write, `PATH` (every port) or `PATH@PEER` (one link).
-        #[arg(long)]
-        capture: Vec<String>,
-        /// Wire port to bind (a restart takes its old one back).
-        #[arg(long)]
-        port: Option<u16>,
-        /// A restart after a crash: rejoin as a router, without workloads.
-        #[arg(long)]
-        restarted: bool,
-    },
+    Node(NodeArgs),
+}
+
+/// `orbnet node`'s arguments.
+#[derive(clap::Args, Debug)]
+struct NodeArgs {
+    #[arg(long)]
+    sat: u32,
+    /// Run token, hexadecimal.
+    #[arg(long)]
+    token: String,
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: up::Overrides,
+    /// Capture file to write, `PATH` (every port) or `PATH@PEER` (one link).
+    #[arg(long)]
+    capture: Vec<String>,
+    /// Wire port to bind (a restart takes its old one back).
+    #[arg(long)]
+    port: Option<u16>,
+    /// A restart after a crash: rejoin as a router, without workloads.
+    #[arg(long)]
+    restarted: bool,
 }
 
 /// How a command failed: bad input (exit 2) or a failed run (exit 1).
@@ -178,84 +182,90 @@ fn run(cli: Cli) -> Result<(), Failure> {
             overrides,
             capture,
             in_process,
-        } => {
-            let source = Source::from_arg(scenario.as_deref());
-            let (summary, dir) = if in_process {
-                up::up_in_process(source, overrides, out, &capture)?
-            } else {
-                runtime()?.block_on(up::up(source, overrides, out, &capture))?
-            };
-            println!("{}", summary.json());
-            eprintln!("results in {}", dir.display());
-            let problems = summary.problems();
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(Failure::Run(format!(
-                    "workloads failed: {}",
-                    problems.join("; ")
-                )))
-            }
-        }
+        } => up_command(scenario, out, overrides, &capture, in_process),
         Command::Validate { scenario } => {
             let source = Source::from_arg(Some(&scenario));
             let s = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
             println!("{}", describe(&s));
             Ok(())
         }
-        Command::Node {
-            sat,
-            token,
-            scenario,
-            overrides,
-            capture,
-            port,
-            restarted,
-        } => {
-            let source = Source::from_arg(scenario.as_deref());
-            let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
-            overrides.apply(&mut scenario)?;
-            let token = u64::from_str_radix(&token, 16)
-                .map_err(|e| Failure::BadInput(format!("--token: {e}")))?;
-            if sat >= scenario.world.satellites() {
-                return Err(Failure::BadInput(format!(
-                    "--sat {sat}: the scenario has {} satellites",
-                    scenario.world.satellites()
-                )));
+        Command::Node(args) => node(args),
+    }
+}
+
+/// `orbnet up`: runs the scenario, prints its summary; exit 1 when a
+/// workload failed.
+fn up_command(
+    scenario: Option<PathBuf>,
+    out: Option<PathBuf>,
+    overrides: up::Overrides,
+    capture: &[String],
+    in_process: bool,
+) -> Result<(), Failure> {
+    let source = Source::from_arg(scenario.as_deref());
+    let (summary, dir) = if in_process {
+        up::up_in_process(source, overrides, out, capture)?
+    } else {
+        runtime()?.block_on(up::up(source, overrides, out, capture))?
+    };
+    println!("{}", summary.json());
+    eprintln!("results in {}", dir.display());
+    let problems = summary.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Run(format!(
+            "workloads failed: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
+/// `orbnet node`: one satellite process, started by `orbnet up`.
+fn node(args: NodeArgs) -> Result<(), Failure> {
+    let source = Source::from_arg(args.scenario.as_deref());
+    let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+    args.overrides.apply(&mut scenario)?;
+    let token = u64::from_str_radix(&args.token, 16)
+        .map_err(|e| Failure::BadInput(format!("--token: {e}")))?;
+    let sat = args.sat;
+    if sat >= scenario.world.satellites() {
+        return Err(Failure::BadInput(format!(
+            "--sat {sat}: the scenario has {} satellites",
+            scenario.world.satellites()
+        )));
+    }
+    let me = orbnet_netem::SatId(sat);
+    let name = scenario.world.name(me).to_owned();
+    // Every satellite logs to the launcher's stderr: name the source.
+    // The runtime is single-threaded, so every task runs inside it.
+    let _span = tracing::info_span!("node", sat = %name).entered();
+    let mut captures = Vec::new();
+    for c in args.capture {
+        let (path, peer) = match c.rsplit_once('@') {
+            Some((path, peer)) => {
+                let p = scenario.world.find(peer).ok_or_else(|| {
+                    Failure::BadInput(format!("--capture: no satellite named {peer:?}"))
+                })?;
+                (path.to_owned(), Some(p))
             }
-            let me = orbnet_netem::SatId(sat);
-            let name = scenario.world.name(me).to_owned();
-            // Every satellite logs to the launcher's stderr: name the source.
-            // The runtime is single-threaded, so every task runs inside it.
-            let _span = tracing::info_span!("node", sat = %name).entered();
-            let mut captures = Vec::new();
-            for c in capture {
-                let (path, peer) = match c.rsplit_once('@') {
-                    Some((path, peer)) => {
-                        let p = scenario.world.find(peer).ok_or_else(|| {
-                            Failure::BadInput(format!("--capture: no satellite named {peer:?}"))
-                        })?;
-                        (path.to_owned(), Some(p))
-                    }
-                    None => (c, None),
-                };
-                captures.push((PathBuf::from(path), peer));
-            }
-            let rt = runtime()?;
-            match rt.block_on(orbnet_node::run(orbnet_node::NodeConfig {
-                scenario,
-                me,
-                token,
-                captures,
-                port,
-                restarted,
-            })) {
-                Ok(()) => Ok(()),
-                // The launcher is gone: nothing to report to.
-                Err(orbnet_node::NodeError::Orphaned) => std::process::exit(0),
-                Err(e) => Err(Failure::Run(format!("{name}: {e}"))),
-            }
-        }
+            None => (c, None),
+        };
+        captures.push((PathBuf::from(path), peer));
+    }
+    let cfg = orbnet_node::NodeConfig {
+        scenario,
+        me,
+        token,
+        captures,
+        port: args.port,
+        restarted: args.restarted,
+    };
+    match runtime()?.block_on(orbnet_node::run(cfg)) {
+        Ok(()) => Ok(()),
+        // The launcher is gone: nothing to report to.
+        Err(orbnet_node::NodeError::Orphaned) => std::process::exit(0),
+        Err(e) => Err(Failure::Run(format!("{name}: {e}"))),
     }
 }
 

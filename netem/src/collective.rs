@@ -14,192 +14,9 @@
 //! 2(p−1)α + 2(p−1)/p · n/B (Thakur, Rabenseifner and Gropp, IJHPCA 2005).
 
 use crate::routing::{self, Graph};
-use crate::scenario::Transport;
 use crate::topology::Snapshot;
-use crate::units::{SatId, SimDuration, SimTime};
-
-/// A collective operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    AllReduce,
-    ReduceScatter,
-    AllGather,
-    Broadcast,
-    AllToAll,
-    /// Every rank sends to the next one in the ring and receives from the previous.
-    SendRecv,
-}
-
-impl Op {
-    pub const ALL: [Op; 6] = [
-        Op::AllReduce,
-        Op::ReduceScatter,
-        Op::AllGather,
-        Op::Broadcast,
-        Op::AllToAll,
-        Op::SendRecv,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::AllReduce => "allreduce",
-            Op::ReduceScatter => "reducescatter",
-            Op::AllGather => "allgather",
-            Op::Broadcast => "broadcast",
-            Op::AllToAll => "alltoall",
-            Op::SendRecv => "sendrecv",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Op> {
-        Op::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
-    /// nccl-tests' bus-bandwidth factor for `p` ranks.
-    pub fn bus_factor(self, p: usize) -> f64 {
-        let p = p as f64;
-        match self {
-            Op::AllReduce => 2.0 * (p - 1.0) / p,
-            Op::ReduceScatter | Op::AllGather | Op::AllToAll => (p - 1.0) / p,
-            Op::Broadcast | Op::SendRecv => 1.0,
-        }
-    }
-}
-
-/// How a collective moves its data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Algorithm {
-    /// Around the ring of ranks: bandwidth-optimal, 2(p−1) latency steps.
-    Ring,
-    /// Binomial trees rooted at rank 0: ⌈log₂ p⌉ latency steps each way.
-    Tree,
-    /// Recursive halving then doubling (Rabenseifner, ICCS 2004; Thakur,
-    /// Rabenseifner & Gropp 2005): reduce-scatter over log₂ q exchanges
-    /// with partners 2^k apart, all-gather back the same way, where q is
-    /// the largest power of two ≤ p; the p − q others first fold their
-    /// data into a partner and get the result back at the end.
-    HalvingDoubling,
-}
-
-impl Algorithm {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::Ring => "ring",
-            Algorithm::Tree => "tree",
-            Algorithm::HalvingDoubling => "halving-doubling",
-        }
-    }
-}
-
-/// Element type of a tensor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DType {
-    F32,
-    Bf16,
-}
-
-impl DType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DType::F32 => "f32",
-            DType::Bf16 => "bf16",
-        }
-    }
-
-    pub fn size(self) -> usize {
-        match self {
-            DType::F32 => 4,
-            DType::Bf16 => 2,
-        }
-    }
-
-    /// Largest integer every value up to which the type holds exactly
-    /// (2^24 for f32's 24-bit significand, 2^8 for bf16's 8 bits).
-    pub fn exact_integers(self) -> u64 {
-        match self {
-            DType::F32 => 1 << 24,
-            DType::Bf16 => 1 << 8,
-        }
-    }
-}
-
-/// A collective workload: a sweep of sizes, each run `iterations` times
-/// after `warmup` untimed runs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Collective {
-    pub op: Op,
-    pub algorithm: Algorithm,
-    pub dtype: DType,
-    /// Buffer sizes in bytes (nccl-tests' "size"), each a whole number of elements.
-    pub sizes: Vec<u64>,
-    pub iterations: u32,
-    pub warmup: u32,
-    pub transport: Transport,
-    /// Ranks in ring order: rank r is `ranks[r]`.
-    pub ranks: Vec<SatId>,
-    pub start: SimTime,
-    pub timeout: Option<SimDuration>,
-}
-
-/// Data-parallel training steps: forward and backward compute on the
-/// accelerator model, gradient buckets all-reduced as backward produces them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Train {
-    pub params: f64,
-    pub tokens_per_step: f64,
-    pub bucket_bytes: u64,
-    pub steps: u32,
-    pub transport: Transport,
-    pub algorithm: Algorithm,
-    pub ranks: Vec<SatId>,
-    pub start: SimTime,
-    pub timeout: Option<SimDuration>,
-}
-
-impl Train {
-    /// Gradient bytes per rank (bf16).
-    pub fn gradient_bytes(&self) -> u64 {
-        (self.params * 2.0).round() as u64
-    }
-
-    /// Bucket sizes in the order backward produces them.
-    pub fn buckets(&self) -> Vec<u64> {
-        let total = self.gradient_bytes();
-        let b = self.bucket_bytes.max(2) / 2 * 2;
-        let mut out = Vec::new();
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(b);
-            out.push(n);
-            left -= n;
-        }
-        out
-    }
-
-    /// Forward and backward compute time of one step on each rank:
-    /// 2·params FLOPs per token forward and 4·params backward (Kaplan et
-    /// al., "Scaling laws for neural language models", 2020, §2.1), the
-    /// step's tokens split evenly over the ranks.
-    pub fn compute(&self, acc: &Accelerator) -> (SimDuration, SimDuration) {
-        let tokens = self.tokens_per_step / self.ranks.len() as f64;
-        let rate = acc.peak_flops * acc.utilization;
-        let fwd = 2.0 * self.params * tokens / rate;
-        (
-            SimDuration::from_secs_f64(fwd),
-            SimDuration::from_secs_f64(2.0 * fwd),
-        )
-    }
-}
-
-/// The accelerator every satellite carries.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Accelerator {
-    pub name: String,
-    /// Peak dense FLOP/s at the training precision.
-    pub peak_flops: f64,
-    /// Fraction of peak a training step sustains (model FLOPs utilisation).
-    pub utilization: f64,
-}
+use crate::units::SatId;
+use crate::workload::{Algorithm, Op};
 
 /// Orders `members` so that consecutive ranks (and the last and the first)
 /// are joined by an up link wherever a cycle of such links exists: a ring
@@ -690,7 +507,7 @@ pub fn sweep(min: u64, max: u64, factor: u64, elem: u64) -> Vec<u64> {
 mod tests {
     use super::*;
     use crate::topology::{LinkState, LinkStatus};
-    use crate::units::{BitsPerSecond, LinkId, Meters};
+    use crate::units::{BitsPerSecond, LinkId, Meters, SimDuration, SimTime};
 
     fn snap(n: u32, edges: &[(u32, u32)]) -> Snapshot {
         Snapshot {
@@ -896,30 +713,5 @@ mod tests {
         assert_eq!(sweep(1024, 65536, 4, 4), vec![1024, 4096, 16384, 65536]);
         // 3 and 6 both round to one element; 12 is three.
         assert_eq!(sweep(3, 16, 2, 4), vec![4, 12]);
-    }
-
-    #[test]
-    fn train_compute_follows_six_flops_per_parameter_token() {
-        let t = Train {
-            params: 1e9,
-            tokens_per_step: 1_048_576.0,
-            bucket_bytes: 25 << 20,
-            steps: 1,
-            transport: Transport::Quic,
-            algorithm: Algorithm::Ring,
-            ranks: (0..8).map(SatId).collect(),
-            start: SimTime::ZERO,
-            timeout: None,
-        };
-        let acc = Accelerator {
-            name: "x".into(),
-            peak_flops: 1e15,
-            utilization: 0.5,
-        };
-        let (f, b) = t.compute(&acc);
-        let total = f.as_secs_f64() + b.as_secs_f64();
-        let expect = 6.0 * 1e9 * 1_048_576.0 / 8.0 / 5e14;
-        assert!((total - expect).abs() / expect < 1e-6);
-        assert_eq!(t.buckets().iter().sum::<u64>(), 2_000_000_000);
     }
 }

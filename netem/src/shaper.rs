@@ -34,27 +34,17 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
-/// Why a packet was dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum DropReason {
-    /// The queue held more than its limit.
-    QueueFull,
-    /// Bit errors or the link's fixed loss.
-    Corrupted,
-    /// Lost in a Gilbert–Elliott bad state.
-    Burst,
-    /// The link's rate is zero.
-    NoRate,
-}
-
-impl DropReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DropReason::QueueFull => "queue-full",
-            DropReason::Corrupted => "corrupted",
-            DropReason::Burst => "burst",
-            DropReason::NoRate => "no-rate",
-        }
+crate::named! {
+    /// Why the shaper dropped a packet.
+    pub enum DropReason {
+        /// The queue held more than its limit.
+        QueueFull = "queue-full",
+        /// Bit errors or the link's fixed loss.
+        Corrupted = "corrupted",
+        /// Lost in a Gilbert–Elliott bad state.
+        Burst = "burst",
+        /// The link's rate is zero.
+        NoRate = "no-rate",
     }
 }
 

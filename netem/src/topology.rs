@@ -17,8 +17,6 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
 use crate::units::{BitsPerSecond, LinkId, Meters, SatId, SimDuration, SimTime};
 
 /// How candidate links are chosen.
@@ -86,47 +84,26 @@ impl Pattern {
     }
 }
 
-/// Whether a link carries traffic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LinkState {
-    Up,
-    Acquiring,
-    Down,
-}
-
-/// Why a link is down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DownReason {
-    /// The Earth (plus the grazing margin) blocks the line of sight.
-    Occluded,
-    /// Longer than the terminals' maximum range.
-    OutOfRange,
-    /// Feasible, but a terminal at one end is busy with another link.
-    NoTerminal,
-    /// Cut by a scheduled fault.
-    Fault,
-}
-
-impl LinkState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkState::Up => "up",
-            LinkState::Acquiring => "acquiring",
-            LinkState::Down => "down",
-        }
+crate::named! {
+    /// Whether a link carries traffic.
+    pub enum LinkState {
+        Up = "up",
+        Acquiring = "acquiring",
+        Down = "down",
     }
 }
 
-impl DownReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DownReason::Occluded => "occluded",
-            DownReason::OutOfRange => "out-of-range",
-            DownReason::NoTerminal => "no-terminal",
-            DownReason::Fault => "fault",
-        }
+crate::named! {
+    /// Why a link is down.
+    pub enum DownReason {
+        /// The Earth (plus the grazing margin) blocks the line of sight.
+        Occluded = "occluded",
+        /// Longer than the terminals' maximum range.
+        OutOfRange = "out-of-range",
+        /// Feasible, but a terminal at one end is busy with another link.
+        NoTerminal = "no-terminal",
+        /// Cut by a scheduled fault.
+        Fault = "fault",
     }
 }
 

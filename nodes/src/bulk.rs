@@ -14,7 +14,8 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp;
 use smoltcp::wire::IpAddress;
 
-use orbnet_netem::scenario::{Bulk, Cc};
+use orbnet_netem::ports::PortPlan;
+use orbnet_netem::workload::{Bulk, Cc};
 use orbnet_netem::{SimTime, rng};
 
 use crate::addr;
@@ -158,12 +159,6 @@ pub fn content_key(seed: u64, w: usize) -> u64 {
     rng::stream_seed(seed, rng::Domain::Satellite, 0x42_0000 + w as u64)
 }
 
-/// TCP ports of workload `w`'s stream `k`: (listen, client).
-fn ports(w: usize, k: u32) -> (u16, u16) {
-    let base = (w as u32 * 64 + k) as u16;
-    (10_000u16.wrapping_add(base), 30_000u16.wrapping_add(base))
-}
-
 /// The byte range of stream `k` of `n` sharing `bytes`.
 pub fn range(bytes: u64, n: u32, k: u32) -> (u64, u64) {
     let n = u64::from(n);
@@ -190,6 +185,8 @@ fn tcp_socket(buffer: usize, cc: Cc) -> tcp::Socket<'static> {
 #[derive(Debug)]
 struct SendStream {
     handle: SocketHandle,
+    /// The receiver's port, and ours.
+    ports: (u16, u16),
     offset: u64,
     len: u64,
     sent: u64,
@@ -200,20 +197,27 @@ struct SendStream {
 #[derive(Debug)]
 pub(crate) struct Sender {
     spec: Bulk,
-    w: usize,
     content: Content,
     streams: Vec<SendStream>,
     started: bool,
 }
 
 impl Sender {
-    pub fn new(w: usize, spec: Bulk, seed: u64, buffer: usize, stack: &mut Stack) -> Sender {
+    pub fn new(
+        w: usize,
+        spec: Bulk,
+        plan: &PortPlan,
+        seed: u64,
+        buffer: usize,
+        stack: &mut Stack,
+    ) -> Sender {
         let streams = (0..spec.streams)
             .map(|k| {
                 let (offset, len) = range(spec.bytes, spec.streams, k);
                 let handle = stack.sockets.add(tcp_socket(buffer, spec.cc));
                 SendStream {
                     handle,
+                    ports: plan.bulk(w, k),
                     offset,
                     len,
                     sent: 0,
@@ -223,7 +227,6 @@ impl Sender {
             .collect();
         Sender {
             spec,
-            w,
             content: Content::new(content_key(seed, w)),
             streams,
             started: false,
@@ -234,8 +237,8 @@ impl Sender {
     fn start(&mut self, stack: &mut Stack) {
         self.started = true;
         let dst = IpAddress::Ipv4(addr::address(self.spec.to));
-        for (k, s) in self.streams.iter().enumerate() {
-            let (listen, local) = ports(self.w, k as u32);
+        for s in &self.streams {
+            let (listen, local) = s.ports;
             let socket = stack.sockets.get_mut::<tcp::Socket>(s.handle);
             // Fresh sockets with unused ports: connect cannot fail here.
             let _ = socket.connect(stack.iface.context(), (dst, listen), local);
@@ -335,6 +338,7 @@ impl Receiver {
         w: usize,
         spec: Bulk,
         names: (String, String),
+        plan: &PortPlan,
         seed: u64,
         buffer: usize,
         stack: &mut Stack,
@@ -344,7 +348,7 @@ impl Receiver {
                 let (offset, len) = range(spec.bytes, spec.streams, k);
                 let mut socket = tcp_socket(buffer, spec.cc);
                 // A fresh socket listens on any nonzero port.
-                let _ = socket.listen(ports(w, k).0);
+                let _ = socket.listen(plan.bulk(w, k).0);
                 let handle = stack.sockets.add(socket);
                 RecvStream {
                     handle,

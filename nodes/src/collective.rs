@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
-use orbnet_netem::collective::{Algorithm, Collective, DType, Op, Train};
+use orbnet_netem::workload::{Algorithm, Collective, DType, Op, Train};
 use orbnet_netem::{SatId, SimTime};
 use tokio::sync::Notify;
 
@@ -834,17 +834,6 @@ async fn read_tcp_chunks(mut stream: crate::stream::TcpStream, peer: usize, mail
     }
 }
 
-/// TCP ports of a collective workload `w` over TCP: the port `receiver`
-/// listens on for `sender`, and the local port `sender` connects from
-/// (ranks < `orbnet_netem::scenario::MAX_TCP_RANKS`).
-pub fn tcp_ports(w: usize, sender: usize, receiver: usize) -> (u16, u16) {
-    let base = (w % 10) as u16 * 500;
-    (
-        40_000 + base + sender as u16,
-        45_000 + base + receiver as u16,
-    )
-}
-
 /// The ranks `rank` sends to and receives from in a workload: its
 /// algorithm's pairs and the ring (for the barrier).
 pub fn peers(
@@ -907,7 +896,7 @@ pub(crate) fn failed_rank(
 pub async fn run_workload(
     w: usize,
     workload: orbnet_netem::Workload,
-    acc: Option<orbnet_netem::collective::Accelerator>,
+    acc: Option<orbnet_netem::workload::Accelerator>,
     comm: Comm,
     clock: VirtualClock,
     emit: crate::report::Reporter,
@@ -1019,7 +1008,7 @@ async fn sweep_size(
 pub async fn run_train(
     w: usize,
     spec: Train,
-    acc: orbnet_netem::collective::Accelerator,
+    acc: orbnet_netem::workload::Accelerator,
     comm: Comm,
     clock: VirtualClock,
     emit: crate::report::Reporter,

@@ -32,7 +32,7 @@ use crate::stream::TcpStream;
 use crate::tcp::TcpPort;
 
 /// The stack ports ingress flows use, from the first: one per kernel client.
-const FLOW_PORTS: std::ops::Range<u16> = 30_000..40_000;
+const FLOW_PORTS: std::ops::Range<u16> = orbnet_netem::ports::UDP_FLOWS;
 
 /// Accepts kernel connections on `listener` and carries each over the
 /// constellation to `to`:`port`.

@@ -9,7 +9,7 @@ use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::icmp;
 use smoltcp::wire::{Icmpv4Packet, Icmpv4Repr, IpAddress};
 
-use orbnet_netem::scenario::Ping;
+use orbnet_netem::workload::Ping;
 use orbnet_netem::{SimDuration, SimTime};
 
 use crate::addr;

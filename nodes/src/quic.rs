@@ -28,14 +28,12 @@ use quinn::{AsyncTimer, AsyncUdpSocket, Runtime, UdpPoller};
 use tokio::sync::Notify;
 
 use orbnet_netem::SimTime;
-use orbnet_netem::scenario::Cc;
+use orbnet_netem::workload::Cc;
 
 use crate::app::{App, Outbox};
 use crate::clock::VirtualClock;
 use crate::stack::SocketError;
 
-/// The UDP port every satellite's QUIC endpoint listens on.
-pub const QUIC_PORT: u16 = 4433;
 /// The TLS name every satellite's certificate carries.
 pub const SERVER_NAME: &str = "orbnet";
 
@@ -392,7 +390,7 @@ pub fn endpoint(
         .map_err(|e| QuicError::Tls(e.to_string()))?;
     let socket = Arc::new(StackSocket::new(
         link,
-        SocketAddr::new(local, QUIC_PORT),
+        SocketAddr::new(local, orbnet_netem::ports::QUIC_BASE),
         usize::from(tuning.max_payload),
     ));
     let mut ep =
@@ -432,7 +430,7 @@ pub fn generate_tls(seed: [u8; 32]) -> Result<Tls, String> {
 pub(crate) async fn send_bulk(
     ep: quinn::Endpoint,
     runtime: VirtualRuntime,
-    spec: orbnet_netem::scenario::Bulk,
+    spec: orbnet_netem::workload::Bulk,
     content: crate::bulk::Content,
     to: SocketAddr,
 ) -> Result<(), String> {
@@ -483,7 +481,7 @@ pub(crate) async fn send_bulk(
 pub(crate) async fn receive_bulk(
     ep: quinn::Endpoint,
     clock: VirtualClock,
-    spec: orbnet_netem::scenario::Bulk,
+    spec: orbnet_netem::workload::Bulk,
     content: crate::bulk::Content,
     received: Arc<std::sync::atomic::AtomicU64>,
 ) -> crate::bulk::Outcome {
@@ -585,13 +583,13 @@ pub(crate) struct Port {
 }
 
 impl Port {
-    /// A UDP socket on port `QUIC_PORT + workload` of `stack`.
+    /// The UDP socket of QUIC workload `workload` on `stack`.
     pub fn new(
         workload: usize,
         stack: &mut crate::stack::Stack,
         notify: Arc<Notify>,
     ) -> Result<Port, SocketError> {
-        Port::on(QUIC_PORT.wrapping_add(workload as u16), stack, notify)
+        Port::on(orbnet_netem::ports::PortPlan::quic(workload), stack, notify)
     }
 
     /// A UDP socket on `port` of `stack`.
@@ -689,7 +687,7 @@ impl App for Port {
 #[derive(Debug)]
 pub(crate) struct QuicWatch {
     w: usize,
-    spec: orbnet_netem::scenario::Bulk,
+    spec: orbnet_netem::workload::Bulk,
     names: (String, String),
     received: Arc<std::sync::atomic::AtomicU64>,
     outcome: tokio::sync::oneshot::Receiver<crate::bulk::Outcome>,
@@ -700,7 +698,7 @@ impl QuicWatch {
     /// A watch over workload `w`, and what its receiving task reports to.
     pub fn new(
         w: usize,
-        spec: orbnet_netem::scenario::Bulk,
+        spec: orbnet_netem::workload::Bulk,
         names: (String, String),
     ) -> (
         QuicWatch,

@@ -188,20 +188,19 @@ fn start_bulk(
     Ok(())
 }
 
-/// Connects this satellite's rank of a collective or training workload to
-/// its peers at the workload's start, and runs it.
-fn start_collective(
-    s: &Start<'_>,
-    tls: &Tls,
-    runtime: VirtualRuntime,
-    link: Link,
-    port: u16,
-    index: usize,
-) -> Result<(), StartError> {
-    use orbnet_netem::collective::Op;
-    let Some(w) = s.scenario.workloads.get(index) else {
-        return Ok(());
-    };
+/// What one rank of a collective or training workload needs to know.
+struct Rank {
+    ranks: Vec<SatId>,
+    rank: usize,
+    start: orbnet_netem::SimTime,
+    peers: (std::collections::BTreeSet<usize>, std::collections::BTreeSet<usize>),
+    tuning: Tuning,
+}
+
+/// This satellite's rank of workload `w` and its connections' tuning, if
+/// it takes part.
+fn rank_of(s: &Start<'_>, w: &Workload, port: u16) -> Option<Rank> {
+    use orbnet_netem::workload::Op;
     let world = &s.scenario.world;
     // The largest buffer one call works on: a sweep's largest size, or a
     // gradient bucket.
@@ -220,11 +219,9 @@ fn start_collective(
             t.start,
             t.buckets().into_iter().max().unwrap_or(0),
         ),
-        _ => return Ok(()),
+        _ => return None,
     };
-    let Some(rank) = ranks.iter().position(|&r| r == s.me) else {
-        return Ok(());
-    };
+    let rank = ranks.iter().position(|&r| r == s.me)?;
     let p = ranks.len();
     let peers = crate::collective::peers(op, algorithm, p, rank);
     // Windows for the longest path to a peer; a dead peer is declared after
@@ -236,11 +233,7 @@ fn start_collective(
         .chain(&peers.1)
         .filter_map(|&r| world.path(start, s.me, ranks[r]))
         .collect();
-    let bdp = paths
-        .iter()
-        .map(|p| p.bdp_bytes() as u64)
-        .max()
-        .unwrap_or(1 << 20);
+    let bdp = paths.iter().map(|p| p.bdp_bytes() as u64).max();
     let rtt = paths
         .iter()
         .map(|p| Duration::from_nanos(p.rtt().as_nanos()))
@@ -248,9 +241,9 @@ fn start_collective(
         .unwrap_or(Duration::from_millis(100));
     let wall_floor = Duration::from_secs_f64(2.0 / s.scenario.tdf.factor());
     let tuning = Tuning {
-        bdp,
+        bdp: bdp.unwrap_or(1 << 20),
         rtt,
-        cc: orbnet_netem::scenario::Cc::Cubic,
+        cc: orbnet_netem::workload::Cc::Cubic,
         streams: 1024,
         max_payload: max_payload(s.scenario),
         // QUIC carries the idle timeout in whole milliseconds (RFC 9000 §18.2).
@@ -261,31 +254,53 @@ fn start_collective(
         // slower (BENCHMARKS.md, the algorithm table).
         message: orbnet_netem::collective::ring_message(op, algorithm, p, largest).unwrap_or(0),
     };
+    Some(Rank {
+        ranks,
+        rank,
+        start,
+        peers,
+        tuning,
+    })
+}
+
+/// Connects this satellite's rank of a collective or training workload to
+/// its peers at the workload's start, and runs it.
+fn start_collective(
+    s: &Start<'_>,
+    tls: &Tls,
+    runtime: VirtualRuntime,
+    link: Link,
+    port: u16,
+    index: usize,
+) -> Result<(), StartError> {
+    let Some(w) = s.scenario.workloads.get(index) else {
+        return Ok(());
+    };
+    let Some(r) = rank_of(s, w, port) else {
+        return Ok(());
+    };
     let me_ip = crate::addr::address(s.me);
-    let ep = crate::quic::endpoint(link, IpAddr::V4(me_ip), tls, &tuning, runtime)?;
-    let names: Vec<String> = ranks.iter().map(|&r| world.name(r).to_owned()).collect();
+    let ep = crate::quic::endpoint(link, IpAddr::V4(me_ip), tls, &r.tuning, runtime)?;
+    let world = &s.scenario.world;
+    let names: Vec<String> = r.ranks.iter().map(|&x| world.name(x).to_owned()).collect();
     let clock = s.clock;
     let w = w.clone();
     let acc = s.scenario.accelerator.clone();
     let report = s.report.clone();
     tokio::spawn(async move {
-        tokio::time::sleep_until(clock.wall(start)).await;
-        let comm =
-            match crate::collective::Comm::connect(&ep, rank, ranks, names.clone(), &peers, port)
-                .await
-            {
-                Ok(c) => c,
-                Err(e) => {
-                    report.emit(crate::collective::failed_rank(
-                        &w,
-                        index,
-                        rank,
-                        &names[rank],
-                        e.to_string(),
-                    ));
-                    return;
-                }
-            };
+        tokio::time::sleep_until(clock.wall(r.start)).await;
+        let rank = r.rank;
+        let connected =
+            crate::collective::Comm::connect(&ep, rank, r.ranks, names.clone(), &r.peers, port)
+                .await;
+        let comm = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                let sat = &names[rank];
+                report.emit(crate::collective::failed_rank(&w, index, rank, sat, e.to_string()));
+                return;
+            }
+        };
         crate::collective::run_workload(index, w, acc, comm, clock, report).await;
         // Let the last frames (closes, acknowledgements) leave.
         ep.wait_idle().await;

@@ -8,7 +8,7 @@
 //! result element by element against the known sum.
 
 use bytes::{Buf, BufMut, BytesMut};
-use orbnet_netem::collective::DType;
+use orbnet_netem::workload::DType;
 
 /// The modulus of rank inputs for `ranks` ranks of `dtype`.
 pub fn modulus(dtype: DType, ranks: usize) -> u64 {

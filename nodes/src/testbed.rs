@@ -249,7 +249,7 @@ impl Net {
         let tuning = crate::quic::Tuning {
             bdp: (model.terminal_rate.gbps() * 1e9 * rtt.as_secs_f64() / 8.0) as u64,
             rtt,
-            cc: orbnet_netem::scenario::Cc::Cubic,
+            cc: orbnet_netem::workload::Cc::Cubic,
             streams: 64,
             max_payload: model.mtu.0.saturating_sub(28).min(65_507) as u16,
             idle: Duration::from_secs(30),

@@ -2,7 +2,8 @@
 //! figures gathered from every rank (the slowest rank's time counts), the
 //! α–β model beside them, and the training summary.
 
-use orbnet_netem::collective::{self, Accelerator, Collective, Train};
+use orbnet_netem::collective;
+use orbnet_netem::workload::{Accelerator, Collective, Train};
 use orbnet_netem::{Scenario, SimTime, Workload};
 use orbnet_node::protocol::{Event, RankReport, StepReport};
 use serde::Serialize;

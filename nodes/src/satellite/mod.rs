@@ -92,9 +92,6 @@ pub struct Satellite {
     finished: bool,
 }
 
-/// Local ports for connections opened at a test's or a gateway's request.
-const LOCAL_PORTS: std::ops::RangeInclusive<u16> = 50_000..=59_999;
-
 impl Satellite {
     /// Satellite `me`'s index.
     pub fn id(&self) -> SatId {
@@ -338,8 +335,9 @@ impl Satellite {
     /// A local port for a new connection.
     fn local_port(&mut self) -> u16 {
         let p = self.next_local_port;
-        self.next_local_port = if p >= *LOCAL_PORTS.end() {
-            *LOCAL_PORTS.start()
+        let local = orbnet_netem::ports::LOCAL;
+        self.next_local_port = if p >= *local.end() {
+            *local.start()
         } else {
             p + 1
         };

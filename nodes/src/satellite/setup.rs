@@ -8,10 +8,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use orbnet_netem::scenario::{Gateway, GatewayProtocol, Transport};
+use orbnet_netem::scenario::{Gateway, GatewayProtocol};
+use orbnet_netem::workload::Transport;
 use orbnet_netem::{SatId, Scenario, SimDuration, SimTime, Workload, rng};
 
-use super::{LOCAL_PORTS, Satellite};
+use super::Satellite;
 use crate::app::{App, Outbox};
 use crate::bulk::{Receiver, Sender};
 use crate::gateway::Egress;
@@ -111,7 +112,7 @@ impl Satellite {
             counters: Default::default(),
             late_max: SimDuration::ZERO,
             captures: Vec::new(),
-            next_local_port: *LOCAL_PORTS.start(),
+            next_local_port: *orbnet_netem::ports::LOCAL.start(),
             notify,
             transmits: Default::default(),
             out: Outbox::default(),
@@ -266,12 +267,14 @@ impl Apps {
             }
             let buffer = tcp_buffer(world, b);
             if b.from == me {
+                let plan = &scenario.ports;
                 apps.senders
-                    .push(Sender::new(i, *b, scenario.seed, buffer, stack));
+                    .push(Sender::new(i, *b, plan, scenario.seed, buffer, stack));
             } else {
                 let n = names(b.from, b.to);
+                let plan = &scenario.ports;
                 apps.receivers
-                    .push(Receiver::new(i, *b, n, scenario.seed, buffer, stack));
+                    .push(Receiver::new(i, *b, n, plan, scenario.seed, buffer, stack));
             }
         }
         Ok(apps)
@@ -302,7 +305,7 @@ fn tcp_collective(
     stack: &mut Stack,
     notify: &Arc<tokio::sync::Notify>,
 ) -> Result<(Vec<TcpPort>, TcpStreams), SocketError> {
-    use orbnet_netem::collective::Op;
+    use orbnet_netem::workload::Op;
     let (ranks, op, algorithm, start) = match workload {
         Workload::Collective(c) => (&c.ranks, c.op, c.algorithm, c.start),
         Workload::Train(t) => (&t.ranks, Op::AllReduce, t.algorithm, t.start),
@@ -324,13 +327,13 @@ fn tcp_collective(
     let mut ports = Vec::new();
     let mut streams: TcpStreams = (Vec::new(), Vec::new());
     for s in from {
-        let (listen, _) = crate::collective::tcp_ports(w, s, rank);
+        let (listen, _) = scenario.ports.collective(w, s, rank);
         let (port, stream) = TcpPort::listen(stack, listen, buffer(s), notify.clone())?;
         ports.push(port);
         streams.1.push((s, stream));
     }
     for d in to {
-        let (listen, local) = crate::collective::tcp_ports(w, rank, d);
+        let (listen, local) = scenario.ports.collective(w, rank, d);
         let ip = crate::addr::address(ranks[d]);
         let (port, stream) = TcpPort::connect(stack, ip, listen, local, buffer(d), notify.clone())?;
         ports.push(port);
@@ -345,7 +348,7 @@ fn tcp_collective(
 /// The floor covers the host, not the path: each segment's round trip also
 /// waits for a pass of both satellites' loops, which the geometric BDP of a
 /// short link does not hold (BENCHMARKS.md, the data-plane rows).
-fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::scenario::Bulk) -> usize {
+fn tcp_buffer(world: &orbnet_netem::World, b: &orbnet_netem::workload::Bulk) -> usize {
     path_window(world.path(b.start, b.from, b.to), b.streams)
 }
 
