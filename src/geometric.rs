@@ -15,7 +15,7 @@ use orbnet_netem::{Bytes, SatId, Scenario, SimDuration, SimTime, Snapshot, Timel
 
 /// Snapshots on the routing grid, computed once each.
 #[derive(Debug)]
-pub struct Oracle<'s> {
+pub(crate) struct Oracle<'s> {
     scenario: &'s Scenario,
     timeline: Timeline,
     grid: BTreeMap<u64, (Snapshot, Graph)>,
@@ -23,7 +23,7 @@ pub struct Oracle<'s> {
 }
 
 impl<'s> Oracle<'s> {
-    pub fn new(scenario: &'s Scenario) -> Oracle<'s> {
+    pub(crate) fn new(scenario: &'s Scenario) -> Oracle<'s> {
         Oracle {
             scenario,
             timeline: scenario.world.timeline(scenario.routing_interval),
@@ -55,7 +55,7 @@ impl<'s> Oracle<'s> {
 
     /// One-way time for a `bytes`-byte IP packet from `from` to `to` leaving
     /// at `t`, or `None` if the routes break on the way.
-    pub fn one_way(
+    pub(crate) fn one_way(
         &mut self,
         from: SatId,
         to: SatId,

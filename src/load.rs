@@ -5,25 +5,25 @@ use std::path::{Path, PathBuf};
 use orbnet_netem::{Scenario, ScenarioError};
 
 /// The scenario `orbnet up` runs when given none.
-pub const DEFAULT_SCENARIO: &str = include_str!("../topologies/default.toml");
+pub(crate) const DEFAULT_SCENARIO: &str = include_str!("../topologies/default.toml");
 /// How the built-in default is named in messages.
-pub const DEFAULT_NAME: &str = "topologies/default.toml (built in)";
+pub(crate) const DEFAULT_NAME: &str = "topologies/default.toml (built in)";
 
 /// Where a scenario came from, so satellite processes can load the same one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     BuiltIn,
     File(PathBuf),
 }
 
 impl Source {
-    pub fn from_arg(arg: Option<&Path>) -> Source {
+    pub(crate) fn from_arg(arg: Option<&Path>) -> Source {
         arg.map_or(Source::BuiltIn, |p| Source::File(p.to_path_buf()))
     }
 }
 
 /// Reads and validates a scenario. Files it refers to are read relative to it.
-pub fn load(source: &Source) -> Result<Scenario, ScenarioError> {
+pub(crate) fn load(source: &Source) -> Result<Scenario, ScenarioError> {
     match source {
         Source::BuiltIn => Scenario::parse(DEFAULT_SCENARIO, DEFAULT_NAME, &mut |p: &str| {
             Err(format!("the built-in scenario cannot refer to {p}"))

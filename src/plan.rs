@@ -8,7 +8,7 @@ use serde::Serialize;
 
 /// Output formats of `orbnet plan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Table,
     Json,
     Csv,
@@ -16,7 +16,7 @@ pub enum Format {
 
 /// The instants to show.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Steps {
+pub(crate) struct Steps {
     pub at: f64,
     pub until: Option<f64>,
     pub step: f64,
@@ -24,7 +24,7 @@ pub struct Steps {
 
 impl Steps {
     /// Instants from `at` to `until` (inclusive) every `step` seconds.
-    pub fn instants(&self) -> Result<Vec<f64>, String> {
+    pub(crate) fn instants(&self) -> Result<Vec<f64>, String> {
         let bad = |what: &str, v: f64| format!("{what} must be ≥ 0 (got {v})");
         if !(self.at.is_finite() && self.at >= 0.0) {
             return Err(bad("--at", self.at));
@@ -107,7 +107,7 @@ fn round(v: f64, digits: i32) -> f64 {
 }
 
 /// Snapshots of `scenario` at each instant, with acquisition applied.
-pub fn snapshots(scenario: &Scenario, instants: &[f64]) -> Vec<Snapshot> {
+pub(crate) fn snapshots(scenario: &Scenario, instants: &[f64]) -> Vec<Snapshot> {
     let mut timeline = scenario.world.timeline(scenario.routing_interval);
     instants
         .iter()
@@ -116,7 +116,7 @@ pub fn snapshots(scenario: &Scenario, instants: &[f64]) -> Vec<Snapshot> {
 }
 
 /// Renders the plan in `format`.
-pub fn render(scenario: &Scenario, instants: &[f64], format: Format) -> String {
+pub(crate) fn render(scenario: &Scenario, instants: &[f64], format: Format) -> String {
     let snaps = snapshots(scenario, instants);
     match format {
         Format::Json => json(scenario, &snaps),

@@ -72,7 +72,7 @@ macro_rules! named {
 
         impl $t {
             /// The value's name.
-            pub fn as_str(self) -> &'static str {
+            $vis fn as_str(self) -> &'static str {
                 <$t as $crate::names::Named>::name(self)
             }
         }

@@ -73,11 +73,6 @@ impl Graph {
             _ => &[],
         }
     }
-
-    /// Number of up links at `sat`.
-    pub fn degree(&self, sat: SatId) -> usize {
-        self.edges(sat).len()
-    }
 }
 
 /// The way from one satellite to one destination.

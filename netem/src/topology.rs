@@ -126,17 +126,6 @@ impl LinkStatus {
     pub fn is_up(&self) -> bool {
         self.state == LinkState::Up
     }
-
-    /// The far end of the link seen from `me`, if `me` is an end.
-    pub fn peer_of(&self, me: SatId) -> Option<SatId> {
-        if self.a == me {
-            Some(self.b)
-        } else if self.b == me {
-            Some(self.a)
-        } else {
-            None
-        }
-    }
 }
 
 /// Every candidate link at one instant, indexed by [`LinkId`].

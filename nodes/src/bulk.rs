@@ -45,24 +45,24 @@ const TABLE_WORDS: usize = 8192;
 /// over a table that stays in cache, far below the cost of carrying the
 /// bytes: the mix behind it runs once per table entry, not once per word.
 #[derive(Clone, Debug)]
-pub struct Content {
+pub(crate) struct Content {
     table: std::sync::Arc<[u64]>,
 }
 
 impl Content {
-    pub fn new(key: u64) -> Content {
+    pub(crate) fn new(key: u64) -> Content {
         Content {
             table: (0..TABLE_WORDS as u64).map(|j| splitmix(key ^ j)).collect(),
         }
     }
 
     /// Word `i` of the content.
-    pub fn word(&self, i: u64) -> u64 {
+    pub(crate) fn word(&self, i: u64) -> u64 {
         self.table[(i % TABLE_WORDS as u64) as usize] ^ period_mark(i / TABLE_WORDS as u64)
     }
 
     /// Fills `buf` with the content at byte `offset`.
-    pub fn fill(&self, offset: u64, buf: &mut [u8]) {
+    pub(crate) fn fill(&self, offset: u64, buf: &mut [u8]) {
         let mut at = offset;
         let mut rest = buf;
         while !rest.is_empty() {
@@ -94,7 +94,7 @@ impl Content {
 
     /// The offset of the first byte of `buf` that differs from the content
     /// at byte `offset`.
-    pub fn first_mismatch(&self, offset: u64, buf: &[u8]) -> Option<u64> {
+    pub(crate) fn first_mismatch(&self, offset: u64, buf: &[u8]) -> Option<u64> {
         let mut at = offset;
         let mut rest = buf;
         while !rest.is_empty() {
@@ -155,12 +155,12 @@ fn period_mark(q: u64) -> u64 {
 }
 
 /// The content key of workload `w` under scenario seed `seed`.
-pub fn content_key(seed: u64, w: usize) -> u64 {
+pub(crate) fn content_key(seed: u64, w: usize) -> u64 {
     rng::stream_seed(seed, rng::Domain::Satellite, 0x42_0000 + w as u64)
 }
 
 /// The byte range of stream `k` of `n` sharing `bytes`.
-pub fn range(bytes: u64, n: u32, k: u32) -> (u64, u64) {
+pub(crate) fn range(bytes: u64, n: u32, k: u32) -> (u64, u64) {
     let n = u64::from(n);
     let k = u64::from(k);
     let start = bytes * k / n;
@@ -203,7 +203,7 @@ pub(crate) struct Sender {
 }
 
 impl Sender {
-    pub fn new(
+    pub(crate) fn new(
         w: usize,
         spec: Bulk,
         plan: &PortPlan,
@@ -334,7 +334,7 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    pub fn new(
+    pub(crate) fn new(
         w: usize,
         spec: Bulk,
         names: (String, String),

@@ -38,7 +38,7 @@ use crate::tensor::{self, ChunkHeader, Sums, part};
 /// A failed collective, naming the rank and satellite at fault where known
 /// (`peer` reads "rank 3 (sat-7)").
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CommError {
+pub(crate) enum CommError {
     #[error("connecting to {peer}: {why}")]
     Connect { peer: String, why: String },
     #[error("the endpoint closed while accepting")]
@@ -100,7 +100,7 @@ enum Out {
 
 /// One rank's connections to its group.
 #[derive(Debug)]
-pub struct Comm {
+pub(crate) struct Comm {
     pub rank: usize,
     /// Satellite of every rank, in rank (ring) order.
     pub ranks: Vec<SatId>,
@@ -114,7 +114,7 @@ impl Comm {
     /// Connects rank `rank` to its group: it dials every rank in `to` (at
     /// UDP port `port` of their satellites) and accepts one connection from
     /// every rank in `from`.
-    pub async fn connect(
+    pub(crate) async fn connect(
         ep: &quinn::Endpoint,
         rank: usize,
         ranks: Vec<SatId>,
@@ -186,7 +186,7 @@ impl Comm {
 
     /// A rank's view of its group over TCP streams already set up by the
     /// node loop: `to` to send on, `from` to read from.
-    pub fn over_tcp(
+    pub(crate) fn over_tcp(
         rank: usize,
         ranks: Vec<SatId>,
         names: Vec<String>,
@@ -206,7 +206,7 @@ impl Comm {
         Comm::new(rank, ranks, names, conns, mailbox)
     }
 
-    pub fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         self.ranks.len()
     }
 
@@ -218,7 +218,7 @@ impl Comm {
     }
 
     /// Chunks refused as malformed so far.
-    pub fn malformed(&self) -> u64 {
+    pub(crate) fn malformed(&self) -> u64 {
         self.mailbox.with(|s| s.malformed).unwrap_or(0)
     }
 
@@ -323,7 +323,7 @@ impl Comm {
     }
 
     /// Waits until every rank has called it (a token twice around the ring).
-    pub async fn barrier(&self) -> Result<(), CommError> {
+    pub(crate) async fn barrier(&self) -> Result<(), CommError> {
         let p = self.size();
         let id = self.call();
         let (next, prev) = ((self.rank + 1) % p, (self.rank + p - 1) % p);
@@ -352,7 +352,7 @@ impl Comm {
     }
 
     /// Sums `data` over all ranks, in place.
-    pub async fn allreduce(
+    pub(crate) async fn allreduce(
         &self,
         algorithm: Algorithm,
         dtype: DType,
@@ -644,7 +644,7 @@ impl Comm {
 
     /// Runs `op` once on this rank's input for a buffer of `bytes`, and
     /// checks the result. Returns whether it matched.
-    pub async fn run_op(
+    pub(crate) async fn run_op(
         &self,
         op: Op,
         algorithm: Algorithm,
@@ -744,7 +744,7 @@ impl Comm {
     }
 
     /// Closes every connection (the work is done).
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         for c in self.conns.iter().flatten() {
             match c {
                 Out::Quic(c) => c.close(quinn::VarInt::from_u32(0), b"done"),
@@ -836,7 +836,7 @@ async fn read_tcp_chunks(mut stream: crate::stream::TcpStream, peer: usize, mail
 
 /// The ranks `rank` sends to and receives from in a workload: its
 /// algorithm's pairs and the ring (for the barrier).
-pub fn peers(
+pub(crate) fn peers(
     op: Op,
     algorithm: Algorithm,
     p: usize,
@@ -893,7 +893,7 @@ pub(crate) fn failed_rank(
 
 /// Runs this rank's part of workload `w`, a collective sweep or training
 /// steps (which need the accelerator model).
-pub async fn run_workload(
+pub(crate) async fn run_workload(
     w: usize,
     workload: orbnet_netem::Workload,
     acc: Option<orbnet_netem::workload::Accelerator>,
@@ -935,7 +935,7 @@ pub async fn run_workload(
 /// Runs this rank's part of collective workload `w`: for every size,
 /// `warmup` untimed calls, a barrier, then `iterations` timed calls. Emits
 /// one `collective` event per size.
-pub async fn run_sweep(
+pub(crate) async fn run_sweep(
     w: usize,
     spec: Collective,
     comm: Comm,
@@ -1005,7 +1005,7 @@ async fn sweep_size(
 }
 
 /// Runs this rank's part of training workload `w`.
-pub async fn run_train(
+pub(crate) async fn run_train(
     w: usize,
     spec: Train,
     acc: orbnet_netem::workload::Accelerator,

@@ -84,7 +84,7 @@ pub(crate) struct Egress {
 }
 
 impl Egress {
-    pub fn new(
+    pub(crate) fn new(
         stack: &mut Stack,
         port: u16,
         forward: SocketAddr,

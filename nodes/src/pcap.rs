@@ -14,9 +14,9 @@ use std::path::Path;
 use orbnet_netem::{LinkId, SimTime};
 
 /// Magic of a pcap file with nanosecond timestamps.
-pub const MAGIC_NS: u32 = 0xa1b2_3c4d;
+pub(crate) const MAGIC_NS: u32 = 0xa1b2_3c4d;
 /// LINKTYPE_RAW: the packet begins with an IPv4 or IPv6 header.
-pub const LINKTYPE_RAW: u32 = 101;
+pub(crate) const LINKTYPE_RAW: u32 = 101;
 const SNAPLEN: u32 = 65_535;
 
 /// One capture file: the packets a satellite sends and receives on some
@@ -28,7 +28,6 @@ pub struct Capture {
     out: BufWriter<File>,
     /// Unix nanoseconds of virtual time zero.
     epoch_ns: i128,
-    pub packets: u64,
     failed: bool,
 }
 
@@ -51,7 +50,6 @@ impl Capture {
             links,
             out,
             epoch_ns: epoch_unix_ns,
-            packets: 0,
             failed: false,
         })
     }
@@ -76,12 +74,9 @@ impl Capture {
             self.out.write_all(&(packet.len() as u32).to_le_bytes())?;
             self.out.write_all(&packet[..len])
         })();
-        match r {
-            Ok(()) => self.packets += 1,
-            Err(e) => {
-                tracing::warn!("capture stopped: {e}");
-                self.failed = true;
-            }
+        if let Err(e) = r {
+            tracing::warn!("capture stopped: {e}");
+            self.failed = true;
         }
     }
 

@@ -38,7 +38,12 @@ pub(crate) struct Pinger {
 }
 
 impl Pinger {
-    pub fn new(spec: Ping, names: (String, String), ident: u16, stack: &mut Stack) -> Pinger {
+    pub(crate) fn new(
+        spec: Ping,
+        names: (String, String),
+        ident: u16,
+        stack: &mut Stack,
+    ) -> Pinger {
         let rx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 64], vec![0; 64 * 1024]);
         let tx = icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 64], vec![0; 64 * 1024]);
         let mut socket = icmp::Socket::new(rx, tx);

@@ -278,25 +278,20 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     // Flow-control windows: 1.5 × the BDP, at least 16 MiB. On a
     // Suncatcher hop the BDP is a few hundred kB (1.6 Tb/s × ~1 µs), but
     // 1 MiB takes 5 µs to serialize, longer than the round trip, so a
-    // window near the BDP gates every message on a window update (8 ranks,
-    // 4 MiB all-reduce: 890 Gb/s bus bandwidth with a 1 MiB floor, 1057
-    // with 16 MiB).
+    // window near the BDP gates every message on a window update.
     //
     // A ring collective's windows also hold four of its messages, so that no
     // message waits on a round trip. On a ring with multi-hop steps those
     // round trips are long: a step's acknowledgements queue behind the data
     // of the steps whose links they cross, and a window-limited step falls
-    // behind and holds up the ring. 8 Suncatcher ranks all-reducing 64 MiB
-    // once (8 MB parts): 1.47 × the model with 16 MiB windows, 1.18 × with
-    // two parts, 1.03 × with four, eight or sixteen; 81 ranks at 1 GiB:
-    // 1.29 × with 16 MiB, 1.01 × with four parts.
+    // behind and holds up the ring. (BENCHMARKS.md, the collective rows,
+    // has the figures before and after each of these choices.)
     let window = (t.bdp.saturating_mul(3) / 2)
         .max(t.message.saturating_mul(4))
         .clamp(16 << 20, 1 << 30);
     // A stream may use the whole connection window: a collective sends one
     // message per stream, and a smaller stream window stalls each large
-    // message on a window update (16 MiB all-reduce: 663 → 1407 Gb/s).
-    // The connection window caps the total.
+    // message on a window update. The connection window caps the total.
     let per_stream = window;
     c.stream_receive_window(quinn::VarInt::from_u64(per_stream).unwrap_or(quinn::VarInt::MAX));
     c.receive_window(quinn::VarInt::from_u64(window).unwrap_or(quinn::VarInt::MAX));
@@ -321,8 +316,7 @@ pub fn transport_config(t: &Tuning) -> quinn::TransportConfig {
     // (≥ 26 ms of virtual time). A collective's connection waits between
     // messages, so its window never grows past this one, and quinn paces
     // at the window over the RTT: a window short of the messages paces
-    // each below the link rate (three-body-12, 64 MiB all-reduce: 1.36 ×
-    // the model with a 16 MiB window, 1.09 with 256 MiB).
+    // each below the link rate.
     let initial = t
         .bdp
         .saturating_mul(2)
@@ -584,7 +578,7 @@ pub(crate) struct Port {
 
 impl Port {
     /// The UDP socket of QUIC workload `workload` on `stack`.
-    pub fn new(
+    pub(crate) fn new(
         workload: usize,
         stack: &mut crate::stack::Stack,
         notify: Arc<Notify>,
@@ -593,7 +587,7 @@ impl Port {
     }
 
     /// A UDP socket on `port` of `stack`.
-    pub fn on(
+    pub(crate) fn on(
         port: u16,
         stack: &mut crate::stack::Stack,
         notify: Arc<Notify>,
@@ -625,12 +619,12 @@ impl Port {
     }
 
     /// The local address quinn sees.
-    pub fn local(&self, me: std::net::Ipv4Addr) -> SocketAddr {
+    pub(crate) fn local(&self, me: std::net::Ipv4Addr) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(me), self.port)
     }
 
     /// A handle for a test's own datagrams on this port.
-    pub fn app_socket(&self, me: std::net::Ipv4Addr) -> AppSocket {
+    pub(crate) fn app_socket(&self, me: std::net::Ipv4Addr) -> AppSocket {
         AppSocket {
             link: self.link.clone(),
             local: self.local(me),
@@ -638,7 +632,7 @@ impl Port {
     }
 
     /// Moves what quinn queued into the UDP socket; returns whether any.
-    pub fn flush_out(&self, stack: &mut crate::stack::Stack) -> bool {
+    pub(crate) fn flush_out(&self, stack: &mut crate::stack::Stack) -> bool {
         use smoltcp::socket::udp;
         use smoltcp::wire::{IpAddress, IpEndpoint};
         let out = self.link.take_outbound();
@@ -655,7 +649,7 @@ impl Port {
     }
 
     /// Hands what the UDP socket received to quinn.
-    pub fn deliver_in(&self, stack: &mut crate::stack::Stack) {
+    pub(crate) fn deliver_in(&self, stack: &mut crate::stack::Stack) {
         use smoltcp::socket::udp;
         use smoltcp::wire::IpAddress;
         let socket = stack.sockets.get_mut::<udp::Socket>(self.handle);
@@ -696,7 +690,7 @@ pub(crate) struct QuicWatch {
 
 impl QuicWatch {
     /// A watch over workload `w`, and what its receiving task reports to.
-    pub fn new(
+    pub(crate) fn new(
         w: usize,
         spec: orbnet_netem::workload::Bulk,
         names: (String, String),

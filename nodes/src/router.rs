@@ -16,6 +16,8 @@ use orbnet_netem::routing::{Graph, RoutingTable, routes_from};
 use orbnet_netem::shaper::{Conditions, DropReason, Shaper, Verdict};
 use orbnet_netem::{Bytes, LinkId, LinkState, LinkStatus, SatId, SimTime, Snapshot, rng};
 
+use smoltcp::wire::Ipv4Packet;
+
 use crate::addr;
 use crate::wire::Header;
 
@@ -90,41 +92,19 @@ pub struct Router {
     pub sent: u64,
 }
 
-/// Fields of an IPv4 header the router needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Ipv4Meta {
-    dst: Ipv4Addr,
-    ttl: u8,
+/// The destination and TTL of an IPv4 packet, through smoltcp's checked
+/// view; `None` if it is not one.
+fn parse_ipv4(p: &[u8]) -> Option<(Ipv4Addr, u8)> {
+    let ip = Ipv4Packet::new_checked(p).ok()?;
+    (ip.version() == 4).then(|| (ip.dst_addr(), ip.hop_limit()))
 }
 
-fn parse_ipv4(p: &[u8]) -> Option<Ipv4Meta> {
-    if p.len() < 20 || p[0] >> 4 != 4 {
-        return None;
-    }
-    let ihl = usize::from(p[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([p[2], p[3]]));
-    if ihl < 20 || total < ihl || total > p.len() {
-        return None;
-    }
-    Some(Ipv4Meta {
-        dst: Ipv4Addr::new(p[16], p[17], p[18], p[19]),
-        ttl: p[8],
-    })
-}
-
-/// Decrements the TTL and patches the header checksum (RFC 1624).
+/// Decrements the TTL of a packet [`parse_ipv4`] accepted, and rewrites
+/// its header checksum.
 fn decrement_ttl(p: &mut [u8]) {
-    p[8] -= 1;
-    let old = u16::from_be_bytes([p[10], p[11]]);
-    // HC' = ~(~HC + ~m + m') with m the 16-bit word holding TTL and protocol.
-    let m_old = u16::from_be_bytes([p[8] + 1, p[9]]);
-    let m_new = u16::from_be_bytes([p[8], p[9]]);
-    let mut sum = u32::from(!old) + u32::from(!m_old) + u32::from(m_new);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let new = !(sum as u16);
-    p[10..12].copy_from_slice(&new.to_be_bytes());
+    let mut ip = Ipv4Packet::new_unchecked(p);
+    ip.set_hop_limit(ip.hop_limit().saturating_sub(1));
+    ip.fill_checksum();
 }
 
 impl Router {
@@ -230,20 +210,20 @@ impl Router {
     /// Routes `packet` at virtual time `now`. `from_link` is true for
     /// packets that arrived from a neighbour (their TTL is decremented).
     pub fn route(&mut self, now: SimTime, mut packet: Vec<u8>, from_link: bool) -> Decision {
-        let Some(ip) = parse_ipv4(&packet) else {
+        let Some((dst, ttl)) = parse_ipv4(&packet) else {
             return self.drop(RouterDrop::Malformed);
         };
-        if addr::satellite(ip.dst) == Some(self.me) {
+        if addr::satellite(dst) == Some(self.me) {
             self.delivered_local += 1;
             return Decision::Local(packet);
         }
         if from_link {
-            if ip.ttl <= 1 {
+            if ttl <= 1 {
                 return self.drop(RouterDrop::TtlExpired);
             }
             decrement_ttl(&mut packet);
         }
-        let Some(dest) = addr::satellite(ip.dst) else {
+        let Some(dest) = addr::satellite(dst) else {
             return self.drop(RouterDrop::NoRoute);
         };
         let Some(route) = self.table.as_ref().and_then(|t| t.route(dest)) else {

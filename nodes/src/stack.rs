@@ -39,7 +39,7 @@ pub enum SocketError {
 
 /// A packet queue device.
 #[derive(Debug, Default)]
-pub struct Queues {
+pub(crate) struct Queues {
     pub rx: VecDeque<Vec<u8>>,
     pub tx: VecDeque<Vec<u8>>,
     mtu: usize,
@@ -47,11 +47,11 @@ pub struct Queues {
 
 /// Receives one queued packet.
 #[derive(Debug)]
-pub struct Rx(Vec<u8>);
+pub(crate) struct Rx(Vec<u8>);
 
 /// Appends one packet to the transmit queue.
 #[derive(Debug)]
-pub struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
+pub(crate) struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
 
 impl RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -104,17 +104,17 @@ impl Device for Queues {
 }
 
 /// smoltcp's view of virtual time.
-pub fn instant(t: SimTime) -> Instant {
+pub(crate) fn instant(t: SimTime) -> Instant {
     Instant::from_micros(t.as_micros() as i64)
 }
 
 /// The virtual time of a smoltcp instant.
-pub fn sim_time(i: Instant) -> SimTime {
+pub(crate) fn sim_time(i: Instant) -> SimTime {
     SimTime::from_micros(i.total_micros().max(0) as u64)
 }
 
 /// One satellite's host stack.
-pub struct Stack {
+pub(crate) struct Stack {
     pub iface: Interface,
     pub device: Queues,
     pub sockets: SocketSet<'static>,
@@ -128,7 +128,7 @@ impl std::fmt::Debug for Stack {
 
 impl Stack {
     /// A stack for satellite `me` with MTU `mtu`, seeded with `seed`.
-    pub fn new(me: SatId, mtu: usize, seed: u64) -> Stack {
+    pub(crate) fn new(me: SatId, mtu: usize, seed: u64) -> Stack {
         let mut device = Queues {
             mtu,
             ..Queues::default()
@@ -149,13 +149,13 @@ impl Stack {
     }
 
     /// Runs the stack at virtual time `now`; its output is left in `device.tx`.
-    pub fn poll(&mut self, now: SimTime) {
+    pub(crate) fn poll(&mut self, now: SimTime) {
         self.iface
             .poll(instant(now), &mut self.device, &mut self.sockets);
     }
 
     /// When the stack next wants to be polled.
-    pub fn poll_at(&mut self, now: SimTime) -> Option<SimTime> {
+    pub(crate) fn poll_at(&mut self, now: SimTime) -> Option<SimTime> {
         self.iface
             .poll_at(instant(now), &self.sockets)
             .map(sim_time)

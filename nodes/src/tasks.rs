@@ -33,13 +33,13 @@ pub enum StartError {
 /// Kernel sockets of a satellite's gateways, bound before the run starts
 /// (so that a taken port fails it before it begins).
 #[derive(Debug, Default)]
-pub struct Listeners {
+pub(crate) struct Listeners {
     udp: Vec<(tokio::net::UdpSocket, SocketAddr)>,
     tcp: Vec<(tokio::net::TcpListener, SatId, u16)>,
 }
 
 /// Binds the kernel listeners `tasks` asks for.
-pub async fn bind_gateways(tasks: &Tasks) -> Result<Listeners, StartError> {
+pub(crate) async fn bind_gateways(tasks: &Tasks) -> Result<Listeners, StartError> {
     let mut l = Listeners::default();
     let fail = |listen: SocketAddr| move |source| StartError::Gateway { listen, source };
     for &(listen, to) in &tasks.udp_ingress {
@@ -59,7 +59,7 @@ pub async fn bind_gateways(tasks: &Tasks) -> Result<Listeners, StartError> {
 
 /// What starting the tasks needs.
 #[derive(Debug)]
-pub struct Start<'a> {
+pub(crate) struct Start<'a> {
     pub scenario: &'a Arc<Scenario>,
     pub me: SatId,
     pub clock: VirtualClock,
@@ -71,7 +71,7 @@ pub struct Start<'a> {
 
 /// Starts every task, in a fixed order (the in-process harness repeats a
 /// run exactly only if tasks are spawned in the same order every time).
-pub fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result<(), StartError> {
+pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result<(), StartError> {
     for (w, streams) in tasks.tcp_collectives {
         if let Some(workload) = s.scenario.workloads.get(w) {
             start_tcp_collective(s, w, workload.clone(), streams);
@@ -124,7 +124,7 @@ fn task_of(w: usize, task: QuicTask) -> (usize, BulkEnd) {
 }
 
 /// The seed of satellite `me`'s QUIC endpoint on `port`.
-pub fn quic_seed(seed: u64, me: SatId, port: u16) -> u64 {
+pub(crate) fn quic_seed(seed: u64, me: SatId, port: u16) -> u64 {
     seed ^ (u64::from(me.0) << 16 | u64::from(port))
 }
 
@@ -193,7 +193,10 @@ struct Rank {
     ranks: Vec<SatId>,
     rank: usize,
     start: orbnet_netem::SimTime,
-    peers: (std::collections::BTreeSet<usize>, std::collections::BTreeSet<usize>),
+    peers: (
+        std::collections::BTreeSet<usize>,
+        std::collections::BTreeSet<usize>,
+    ),
     tuning: Tuning,
 }
 
@@ -297,7 +300,13 @@ fn start_collective(
             Ok(c) => c,
             Err(e) => {
                 let sat = &names[rank];
-                report.emit(crate::collective::failed_rank(&w, index, rank, sat, e.to_string()));
+                report.emit(crate::collective::failed_rank(
+                    &w,
+                    index,
+                    rank,
+                    sat,
+                    e.to_string(),
+                ));
                 return;
             }
         };

@@ -14,7 +14,7 @@ use crate::stream::{Pipes, TcpStream};
 
 /// The node loop's side of one [`TcpStream`]: its socket and pipes.
 #[derive(Debug)]
-pub struct TcpPort {
+pub(crate) struct TcpPort {
     pub handle: SocketHandle,
     pipes: Arc<Mutex<Pipes>>,
     closed: bool,
@@ -48,7 +48,7 @@ impl TcpPort {
     }
 
     /// A socket listening on `port` for one connection.
-    pub fn listen(
+    pub(crate) fn listen(
         stack: &mut Stack,
         port: u16,
         buffer: usize,
@@ -62,7 +62,7 @@ impl TcpPort {
     }
 
     /// A socket connecting from local port `local` to `to`:`port`.
-    pub fn connect(
+    pub(crate) fn connect(
         stack: &mut Stack,
         to: std::net::Ipv4Addr,
         port: u16,
@@ -86,13 +86,13 @@ impl TcpPort {
     }
 
     /// Whether the connection has been established (it may have closed since).
-    pub fn opened(&self) -> bool {
+    pub(crate) fn opened(&self) -> bool {
         self.opened
     }
 
     /// Moves bytes between the pipes and the socket; returns whether it
     /// queued anything for the stack to send.
-    pub fn pump(&mut self, stack: &mut Stack) -> bool {
+    pub(crate) fn pump(&mut self, stack: &mut Stack) -> bool {
         let Ok(mut p) = self.pipes.lock() else {
             return false;
         };

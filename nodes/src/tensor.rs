@@ -11,12 +11,12 @@ use bytes::{Buf, BufMut, BytesMut};
 use orbnet_netem::workload::DType;
 
 /// The modulus of rank inputs for `ranks` ranks of `dtype`.
-pub fn modulus(dtype: DType, ranks: usize) -> u64 {
+pub(crate) fn modulus(dtype: DType, ranks: usize) -> u64 {
     (dtype.exact_integers() / ranks.max(1) as u64).clamp(1, 1024)
 }
 
 /// Element `i` of rank `r`'s input.
-pub fn value(dtype: DType, ranks: usize, r: usize, i: u64) -> f32 {
+pub(crate) fn value(dtype: DType, ranks: usize, r: usize, i: u64) -> f32 {
     ((i + 3 * r as u64) % modulus(dtype, ranks)) as f32
 }
 
@@ -38,20 +38,20 @@ fn get(dtype: DType, b: &[u8]) -> f32 {
 
 /// f32 to bfloat16, rounding to nearest, ties to even (the upper 16 bits
 /// of the f32 with the lower 16 rounded in).
-pub fn to_bf16(v: f32) -> u16 {
+pub(crate) fn to_bf16(v: f32) -> u16 {
     let b = v.to_bits();
     let round = 0x7fff + ((b >> 16) & 1);
     (b.wrapping_add(round) >> 16) as u16
 }
 
 /// bfloat16 to f32 (exact).
-pub fn from_bf16(h: u16) -> f32 {
+pub(crate) fn from_bf16(h: u16) -> f32 {
     f32::from_bits(u32::from(h) << 16)
 }
 
 /// Rank `r`'s input elements `[first, first + count)`: [`value`], counted
 /// up modulo m rather than divided out per element.
-pub fn input(dtype: DType, ranks: usize, r: usize, first: u64, count: usize) -> BytesMut {
+pub(crate) fn input(dtype: DType, ranks: usize, r: usize, first: u64, count: usize) -> BytesMut {
     let m = modulus(dtype, ranks);
     let mut v = (first + 3 * r as u64) % m;
     let mut next = || {
@@ -76,7 +76,7 @@ pub fn input(dtype: DType, ranks: usize, r: usize, first: u64, count: usize) -> 
 }
 
 /// Adds `other` into `acc`, element by element.
-pub fn reduce_into(dtype: DType, acc: &mut [u8], other: &[u8]) {
+pub(crate) fn reduce_into(dtype: DType, acc: &mut [u8], other: &[u8]) {
     match dtype {
         DType::F32 => {
             for (a, b) in acc
@@ -104,7 +104,7 @@ pub fn reduce_into(dtype: DType, acc: &mut [u8], other: &[u8]) {
 
 /// The first element of `data` (elements from `first` on) that differs
 /// from `expect(i)`.
-pub fn first_mismatch(
+pub(crate) fn first_mismatch(
     dtype: DType,
     data: &[u8],
     first: u64,
@@ -119,12 +119,12 @@ pub fn first_mismatch(
 
 /// The sum over all ranks of element `i`, from a table over one period.
 #[derive(Debug)]
-pub struct Sums {
+pub(crate) struct Sums {
     period: Vec<f32>,
 }
 
 impl Sums {
-    pub fn new(dtype: DType, ranks: usize) -> Sums {
+    pub(crate) fn new(dtype: DType, ranks: usize) -> Sums {
         let m = modulus(dtype, ranks);
         let period = (0..m)
             .map(|i| (0..ranks).map(|r| value(dtype, ranks, r, i)).sum())
@@ -140,7 +140,7 @@ impl Sums {
     /// The first element of `data` (elements from `first` on) that differs
     /// from its sum: [`first_mismatch`] against [`Sums::at`], walking the
     /// period rather than dividing per element.
-    pub fn first_mismatch(&self, dtype: DType, data: &[u8], first: u64) -> Option<u64> {
+    pub(crate) fn first_mismatch(&self, dtype: DType, data: &[u8], first: u64) -> Option<u64> {
         let m = self.period.len();
         let start = (first % m as u64) as usize;
         let expect = self.period[start..]
@@ -155,14 +155,14 @@ impl Sums {
 
 /// Element range `[first, end)` of part `k` of `n` elements cut into `p`
 /// nearly equal parts.
-pub fn part(n: u64, p: usize, k: usize) -> (u64, u64) {
+pub(crate) fn part(n: u64, p: usize, k: usize) -> (u64, u64) {
     let (p, k) = (p as u64, k as u64);
     (n * k / p, n * (k + 1) / p)
 }
 
 /// What starts every tensor chunk on a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChunkHeader {
+pub(crate) struct ChunkHeader {
     /// Which collective call (unique per workload and rank pair).
     pub collective: u64,
     /// The algorithm's step within the call.
@@ -175,7 +175,7 @@ pub struct ChunkHeader {
 
 /// Why a chunk header was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ChunkError {
+pub(crate) enum ChunkError {
     #[error("chunk header truncated ({0} bytes)")]
     Truncated(usize),
     #[error("not a tensor chunk (magic {0:#010x})")]
@@ -185,12 +185,12 @@ pub enum ChunkError {
 }
 
 impl ChunkHeader {
-    pub const MAGIC: u32 = 0x6f72_6274; // "orbt"
-    pub const LEN: usize = 32;
+    pub(crate) const MAGIC: u32 = 0x6f72_6274; // "orbt"
+    pub(crate) const LEN: usize = 32;
     /// Largest chunk a receiver accepts (a whole collective buffer).
-    pub const MAX_LEN: u64 = 1 << 30;
+    pub(crate) const MAX_LEN: u64 = 1 << 30;
 
-    pub fn encode(&self) -> [u8; Self::LEN] {
+    pub(crate) fn encode(&self) -> [u8; Self::LEN] {
         let mut b = BytesMut::with_capacity(Self::LEN);
         b.put_u32(Self::MAGIC);
         b.put_u64(self.collective);
@@ -202,7 +202,7 @@ impl ChunkHeader {
         out
     }
 
-    pub fn decode(mut b: &[u8]) -> Result<ChunkHeader, ChunkError> {
+    pub(crate) fn decode(mut b: &[u8]) -> Result<ChunkHeader, ChunkError> {
         if b.len() < Self::LEN {
             return Err(ChunkError::Truncated(b.len()));
         }

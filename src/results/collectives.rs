@@ -10,7 +10,7 @@ use serde::Serialize;
 
 /// One size of one collective workload in `summary.json`.
 #[derive(Debug, Serialize)]
-pub struct CollectiveSummary {
+pub(crate) struct CollectiveSummary {
     pub workload: usize,
     pub op: &'static str,
     pub algorithm: &'static str,
@@ -38,7 +38,7 @@ pub struct CollectiveSummary {
 
 /// One step of a training workload.
 #[derive(Debug, Serialize)]
-pub struct StepSummary {
+pub(crate) struct StepSummary {
     pub step: u64,
     pub step_s: f64,
     pub compute_s: f64,
@@ -48,7 +48,7 @@ pub struct StepSummary {
 
 /// A training workload in `summary.json`.
 #[derive(Debug, Serialize)]
-pub struct TrainSummary {
+pub(crate) struct TrainSummary {
     pub workload: usize,
     pub ranks: usize,
     pub params: f64,
@@ -136,7 +136,7 @@ fn rank_error<R: Report>(reports: &[&R], c_ranks: &[String], what: &str) -> Opti
     (!missing.is_empty()).then(|| format!("no result for {what} from {}", missing.join(", ")))
 }
 
-pub fn collectives(
+pub(super) fn collectives(
     scenario: &Scenario,
     events: &[Event],
     death: Option<&str>,
@@ -214,7 +214,11 @@ fn summarize(
     }
 }
 
-pub fn trains(scenario: &Scenario, events: &[Event], death: Option<&str>) -> Vec<TrainSummary> {
+pub(super) fn trains(
+    scenario: &Scenario,
+    events: &[Event],
+    death: Option<&str>,
+) -> Vec<TrainSummary> {
     let world = &scenario.world;
     let mut out = Vec::new();
     for (w, workload) in scenario.workloads.iter().enumerate() {
@@ -291,7 +295,7 @@ fn train(
 }
 
 /// `collectives.csv`: one row per size of every collective workload.
-pub fn rows(rows: &[CollectiveSummary]) -> super::Table {
+pub(super) fn rows(rows: &[CollectiveSummary]) -> super::Table {
     let header = vec![
         "workload",
         "op",
@@ -334,7 +338,7 @@ pub fn rows(rows: &[CollectiveSummary]) -> super::Table {
 }
 
 /// Plot series: bus bandwidth by size of each workload, and its link rate.
-pub fn series(rows: &[CollectiveSummary]) -> Vec<(String, Vec<(f64, f64)>)> {
+pub(super) fn series(rows: &[CollectiveSummary]) -> Vec<(String, Vec<(f64, f64)>)> {
     let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for r in rows {
         let label = format!(

@@ -14,12 +14,12 @@ use orbnet_node::protocol::{Counters, Done, Event};
 
 use crate::Failure;
 use plot::{Series, line_plot};
-pub use summary::Summary;
+pub(crate) use summary::Summary;
 use summary::{EchoRow, GoodputRow, Host};
 
 /// Everything the satellites of a run reported.
 #[derive(Debug, Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     /// Events in the order they arrived (satellites' `done` apart).
     pub events: Vec<Event>,
     /// Each satellite's last report, by index.
@@ -30,7 +30,7 @@ pub struct Collected {
 }
 
 /// Writes the results of a run into `dir`; returns its summary.
-pub fn write(
+pub(crate) fn write(
     scenario: &Scenario,
     c: &Collected,
     dir: &Path,

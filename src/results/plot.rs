@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// min, p50, p99, max of a sample.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
-pub struct Spread {
+pub(crate) struct Spread {
     pub min: f64,
     pub p50: f64,
     pub p99: f64,
@@ -15,7 +15,7 @@ pub struct Spread {
 }
 
 /// Nearest-rank percentile of sorted `v` (0 when empty).
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -24,7 +24,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 impl Spread {
-    pub fn of(values: &[f64]) -> Spread {
+    pub(crate) fn of(values: &[f64]) -> Spread {
         let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
         v.sort_by(f64::total_cmp);
         Spread {
@@ -38,13 +38,13 @@ impl Spread {
 
 /// One line of a plot.
 #[derive(Debug)]
-pub struct Series<'a> {
+pub(super) struct Series<'a> {
     pub label: &'a str,
     pub points: Vec<(f64, f64)>,
 }
 
 /// Draws `series` against a shared x axis into an SVG file.
-pub fn line_plot(
+pub(super) fn line_plot(
     path: &Path,
     title: &str,
     x_label: &str,

@@ -12,7 +12,7 @@ use crate::geometric::Oracle;
 
 /// The figures of a run.
 #[derive(Debug, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub scenario: String,
     pub tdf: f64,
     pub seed: u64,
@@ -36,7 +36,7 @@ pub struct Summary {
 
 /// Every satellite's counters, summed.
 #[derive(Debug, Default, Serialize)]
-pub struct RunCounters {
+pub(crate) struct RunCounters {
     pub frames_out: u64,
     pub frames_in: u64,
     pub sent: u64,
@@ -63,14 +63,14 @@ impl From<Counters> for RunCounters {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Host {
+pub(crate) struct Host {
     pub wall_s: f64,
     /// The latest, in virtual microseconds, any satellite processed a frame.
     pub late_max_us: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct PingSummary {
+pub(crate) struct PingSummary {
     pub from: String,
     pub to: String,
     pub sent: usize,
@@ -82,7 +82,7 @@ pub struct PingSummary {
 
 /// One bulk transfer.
 #[derive(Debug, Serialize)]
-pub struct TransferSummary {
+pub(crate) struct TransferSummary {
     pub from: String,
     pub to: String,
     pub transport: &'static str,
@@ -102,14 +102,14 @@ pub struct TransferSummary {
 impl Summary {
     /// The summary as pretty JSON, keys sorted at every level (JSON
     /// objects have no order of their own; sorted, two runs diff cleanly).
-    pub fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         serde_json::to_value(self)
             .and_then(|v| serde_json::to_string_pretty(&v))
             .unwrap_or_default()
     }
 
     /// What failed, one line each (empty when the run is `ok`).
-    pub fn problems(&self) -> Vec<String> {
+    pub(crate) fn problems(&self) -> Vec<String> {
         let mut why = Vec::new();
         for p in self.ping.iter().filter(|p| p.received == 0) {
             why.push(format!("ping {} → {}: no reply", p.from, p.to));
@@ -146,10 +146,10 @@ impl Summary {
 }
 
 /// One echo as the results show it: seq, send time, measured and geometric RTT.
-pub type EchoRow = (u16, f64, Option<f64>, Option<f64>);
+pub(super) type EchoRow = (u16, f64, Option<f64>, Option<f64>);
 
 /// The pings of a run: their summaries and every echo, per workload.
-pub fn pings(scenario: &Scenario, c: &Collected) -> Vec<(PingSummary, Vec<EchoRow>)> {
+pub(super) fn pings(scenario: &Scenario, c: &Collected) -> Vec<(PingSummary, Vec<EchoRow>)> {
     let world = &scenario.world;
     let mut oracle = Oracle::new(scenario);
     let mut out = Vec::new();
@@ -208,10 +208,10 @@ fn geometric_rtt(
 }
 
 /// Goodput samples of one transfer: (virtual second, bytes so far, Gb/s since the last).
-pub type GoodputRow = (f64, u64, f64);
+pub(super) type GoodputRow = (f64, u64, f64);
 
 /// The bulk transfers of a run: their summaries and goodput over time.
-pub fn transfers(
+pub(super) fn transfers(
     scenario: &Scenario,
     c: &Collected,
 ) -> Vec<(usize, TransferSummary, Vec<GoodputRow>)> {

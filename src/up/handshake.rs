@@ -12,7 +12,7 @@ use orbnet_node::protocol::ToNode;
 
 /// Who a line goes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Send {
+pub(super) enum Send {
     /// Every satellite.
     All(String),
     /// One satellite.
@@ -21,7 +21,7 @@ pub enum Send {
 
 /// Where the handshake stands.
 #[derive(Debug)]
-pub struct Handshake {
+pub(super) struct Handshake {
     ports: Vec<Option<u16>>,
     ready: usize,
     tls: Option<(String, String)>,
@@ -33,7 +33,7 @@ pub struct Handshake {
 impl Handshake {
     /// A handshake with `n` satellites; `tls` is the run's certificate and
     /// key (hex DER), when a workload speaks QUIC.
-    pub fn new(n: usize, tls: Option<(String, String)>) -> Handshake {
+    pub(super) fn new(n: usize, tls: Option<(String, String)>) -> Handshake {
         Handshake {
             ports: vec![None; n],
             ready: 0,
@@ -45,7 +45,7 @@ impl Handshake {
     }
 
     /// Satellite `i` bound its wire to `port`.
-    pub fn bound(&mut self, i: usize, port: u16) -> Option<Send> {
+    pub(super) fn bound(&mut self, i: usize, port: u16) -> Option<Send> {
         if self.rejoining.contains(&i) {
             return self.peers_line.clone().map(|l| Send::One(i, l));
         }
@@ -77,7 +77,12 @@ impl Handshake {
 
     /// Satellite `i` is ready; the start instant comes from `start` (Unix
     /// nanoseconds) once all are. `stopping`: the stop was already sent.
-    pub fn ready(&mut self, i: usize, start: impl FnOnce() -> u64, stopping: bool) -> Vec<Send> {
+    pub(super) fn ready(
+        &mut self,
+        i: usize,
+        start: impl FnOnce() -> u64,
+        stopping: bool,
+    ) -> Vec<Send> {
         if self.rejoining.remove(&i) {
             let mut out: Vec<Send> = self
                 .start_line
@@ -102,12 +107,12 @@ impl Handshake {
     }
 
     /// Whether every satellite has been told the start.
-    pub fn started(&self) -> bool {
+    pub(super) fn started(&self) -> bool {
         self.start_line.is_some()
     }
 
     /// How many satellites have bound and been ready, for messages.
-    pub fn counts(&self) -> (usize, usize) {
+    pub(super) fn counts(&self) -> (usize, usize) {
         (
             self.ports.iter().filter(|p| p.is_some()).count(),
             self.ready,
@@ -115,17 +120,17 @@ impl Handshake {
     }
 
     /// The port satellite `i` bound (a restart binds it again).
-    pub fn port(&self, i: usize) -> Option<u16> {
+    pub(super) fn port(&self, i: usize) -> Option<u16> {
         self.ports.get(i).copied().flatten()
     }
 
     /// Satellite `i` restarted: it goes through the handshake alone.
-    pub fn rejoin(&mut self, i: usize) {
+    pub(super) fn rejoin(&mut self, i: usize) {
         self.rejoining.insert(i);
     }
 
     /// Whether satellite `i` is restarting (it gets the stop after its start).
-    pub fn is_rejoining(&self, i: usize) -> bool {
+    pub(super) fn is_rejoining(&self, i: usize) -> bool {
         self.rejoining.contains(&i)
     }
 }

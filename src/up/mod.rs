@@ -25,7 +25,7 @@ use supervisor::{Action, Supervisor};
 
 /// Command-line overrides of scenario fields (for `up` and `node` alike).
 #[derive(Clone, Debug, Default, clap::Args)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     /// Override the scenario's time dilation factor.
     #[arg(long)]
     pub tdf: Option<f64>,
@@ -39,7 +39,7 @@ pub struct Overrides {
 
 impl Overrides {
     /// Applies the overrides; a bad value is bad input.
-    pub fn apply(&self, scenario: &mut Scenario) -> Result<(), Failure> {
+    pub(crate) fn apply(&self, scenario: &mut Scenario) -> Result<(), Failure> {
         if let Some(t) = self.tdf {
             scenario
                 .set_tdf(t)
@@ -74,7 +74,7 @@ impl Overrides {
 
 /// What happened in a run, as a harness tells the supervisor.
 #[derive(Debug)]
-pub enum Happening {
+pub(crate) enum Happening {
     /// A satellite's event.
     Event(usize, Event),
     /// The next crash or restart on the schedule is due.
@@ -88,7 +88,7 @@ pub enum Happening {
 }
 
 /// A harness as the supervisor drives it.
-pub trait Harness {
+pub(crate) trait Harness {
     /// The next thing that happened; `fault` is when the next crash or
     /// restart is due.
     async fn next(
@@ -219,7 +219,7 @@ fn finish(
 
 /// Runs a scenario with every satellite a task of this process, on
 /// simulated time (`orbnet up --in-process`).
-pub fn up_in_process(
+pub(crate) fn up_in_process(
     source: Source,
     overrides: Overrides,
     out: Option<PathBuf>,
@@ -247,7 +247,7 @@ pub fn up_in_process(
 }
 
 /// Runs a scenario with one process per satellite.
-pub async fn up(
+pub(crate) async fn up(
     source: Source,
     overrides: Overrides,
     out: Option<PathBuf>,

@@ -28,7 +28,7 @@ struct Sat {
 }
 
 /// How to start a satellite process (again, after a crash).
-pub struct Launch {
+pub(super) struct Launch {
     pub exe: PathBuf,
     /// Arguments every satellite gets: token, scenario, overrides.
     pub common: Vec<String>,
@@ -37,7 +37,7 @@ pub struct Launch {
 }
 
 /// A run's satellite processes.
-pub struct Processes<'s> {
+pub(super) struct Processes<'s> {
     scenario: &'s Scenario,
     launch: Launch,
     sats: Vec<Sat>,
@@ -56,7 +56,7 @@ pub struct Processes<'s> {
 impl<'s> Processes<'s> {
     /// Starts every satellite's process; `tls` is the run's certificate
     /// and key (hex), when a workload speaks QUIC.
-    pub fn start(
+    pub(super) fn start(
         scenario: &'s Scenario,
         launch: Launch,
         tls: Option<(String, String)>,
@@ -264,7 +264,7 @@ impl<'s> Processes<'s> {
 
     /// Stops every process: closes their pipes, then kills what is left;
     /// returns the reports still on their way.
-    pub async fn stop(mut self) -> Vec<(usize, Event)> {
+    pub(super) async fn stop(mut self) -> Vec<(usize, Event)> {
         self.bar.finish_and_clear();
         for s in self.sats.iter_mut() {
             s.stdin = None;

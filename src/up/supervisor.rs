@@ -14,7 +14,7 @@ use crate::results::Collected;
 
 /// What a harness must do for the supervisor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Satellite `sat` crashes now (its process or task dies).
     Crash(SatId),
     /// Satellite `sat` starts again, as a router.
@@ -25,7 +25,7 @@ pub enum Action {
 
 /// A run's supervision.
 #[derive(Debug)]
-pub struct Supervisor<'s> {
+pub(crate) struct Supervisor<'s> {
     scenario: &'s Scenario,
     /// Crashes (true) and restarts (false) in time order.
     schedule: Vec<(SimTime, SatId, bool)>,
@@ -36,7 +36,7 @@ pub struct Supervisor<'s> {
 }
 
 impl<'s> Supervisor<'s> {
-    pub fn new(scenario: &'s Scenario) -> Supervisor<'s> {
+    pub(crate) fn new(scenario: &'s Scenario) -> Supervisor<'s> {
         Supervisor {
             scenario,
             schedule: crash_schedule(scenario),
@@ -48,14 +48,14 @@ impl<'s> Supervisor<'s> {
     }
 
     /// When the next crash or restart is due, if any.
-    pub fn next_fault(&self) -> Option<SimTime> {
+    pub(crate) fn next_fault(&self) -> Option<SimTime> {
         self.schedule.get(self.next).map(|f| f.0)
     }
 
     /// The crash or restart due now, if it applies: a satellite that has
     /// finished has nothing to crash, and only a satellite that is down
     /// restarts.
-    pub fn fault_due(&mut self) -> Option<Action> {
+    pub(crate) fn fault_due(&mut self) -> Option<Action> {
         let &(t, sat, crash) = self.schedule.get(self.next)?;
         self.next += 1;
         let i = sat.index();
@@ -83,7 +83,7 @@ impl<'s> Supervisor<'s> {
 
     /// A satellite's event. Returns [`Action::StopAll`] the first time
     /// every workload is over.
-    pub fn event(&mut self, i: usize, e: Event) -> Option<Action> {
+    pub(crate) fn event(&mut self, i: usize, e: Event) -> Option<Action> {
         match e {
             Event::Done(d) => {
                 self.collected.done.insert(i, d);
@@ -111,35 +111,35 @@ impl<'s> Supervisor<'s> {
 
     /// The run failed (a satellite died, a signal): what was reported so
     /// far is kept.
-    pub fn fail(&mut self, why: String) {
+    pub(crate) fn fail(&mut self, why: String) {
         self.collected.failure.get_or_insert(why);
     }
 
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.collected.failure.is_some()
     }
 
     /// Whether the stop has been sent (a rejoining satellite needs it too).
-    pub fn stopping(&self) -> bool {
+    pub(crate) fn stopping(&self) -> bool {
         self.stopping
     }
 
-    pub fn is_down(&self, i: usize) -> bool {
+    pub(crate) fn is_down(&self, i: usize) -> bool {
         self.down.contains(&i)
     }
 
-    pub fn is_done(&self, i: usize) -> bool {
+    pub(crate) fn is_done(&self, i: usize) -> bool {
         self.collected.done.contains_key(&i)
     }
 
     /// Whether every satellite has reported its end or is down.
-    pub fn all_reported(&self) -> bool {
+    pub(crate) fn all_reported(&self) -> bool {
         let n = self.scenario.world.satellites() as usize;
         self.collected.done.len() + self.down.len() >= n
     }
 
     /// The satellites that neither reported their end nor are down.
-    pub fn missing(&self) -> Vec<&str> {
+    pub(crate) fn missing(&self) -> Vec<&str> {
         let n = self.scenario.world.satellites() as usize;
         (0..n)
             .filter(|i| !self.is_done(*i) && !self.is_down(*i))
@@ -148,7 +148,7 @@ impl<'s> Supervisor<'s> {
     }
 
     /// What the satellites reported, with the satellite counters of `done`.
-    pub fn into_collected(self) -> Collected {
+    pub(crate) fn into_collected(self) -> Collected {
         self.collected
     }
 }

@@ -8,10 +8,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The `orbnet` binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_orbnet");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_orbnet");
 
 /// A fresh, empty directory for one test.
-pub fn temp_dir(tag: &str) -> PathBuf {
+pub(crate) fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("orbnet-test-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("temp dir");
@@ -19,7 +19,7 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 }
 
 /// Children of `pid`, from /proc.
-pub fn children(pid: u32) -> Vec<u32> {
+pub(crate) fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
         let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
@@ -41,7 +41,7 @@ pub fn children(pid: u32) -> Vec<u32> {
 }
 
 /// Whether `pid` is still running (a zombie has finished running).
-pub fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => {
             let state = stat
@@ -54,7 +54,7 @@ pub fn alive(pid: u32) -> bool {
     }
 }
 
-pub fn wait_for_children(launcher: &Child, n: usize) -> Vec<u32> {
+pub(crate) fn wait_for_children(launcher: &Child, n: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let c = children(launcher.id());
@@ -65,7 +65,7 @@ pub fn wait_for_children(launcher: &Child, n: usize) -> Vec<u32> {
     }
 }
 
-pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+pub(crate) fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Ok(Some(s)) = child.try_wait() {
@@ -76,7 +76,7 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::Exi
     None
 }
 
-pub fn all_gone(pids: &[u32], limit: Duration) -> bool {
+pub(crate) fn all_gone(pids: &[u32], limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if pids.iter().all(|&p| !alive(p)) {
@@ -89,12 +89,16 @@ pub fn all_gone(pids: &[u32], limit: Duration) -> bool {
 
 /// Runs `orbnet up` on `scenario` (written into `dir`), with results in
 /// `dir/out`; returns the output and the summary.
-pub fn run_up(dir: &Path, scenario: &str) -> (Output, serde_json::Value) {
+pub(crate) fn run_up(dir: &Path, scenario: &str) -> (Output, serde_json::Value) {
     run_up_with(dir, scenario, &[])
 }
 
 /// [`run_up`] with more arguments (`--in-process`, `--seed N`).
-pub fn run_up_with(dir: &Path, scenario: &str, args: &[&str]) -> (Output, serde_json::Value) {
+pub(crate) fn run_up_with(
+    dir: &Path,
+    scenario: &str,
+    args: &[&str],
+) -> (Output, serde_json::Value) {
     let file = dir.join("scenario.toml");
     std::fs::write(&file, scenario).expect("write");
     let out_dir = dir.join("out");
@@ -113,7 +117,7 @@ pub fn run_up_with(dir: &Path, scenario: &str, args: &[&str]) -> (Output, serde_
 }
 
 /// The satellite index of an `orbnet node` process: its command line says `--sat N`.
-pub fn sat_index(pid: u32) -> String {
+pub(crate) fn sat_index(pid: u32) -> String {
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
         .expect("cmdline")
         .replace('\0', " ");

@@ -36,7 +36,7 @@ pub struct Setup {
 }
 
 /// Streams of one TCP collective workload: to send on, to read from.
-pub type TcpStreams = (Vec<(usize, TcpStream)>, Vec<(usize, TcpStream)>);
+pub(crate) type TcpStreams = (Vec<(usize, TcpStream)>, Vec<(usize, TcpStream)>);
 
 /// One QUIC port's work, started with the run.
 #[derive(Debug)]
