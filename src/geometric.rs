@@ -10,15 +10,17 @@ use std::collections::BTreeMap;
 
 use orbnet_netem::geometry::distance;
 use orbnet_netem::link::propagation_delay;
-use orbnet_netem::routing::{Graph, routes_from};
-use orbnet_netem::{Bytes, SatId, Scenario, SimDuration, SimTime, Snapshot, Timeline};
+use std::sync::Arc;
+
+use orbnet_netem::routing::Routes;
+use orbnet_netem::{Bytes, SatId, Scenario, SimDuration, SimTime, Timeline};
 
 /// Snapshots on the routing grid, computed once each.
 #[derive(Debug)]
 pub(crate) struct Oracle<'s> {
     scenario: &'s Scenario,
     timeline: Timeline,
-    grid: BTreeMap<u64, (Snapshot, Graph)>,
+    grid: BTreeMap<u64, Routes>,
     reached: u64,
 }
 
@@ -41,14 +43,12 @@ impl<'s> Oracle<'s> {
         let step = self.scenario.routing_interval.as_nanos();
         if self.scenario.world.link_model().acquisition == SimDuration::ZERO {
             let s = self.scenario.world.snapshot(SimTime::from_nanos(k * step));
-            let g = Graph::from_snapshot(&s);
-            self.grid.insert(k, (s, g));
+            self.grid.insert(k, Routes::new(Arc::new(s)));
             return;
         }
         while self.reached <= k {
             let s = self.timeline.at(SimTime::from_nanos(self.reached * step));
-            let g = Graph::from_snapshot(&s);
-            self.grid.insert(self.reached, (s, g));
+            self.grid.insert(self.reached, Routes::new(Arc::new(s)));
             self.reached += 1;
         }
     }
@@ -73,9 +73,9 @@ impl<'s> Oracle<'s> {
             }
             let k = tau.as_nanos() / step;
             self.fill(k);
-            let (snap, graph) = self.grid.get(&k)?;
-            let route = routes_from(graph, at).route(to)?;
-            let rate = snap.link(route.link)?.rate;
+            let routes = self.grid.get(&k)?;
+            let route = routes.route(at, to)?;
+            let rate = routes.snapshot().link(route.link)?.rate;
             let (pa, pb) = (
                 world.orbit(at)?.position(tau),
                 world.orbit(route.next_hop)?.position(tau),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use orbnet_netem::routing::{Graph, summarize};
+use orbnet_netem::routing::{Routes, summarize};
 use orbnet_netem::{LinkState, Scenario, SimTime, Snapshot};
 use serde::Serialize;
 
@@ -92,7 +92,7 @@ struct RoutesJson {
 }
 
 fn routes_json(snapshot: &Snapshot) -> RoutesJson {
-    let s = summarize(&Graph::from_snapshot(snapshot));
+    let s = summarize(&Routes::new(std::sync::Arc::new(snapshot.clone())));
     RoutesJson {
         diameter_hops: s.diameter_hops,
         max_delay_ms: round(s.max_delay.as_millis_f64(), 6),

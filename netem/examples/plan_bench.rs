@@ -48,6 +48,8 @@ fn main() {
     let t = |i: u32| SimTime::from_millis(u64::from(i) * 100);
     let positions = time(50, |i| world.positions(t(i)));
     let snapshot = time(50, |i| world.snapshot(t(i)));
+    let own: Vec<_> = world.links_of(SatId(0)).map(|(l, _)| l).collect();
+    let own_links = time(2000, |i| world.links_at(t(i), &own, &[]));
     let snap = world.snapshot(SimTime::ZERO);
     let graph = Graph::from_snapshot(&snap);
     let graph_build = time(50, |_| Graph::from_snapshot(&snap));
@@ -70,6 +72,10 @@ fn main() {
     println!(
         "{:<34} {:>12.3?} {:>12}",
         "full snapshot", snapshot, "≤ 5 ms"
+    );
+    println!(
+        "{:<34} {:>12.3?} {:>12}",
+        "one satellite's own links", own_links, "-"
     );
     println!(
         "{:<34} {:>12.3?} {:>12}",

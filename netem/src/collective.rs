@@ -13,7 +13,9 @@
 //! Ring all-reduce takes 2(p−1) such steps of n/p bytes:
 //! 2(p−1)α + 2(p−1)/p · n/B (Thakur, Rabenseifner and Gropp, IJHPCA 2005).
 
-use crate::routing::{self, Graph};
+use std::sync::Arc;
+
+use crate::routing::Routes;
 use crate::topology::Snapshot;
 use crate::units::SatId;
 use crate::workload::{Algorithm, Op};
@@ -58,12 +60,13 @@ pub fn ring_order(snapshot: &Snapshot, members: &[SatId]) -> Vec<SatId> {
         search.path
     } else {
         let mut order = search.best;
-        let graph = Graph::from_snapshot(snapshot);
+        let routes = Routes::new(Arc::new(snapshot.clone()));
         let mut rest: Vec<usize> = (0..n).filter(|i| !order.contains(i)).collect();
         while !rest.is_empty() {
             let last = members[order[order.len() - 1]];
             let delay = |i: usize| {
-                routing::path(snapshot, &graph, last, members[i])
+                routes
+                    .path(last, members[i])
                     .map_or(u64::MAX, |p| p.delay.as_nanos())
             };
             let (k, _) = rest
@@ -98,10 +101,8 @@ const UNTANGLE_MAX_RANKS: usize = 128;
 /// the largest load on a directed link, how many links carry it, and the
 /// hops summed over all pairs. Paths are the routing's own.
 struct Untangle<'a> {
-    snapshot: &'a Snapshot,
-    graph: Graph,
+    routes: Routes,
     members: &'a [SatId],
-    tables: std::collections::HashMap<SatId, routing::RoutingTable>,
     /// Directed hops (2 × link index + direction) of each ordered member
     /// pair, by `a · n + b`, once looked up; empty when there is no path.
     paths: Vec<Option<Vec<usize>>>,
@@ -118,10 +119,8 @@ impl<'a> Untangle<'a> {
             .max()
             .unwrap_or(0);
         Untangle {
-            snapshot,
-            graph: Graph::from_snapshot(snapshot),
+            routes: Routes::new(Arc::new(snapshot.clone())),
             members,
-            tables: std::collections::HashMap::new(),
             paths: vec![None; n * n],
             load: vec![0; 2 * links],
         }
@@ -134,14 +133,14 @@ impl<'a> Untangle<'a> {
             return;
         }
         let (from, to) = (self.members[a], self.members[b]);
-        let path = routing::path_via(self.snapshot, &self.graph, from, to, &mut self.tables);
+        let path = self.routes.path(from, to);
         let hops = path
             .and_then(|p| {
                 p.links
                     .iter()
                     .zip(&p.senders)
                     .map(|(&id, &at)| {
-                        let l = self.snapshot.link(id)?;
+                        let l = self.routes.snapshot().link(id)?;
                         let slot = 2 * id.0 as usize + usize::from(l.a != at);
                         (slot < self.load.len()).then_some(slot)
                     })
@@ -378,16 +377,15 @@ pub fn alpha_beta(
     op: Op,
     algorithm: Algorithm,
 ) -> Option<AlphaBeta> {
-    let graph = Graph::from_snapshot(snapshot);
+    let routes = Routes::new(Arc::new(snapshot.clone()));
     let ring = match op {
         Op::ReduceScatter | Op::AllGather => true,
         Op::AllReduce | Op::Broadcast => algorithm == Algorithm::Ring,
         Op::AllToAll | Op::SendRecv => false,
     };
-    let mut tables = std::collections::HashMap::new();
     let paths = pairs(op, algorithm, ranks.len())
         .into_iter()
-        .map(|(a, b)| routing::path_via(snapshot, &graph, ranks[a], ranks[b], &mut tables))
+        .map(|(a, b)| routes.path(ranks[a], ranks[b]))
         .collect::<Option<Vec<_>>>()?;
     let mut load: std::collections::BTreeMap<(crate::units::LinkId, SatId), f64> =
         std::collections::BTreeMap::new();

@@ -5,9 +5,16 @@
 //! consistent without any exchange of routing messages (as in Hypatia,
 //! which recomputes forwarding state every 100 ms). Ties break on hop count
 //! and then on the satellite index, so the tables are deterministic.
+//!
+//! Only a satellite that sends or forwards needs its table: [`Routes`]
+//! holds one routing instant's snapshot and builds each satellite's table
+//! when first asked, then keeps it; the snapshot itself may be made when
+//! first needed. One `Routes` may serve every satellite of an in-process
+//! run, which all route on the same snapshot.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+use std::sync::{Arc, OnceLock};
 
 use crate::topology::Snapshot;
 use crate::units::{BitsPerSecond, LinkId, SatId, SimDuration};
@@ -62,6 +69,7 @@ impl Graph {
         Graph { offsets, edges }
     }
 
+    /// How many satellites the graph spans.
     pub fn satellites(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
@@ -157,8 +165,120 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
     RoutingTable { source, routes }
 }
 
-/// A path as the satellites forward along it: each hop's next hop from its
-/// own table over the same snapshot.
+/// Where a [`Routes`] gets its snapshot.
+enum Source {
+    Ready(Arc<Snapshot>),
+    /// Computed on first use: a satellite that forwards nothing never
+    /// needs more than its own links.
+    Lazy(Box<dyn Fn() -> Snapshot + Send + Sync>),
+}
+
+/// The routes of one routing instant: each satellite's table, built when
+/// first asked for and kept.
+pub struct Routes {
+    source: Source,
+    snapshot: OnceLock<Arc<Snapshot>>,
+    graph: OnceLock<Graph>,
+    tables: OnceLock<Vec<OnceLock<RoutingTable>>>,
+}
+
+impl std::fmt::Debug for Routes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tables = self
+            .tables
+            .get()
+            .map_or(0, |t| t.iter().filter(|x| x.get().is_some()).count());
+        f.debug_struct("Routes")
+            .field("snapshot", &self.snapshot.get().map(|s| s.t))
+            .field("tables", &tables)
+            .finish()
+    }
+}
+
+impl Routes {
+    /// The routes over `snapshot`.
+    pub fn new(snapshot: Arc<Snapshot>) -> Routes {
+        Routes::from_source(Source::Ready(snapshot))
+    }
+
+    /// The routes over the snapshot `make` gives, made when first needed.
+    pub fn lazy(make: impl Fn() -> Snapshot + Send + Sync + 'static) -> Routes {
+        Routes::from_source(Source::Lazy(Box::new(make)))
+    }
+
+    fn from_source(source: Source) -> Routes {
+        Routes {
+            source,
+            snapshot: OnceLock::new(),
+            graph: OnceLock::new(),
+            tables: OnceLock::new(),
+        }
+    }
+
+    /// The snapshot the routes follow.
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        self.snapshot.get_or_init(|| match &self.source {
+            Source::Ready(s) => s.clone(),
+            Source::Lazy(make) => Arc::new(make()),
+        })
+    }
+
+    fn graph(&self) -> &Graph {
+        self.graph
+            .get_or_init(|| Graph::from_snapshot(self.snapshot()))
+    }
+
+    /// Satellite `source`'s table.
+    pub fn table(&self, source: SatId) -> Option<&RoutingTable> {
+        let n = self.graph().satellites();
+        let tables = self
+            .tables
+            .get_or_init(|| (0..n).map(|_| OnceLock::new()).collect());
+        let slot = tables.get(source.index())?;
+        Some(slot.get_or_init(|| routes_from(self.graph(), source)))
+    }
+
+    /// Whether satellite `source`'s table has been built.
+    pub fn has_table(&self, source: SatId) -> bool {
+        self.tables
+            .get()
+            .and_then(|t| t.get(source.index()))
+            .is_some_and(|t| t.get().is_some())
+    }
+
+    /// The route from `from` to `to`.
+    pub fn route(&self, from: SatId, to: SatId) -> Option<Route> {
+        self.table(from)?.route(to)
+    }
+
+    /// The hop-by-hop path from `from` to `to` as the satellites forward
+    /// along it (each hop's next hop from its own table), if any.
+    pub fn path(&self, from: SatId, to: SatId) -> Option<Path> {
+        let snapshot = self.snapshot();
+        let mut at = from;
+        let mut p = Path {
+            links: Vec::new(),
+            senders: Vec::new(),
+            delay: SimDuration::ZERO,
+            bottleneck: BitsPerSecond(u64::MAX),
+        };
+        while at != to {
+            if p.links.len() > snapshot.satellites as usize {
+                return None;
+            }
+            let r = self.route(at, to)?;
+            let l = snapshot.link(r.link)?;
+            p.links.push(r.link);
+            p.senders.push(at);
+            p.delay += l.delay;
+            p.bottleneck = p.bottleneck.min(l.rate);
+            at = r.next_hop;
+        }
+        (!p.links.is_empty()).then_some(p)
+    }
+}
+
+/// A path as the satellites forward along it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Path {
     pub links: Vec<LinkId>,
@@ -182,45 +302,6 @@ impl Path {
     }
 }
 
-/// The hop-by-hop path from `from` to `to` in `snapshot`, if any.
-pub fn path(snapshot: &Snapshot, graph: &Graph, from: SatId, to: SatId) -> Option<Path> {
-    path_via(snapshot, graph, from, to, &mut HashMap::new())
-}
-
-/// [`path`], keeping each satellite's routing table in `tables` for the
-/// next path through it (one Dijkstra per satellite, not per hop).
-pub fn path_via(
-    snapshot: &Snapshot,
-    graph: &Graph,
-    from: SatId,
-    to: SatId,
-    tables: &mut HashMap<SatId, RoutingTable>,
-) -> Option<Path> {
-    let mut at = from;
-    let mut p = Path {
-        links: Vec::new(),
-        senders: Vec::new(),
-        delay: SimDuration::ZERO,
-        bottleneck: BitsPerSecond(u64::MAX),
-    };
-    while at != to {
-        if p.links.len() > graph.satellites() {
-            return None;
-        }
-        let r = tables
-            .entry(at)
-            .or_insert_with(|| routes_from(graph, at))
-            .route(to)?;
-        let l = snapshot.link(r.link)?;
-        p.links.push(r.link);
-        p.senders.push(at);
-        p.delay += l.delay;
-        p.bottleneck = p.bottleneck.min(l.rate);
-        at = r.next_hop;
-    }
-    (!p.links.is_empty()).then_some(p)
-}
-
 /// Figures over all pairs: the network's diameter and mean path.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RouteSummary {
@@ -231,14 +312,16 @@ pub struct RouteSummary {
     pub unreachable_pairs: u64,
 }
 
-/// Runs Dijkstra from every satellite.
-pub fn summarize(graph: &Graph) -> RouteSummary {
-    let n = graph.satellites();
+/// Builds every satellite's table.
+pub fn summarize(routes: &Routes) -> RouteSummary {
+    let n = routes.graph().satellites();
     let mut s = RouteSummary::default();
     let mut hop_sum = 0u64;
     let mut reached = 0u64;
     for src in 0..n {
-        let table = routes_from(graph, SatId(src as u32));
+        let Some(table) = routes.table(SatId(src as u32)) else {
+            continue;
+        };
         for (_, r) in table.routes() {
             s.diameter_hops = s.diameter_hops.max(r.hops);
             s.max_delay = s.max_delay.max(r.delay);
@@ -262,8 +345,8 @@ mod tests {
     use crate::topology::{LinkState, LinkStatus};
     use crate::units::{BitsPerSecond, Meters, SimTime};
 
-    /// A hand-made graph: 0–1 (1 ms), 1–2 (1 ms), 0–2 (5 ms), 2–3 (1 ms), 4 isolated.
-    fn graph() -> Graph {
+    /// A hand-made snapshot: 0–1 (1 ms), 1–2 (1 ms), 0–2 (5 ms), 2–3 (1 ms), 4 isolated.
+    fn routes() -> Routes {
         let link = |id, a, b, ms| LinkStatus {
             id: LinkId(id),
             a: SatId(a),
@@ -277,7 +360,7 @@ mod tests {
         };
         let mut down = link(4, 3, 4, 1);
         down.state = LinkState::Down;
-        Graph::from_snapshot(&Snapshot {
+        Routes::new(Arc::new(Snapshot {
             t: SimTime::ZERO,
             satellites: 5,
             links: vec![
@@ -287,26 +370,49 @@ mod tests {
                 link(3, 2, 3, 1),
                 down,
             ],
-        })
+        }))
     }
 
     #[test]
     fn next_hops_follow_the_shortest_delay() {
-        let t = routes_from(&graph(), SatId(0));
-        let to3 = t.route(SatId(3)).expect("reachable");
+        let r = routes();
+        let to3 = r.route(SatId(0), SatId(3)).expect("reachable");
         assert_eq!((to3.next_hop, to3.link, to3.hops), (SatId(1), LinkId(0), 3));
         assert_eq!(to3.delay, SimDuration::from_millis(3));
-        let to2 = t.route(SatId(2)).expect("reachable");
+        let to2 = r.route(SatId(0), SatId(2)).expect("reachable");
         assert_eq!(to2.next_hop, SatId(1), "two 1 ms hops beat one 5 ms hop");
-        assert_eq!(t.route(SatId(0)), None);
-        assert_eq!(t.route(SatId(4)), None, "a down link carries no route");
-        let from3 = routes_from(&graph(), SatId(3));
-        assert_eq!(from3.route(SatId(0)).map(|r| r.next_hop), Some(SatId(2)));
+        assert_eq!(r.route(SatId(0), SatId(0)), None);
+        assert_eq!(
+            r.route(SatId(0), SatId(4)),
+            None,
+            "a down link carries no route"
+        );
+        assert_eq!(
+            r.route(SatId(3), SatId(0)).map(|r| r.next_hop),
+            Some(SatId(2))
+        );
+        let p = r.path(SatId(3), SatId(0)).expect("a path");
+        assert_eq!(p.senders, [SatId(3), SatId(2), SatId(1)]);
+        assert_eq!(p.delay, SimDuration::from_millis(3));
+    }
+
+    #[test]
+    fn a_lazy_snapshot_is_made_once_when_first_needed() {
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let m = made.clone();
+        let lazy = Routes::lazy(move || {
+            m.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            routes().snapshot().as_ref().clone()
+        });
+        assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert!(lazy.route(SatId(0), SatId(3)).is_some());
+        assert!(lazy.route(SatId(1), SatId(3)).is_some());
+        assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
     #[test]
     fn summary_over_all_pairs() {
-        let s = summarize(&graph());
+        let s = summarize(&routes());
         assert_eq!(s.diameter_hops, 3);
         assert_eq!(s.max_delay, SimDuration::from_millis(3));
         // 4 connected satellites: 12 ordered pairs reached; 4 × 2 involve satellite 4.

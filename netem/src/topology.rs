@@ -128,7 +128,8 @@ impl LinkStatus {
     }
 }
 
-/// Every candidate link at one instant, indexed by [`LinkId`].
+/// Every candidate link at one instant, indexed by [`LinkId`], or some of
+/// them in order of their ids (a satellite's own).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub t: SimTime,
@@ -137,8 +138,17 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Link `id`'s status, if the snapshot holds it.
     pub fn link(&self, id: LinkId) -> Option<&LinkStatus> {
-        self.links.get(id.index())
+        match self.links.get(id.index()) {
+            Some(l) if l.id == id => Some(l),
+            // A partial snapshot: its links sorted by id.
+            _ => self
+                .links
+                .binary_search_by_key(&id, |l| l.id)
+                .ok()
+                .and_then(|i| self.links.get(i)),
+        }
     }
 
     pub fn count(&self, state: LinkState) -> usize {

@@ -1,7 +1,7 @@
 //! The world of a scenario: its satellites, their orbits, the candidate
 //! links, and the link-state snapshot at any instant.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::geometry::{Vec3, distance, line_of_sight};
 use crate::link::{LinkModel, propagation_delay};
@@ -19,16 +19,14 @@ pub struct World {
     candidates: Arc<Vec<(SatId, SatId)>>,
     links: LinkModel,
     faults: Vec<crate::fault::Fault>,
-    /// The last few snapshots, shared by every clone of this world: the
-    /// satellites of an in-process run each ask for the same instants.
-    recent: Arc<Mutex<Recent>>,
+    /// Whether a link's state depends on its own ends only: no satellite
+    /// has more candidate links than terminals, and terminals are not
+    /// given by distance. A satellite can then work out its own links
+    /// without the rest of the world.
+    local_terminals: bool,
+    /// Loss probability of an MTU-sized packet (the same on every link).
+    mtu_loss: f64,
 }
-
-/// Recent snapshots: instant, the extra faults they were made with, snapshot.
-type Recent = std::collections::VecDeque<(SimTime, Vec<crate::fault::Fault>, Snapshot)>;
-
-/// How many snapshots [`World`] keeps.
-const RECENT: usize = 4;
 
 impl World {
     /// `names` and `orbits` are indexed by satellite.
@@ -40,23 +38,28 @@ impl World {
     ) -> World {
         debug_assert_eq!(names.len(), orbits.len());
         let candidates = pattern.candidates(names.len() as u32);
+        let mut degree = vec![0u32; names.len()];
+        for &(a, b) in &candidates {
+            degree[a.index()] += 1;
+            degree[b.index()] += 1;
+        }
+        let cap = pattern.links_per_satellite(links.terminals);
+        let local_terminals = !pattern.by_distance() && degree.iter().all(|&d| d <= cap);
         World {
             names: Arc::new(names),
             orbits: Arc::new(orbits),
             pattern,
             candidates: Arc::new(candidates),
+            mtu_loss: links.packet_loss(links.mtu),
             links,
             faults: Vec::new(),
-            recent: Arc::default(),
+            local_terminals,
         }
     }
 
     /// Schedules faults; every snapshot applies those active at its instant.
     pub fn set_faults(&mut self, faults: Vec<crate::fault::Fault>) {
         self.faults = faults;
-        // Snapshots made under the old schedule no longer hold; clones made
-        // before this call keep theirs.
-        self.recent = Arc::default();
     }
 
     pub fn faults(&self) -> &[crate::fault::Fault] {
@@ -128,60 +131,14 @@ impl World {
 
     /// [`World::snapshot`] with `extra` faults besides the scenario's.
     pub fn snapshot_with(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Snapshot {
-        if let Ok(recent) = self.recent.lock()
-            && let Some(hit) = recent.iter().find(|r| r.0 == t && r.1 == extra)
-        {
-            return hit.2.clone();
-        }
-        let s = self.compute_snapshot(t, extra);
-        if let Ok(mut recent) = self.recent.lock() {
-            if recent.len() >= RECENT {
-                recent.pop_front();
-            }
-            recent.push_back((t, extra.to_vec(), s.clone()));
-        }
-        s
-    }
-
-    fn compute_snapshot(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Snapshot {
         let positions = self.positions(t);
-        let model = &self.links;
         let mut links: Vec<LinkStatus> = self
             .candidates
             .iter()
             .enumerate()
-            .map(|(i, &(a, b))| {
-                let (pa, pb) = (positions[a.index()], positions[b.index()]);
-                let d = distance(pa, pb);
-                let reason = if !line_of_sight(pa, pb, model.grazing) {
-                    Some(DownReason::Occluded)
-                } else if d.0 > model.max_range.0 {
-                    Some(DownReason::OutOfRange)
-                } else {
-                    None
-                };
-                LinkStatus {
-                    id: LinkId(i as u32),
-                    a,
-                    b,
-                    state: if reason.is_some() {
-                        LinkState::Down
-                    } else {
-                        LinkState::Up
-                    },
-                    reason,
-                    distance: d,
-                    delay: propagation_delay(d),
-                    rate: model.rate_model.rate(model.terminal_rate, d),
-                    loss: model.packet_loss(model.mtu),
-                }
-            })
+            .map(|(i, &(a, b))| self.status(i, positions[a.index()], positions[b.index()]))
             .collect();
-        for f in self.faults.iter().chain(extra).filter(|f| f.active(t)) {
-            for l in links.iter_mut() {
-                f.apply(l);
-            }
-        }
+        self.apply_faults(t, extra, &mut links);
         self.assign_terminals(&mut links);
         Snapshot {
             t,
@@ -190,16 +147,88 @@ impl World {
         }
     }
 
+    /// The states of `links` alone at `t` (a partial snapshot holding only
+    /// them), from the positions of their ends. Where terminals are
+    /// assigned by the whole world (see `local_terminals`), from a full
+    /// snapshot.
+    pub fn links_at(
+        &self,
+        t: SimTime,
+        links: &[LinkId],
+        extra: &[crate::fault::Fault],
+    ) -> Snapshot {
+        let mut out: Vec<LinkStatus> = if self.local_terminals {
+            let mut out = Vec::with_capacity(links.len());
+            for &id in links {
+                let Some(&(a, b)) = self.candidates.get(id.index()) else {
+                    continue;
+                };
+                let (pa, pb) = (
+                    self.orbits[a.index()].position(t),
+                    self.orbits[b.index()].position(t),
+                );
+                out.push(self.status(id.index(), pa, pb));
+            }
+            self.apply_faults(t, extra, &mut out);
+            out
+        } else {
+            let full = self.snapshot_with(t, extra);
+            links
+                .iter()
+                .filter_map(|&id| full.link(id).copied())
+                .collect()
+        };
+        out.sort_by_key(|l| l.id);
+        Snapshot {
+            t,
+            satellites: self.satellites(),
+            links: out,
+        }
+    }
+
+    /// Candidate link `i` between ends at `pa` and `pb`, before faults and
+    /// terminals.
+    fn status(&self, i: usize, pa: Vec3, pb: Vec3) -> LinkStatus {
+        let model = &self.links;
+        let (a, b) = self.candidates[i];
+        let d = distance(pa, pb);
+        let reason = if !line_of_sight(pa, pb, model.grazing) {
+            Some(DownReason::Occluded)
+        } else if d.0 > model.max_range.0 {
+            Some(DownReason::OutOfRange)
+        } else {
+            None
+        };
+        LinkStatus {
+            id: LinkId(i as u32),
+            a,
+            b,
+            state: if reason.is_some() {
+                LinkState::Down
+            } else {
+                LinkState::Up
+            },
+            reason,
+            distance: d,
+            delay: propagation_delay(d),
+            rate: model.rate_model.rate(model.terminal_rate, d),
+            loss: self.mtu_loss,
+        }
+    }
+
+    /// Applies the faults active at `t`.
+    fn apply_faults(&self, t: SimTime, extra: &[crate::fault::Fault], links: &mut [LinkStatus]) {
+        for f in self.faults.iter().chain(extra).filter(|f| f.active(t)) {
+            for l in links.iter_mut() {
+                f.apply(l);
+            }
+        }
+    }
+
     /// The path packets from `from` to `to` take at `t`, judged from geometry
     /// alone (no acquisition history).
     pub fn path(&self, t: SimTime, from: SatId, to: SatId) -> Option<crate::routing::Path> {
-        let snap = self.snapshot(t);
-        crate::routing::path(
-            &snap,
-            &crate::routing::Graph::from_snapshot(&snap),
-            from,
-            to,
-        )
+        crate::routing::Routes::new(Arc::new(self.snapshot(t))).path(from, to)
     }
 
     /// Feasible links take terminals in priority order; the rest wait.
@@ -304,6 +333,34 @@ impl Timeline {
 
     /// The snapshot at `t`; `t` must not go backwards (earlier times are clamped).
     pub fn at(&mut self, t: SimTime) -> Snapshot {
+        self.step(t, None)
+    }
+
+    /// The states of `links` alone at `t` (see [`World::links_at`]), with
+    /// acquisition applied; `t` must not go backwards. A timeline serves
+    /// either this or [`Timeline::at`], not both.
+    pub fn links(&mut self, t: SimTime, links: &[LinkId]) -> Snapshot {
+        self.step(t, Some(links))
+    }
+
+    /// The world's faults and those injected since.
+    pub fn faults(&self) -> &[crate::fault::Fault] {
+        &self.extra
+    }
+
+    /// The world the timeline samples.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    fn sample(&self, t: SimTime, links: Option<&[LinkId]>) -> Snapshot {
+        match links {
+            None => self.world.snapshot_with(t, &self.extra),
+            Some(ids) => self.world.links_at(t, ids, &self.extra),
+        }
+    }
+
+    fn step(&mut self, t: SimTime, links: Option<&[LinkId]>) -> Snapshot {
         let t = self.last.map_or(t, |last| t.max(last));
         if self.world.links.acquisition > SimDuration::ZERO {
             let step = self.interval.as_nanos();
@@ -319,13 +376,13 @@ impl Timeline {
             for k in from..=to {
                 let at = SimTime::from_nanos(k * step);
                 if at < t {
-                    let mut s = self.world.snapshot_with(at, &self.extra);
+                    let mut s = self.sample(at, links);
                     self.tracker.apply(&mut s);
                 }
             }
         }
         self.last = Some(t);
-        let mut s = self.world.snapshot_with(t, &self.extra);
+        let mut s = self.sample(t, links);
         self.tracker.apply(&mut s);
         s
     }

@@ -145,7 +145,9 @@ fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
     let token = 0x0b5e_55ed;
     let router = |me: u32| {
         let mut r = Router::new(SatId(me), token, 1, &model, world.links_of(SatId(me)));
-        r.update(&world.snapshot(SimTime::ZERO));
+        let snap = std::sync::Arc::new(world.snapshot(SimTime::ZERO));
+        let routes = orbnet_netem::routing::Routes::new(snap.clone());
+        r.update(&snap, Some(std::sync::Arc::new(routes)));
         r
     };
     let (mut r0, mut r1) = (router(0), router(1));

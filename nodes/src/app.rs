@@ -55,6 +55,12 @@ pub(crate) trait App: std::fmt::Debug + Send {
     /// A periodic sample at `now` (progress reports).
     fn sample(&mut self, _now: SimTime, _out: &mut Outbox) {}
 
+    /// Whether [`App::sample`] reports anything (the satellite then wakes
+    /// for every sample).
+    fn samples(&self) -> bool {
+        false
+    }
+
     /// Whether the app is over and its sockets are gone from `stack` (it
     /// removes them itself): the satellite then drops it.
     fn retire(&mut self, _stack: &mut Stack) -> bool {

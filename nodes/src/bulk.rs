@@ -488,6 +488,10 @@ impl App for Receiver {
         false
     }
 
+    fn samples(&self) -> bool {
+        true
+    }
+
     fn sample(&mut self, now: SimTime, out: &mut Outbox) {
         out.events
             .push_back(Event::BulkProgress(protocol::Progress {

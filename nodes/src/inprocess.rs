@@ -54,6 +54,8 @@ pub struct Run {
     stop: watch::Sender<bool>,
     tls: Option<crate::quic::Tls>,
     clock: crate::clock::VirtualClock,
+    /// One snapshot per routing instant, and each satellite's routes, for all.
+    routes: Arc<crate::satellite::SharedRoutes>,
     sats: Vec<Sat>,
 }
 
@@ -102,7 +104,11 @@ impl Run {
         let (stop, _) = watch::channel(false);
         let start = tokio::time::Instant::now();
         let clock = crate::clock::VirtualClock::new(start, scenario.tdf);
+        let routes = Arc::new(crate::satellite::SharedRoutes::new(
+            scenario.world.timeline(scenario.routing_interval),
+        ));
         let mut run = Run {
+            routes,
             scenario: Arc::new(scenario),
             fabric: MemFabric::new(n),
             events,
@@ -138,6 +144,7 @@ impl Run {
             commands: rx,
         };
         let node = Node {
+            routes: self.routes.clone(),
             scenario: self.scenario.clone(),
             me,
             restarted,
@@ -241,6 +248,7 @@ impl Run {
 
 /// One satellite of an in-process run, before it starts.
 struct Node {
+    routes: Arc<crate::satellite::SharedRoutes>,
     scenario: Arc<Scenario>,
     me: SatId,
     restarted: bool,
@@ -256,6 +264,7 @@ impl Node {
             me: self.me,
             token: self.scenario.seed,
             restarted: self.restarted,
+            shared: Some(self.routes.clone()),
         })?;
         // Gateways are refused in-process: no kernel listener to bind.
         let listeners = crate::tasks::Listeners::default();

@@ -89,6 +89,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         me: cfg.me,
         token: cfg.token,
         restarted: cfg.restarted,
+        shared: None,
     })?;
     let listeners = crate::tasks::bind_gateways(&tasks).await?;
     report.emit(Event::Ready { sat: name });

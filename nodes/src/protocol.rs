@@ -213,6 +213,9 @@ pub struct Done {
     pub counters: Counters,
     /// The latest, in virtual microseconds, a due frame was processed.
     pub late_max_us: f64,
+    /// The virtual instant the frame processed latest was due.
+    #[serde(default)]
+    pub late_max_at_s: f64,
 }
 
 /// A launcher message that broke the protocol.
@@ -290,6 +293,7 @@ mod tests {
                 ..Counters::default()
             },
             late_max_us: 2.5,
+            late_max_at_s: 0.5,
         });
         let v: serde_json::Value = serde_json::from_str(&d.json()).expect("json");
         assert_eq!(

@@ -772,6 +772,10 @@ impl App for QuicWatch {
         false
     }
 
+    fn samples(&self) -> bool {
+        true
+    }
+
     fn sample(&mut self, now: SimTime, out: &mut Outbox) {
         out.events.push_back(crate::protocol::Event::BulkProgress(
             crate::protocol::Progress {

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use orbnet_netem::link::LinkModel;
-use orbnet_netem::routing::{Graph, RoutingTable, routes_from};
+use std::sync::Arc;
+
+use orbnet_netem::routing::Routes;
 use orbnet_netem::shaper::{Conditions, DropReason, Shaper, Verdict};
 use orbnet_netem::{Bytes, LinkId, LinkState, LinkStatus, SatId, SimTime, Snapshot, rng};
 
@@ -85,7 +87,11 @@ pub struct Router {
     token: u64,
     ports: BTreeMap<LinkId, Port>,
     model: LinkModel,
-    table: Option<RoutingTable>,
+    routes: Option<Arc<Routes>>,
+    /// Loss probability of an MTU-sized packet, and of the last packet
+    /// length seen (packets of a flow mostly share one length).
+    mtu_loss: f64,
+    last_loss: (u64, f64),
     pub drops: BTreeMap<RouterDrop, u64>,
     pub forwarded: u64,
     pub delivered_local: u64,
@@ -138,7 +144,9 @@ impl Router {
             token,
             ports,
             model: model.clone(),
-            table: None,
+            routes: None,
+            mtu_loss: model.packet_loss(model.mtu),
+            last_loss: (model.mtu.0, model.packet_loss(model.mtu)),
             drops: BTreeMap::new(),
             forwarded: 0,
             delivered_local: 0,
@@ -179,9 +187,11 @@ impl Router {
             .count()
     }
 
-    /// Takes a new snapshot: port states and the routing table. Returns the
-    /// ports whose state changed.
-    pub fn update(&mut self, snapshot: &Snapshot) -> Vec<LinkChange> {
+    /// Takes a new routing instant: port states from `links` (a snapshot
+    /// holding at least this satellite's links) and `routes` (kept as they
+    /// were if `None`). Returns the ports whose state changed.
+    pub fn update(&mut self, links: &Snapshot, routes: Option<Arc<Routes>>) -> Vec<LinkChange> {
+        let snapshot = links;
         let mut changes = Vec::new();
         for port in self.ports.values_mut() {
             let Some(new) = snapshot.link(port.link).copied() else {
@@ -198,8 +208,23 @@ impl Router {
             }
             port.status = Some(new);
         }
-        self.table = Some(routes_from(&Graph::from_snapshot(snapshot), self.me));
+        if routes.is_some() {
+            self.routes = routes;
+        }
         changes
+    }
+
+    /// Whether the current routes were used: this satellite's table was built.
+    pub(crate) fn routed(&self) -> bool {
+        self.routes.as_ref().is_some_and(|r| r.has_table(self.me))
+    }
+
+    /// Loss probability of a `len`-byte packet outside bursts.
+    fn loss_of(&mut self, len: u64) -> f64 {
+        if self.last_loss.0 != len {
+            self.last_loss = (len, self.model.packet_loss(Bytes(len)));
+        }
+        self.last_loss.1
     }
 
     fn drop(&mut self, why: RouterDrop) -> Decision {
@@ -226,10 +251,12 @@ impl Router {
         let Some(dest) = addr::satellite(dst) else {
             return self.drop(RouterDrop::NoRoute);
         };
-        let Some(route) = self.table.as_ref().and_then(|t| t.route(dest)) else {
+        let me = self.me;
+        let Some(route) = self.routes.as_ref().and_then(|r| r.route(me, dest)) else {
             return self.drop(RouterDrop::NoRoute);
         };
         let token = self.token;
+        let loss = self.loss_of(packet.len() as u64);
         let Some(port) = self.ports.get_mut(&route.link) else {
             return self.drop(RouterDrop::NoRoute);
         };
@@ -246,10 +273,10 @@ impl Router {
             delay: status.delay,
             // A loss burst raises the snapshot's loss above the model's;
             // otherwise the loss follows the packet's own size.
-            loss: if status.loss > self.model.packet_loss(self.model.mtu) {
+            loss: if status.loss > self.mtu_loss {
                 status.loss
             } else {
-                self.model.packet_loss(Bytes(packet.len() as u64))
+                loss
             },
         };
         match port

@@ -49,6 +49,13 @@ impl TcpStream {
     }
 }
 
+impl Drop for TcpStream {
+    /// The satellite closes the connection once every handle is gone: wake it.
+    fn drop(&mut self) {
+        self.notify.notify_one();
+    }
+}
+
 fn broken() -> io::Error {
     io::Error::other("the node loop's pipe is poisoned")
 }

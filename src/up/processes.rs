@@ -47,8 +47,12 @@ pub(super) struct Processes<'s> {
     clock: Option<VirtualClock>,
     bar: ProgressBar,
     progress: (Vec<u64>, Vec<u64>),
-    exited: Vec<Option<Instant>>,
+    /// When each process was seen to have exited, and how.
+    exited: Vec<Option<(Instant, std::process::ExitStatus)>>,
     sigterm: tokio::signal::unix::Signal,
+    /// A child exited: look which (scanning every process only then, not
+    /// on every tick, matters with thousands of them).
+    sigchld: tokio::signal::unix::Signal,
     tick: tokio::time::Interval,
     setup_deadline: Instant,
 }
@@ -64,8 +68,11 @@ impl<'s> Processes<'s> {
     ) -> Result<Processes<'s>, Failure> {
         let n = scenario.world.satellites() as usize;
         let (tx, rx) = mpsc::unbounded_channel();
-        let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        use tokio::signal::unix::{SignalKind, signal};
+        let sigterm = signal(SignalKind::terminate())
             .map_err(|e| Failure::Run(format!("cannot watch SIGTERM: {e}")))?;
+        let sigchld = signal(SignalKind::child())
+            .map_err(|e| Failure::Run(format!("cannot watch SIGCHLD: {e}")))?;
         let bar = ProgressBar::new((scenario.duration.as_secs_f64() * 1000.0).ceil() as u64);
         bar.set_style(
             ProgressStyle::with_template(
@@ -86,7 +93,8 @@ impl<'s> Processes<'s> {
             progress: (vec![0; n], vec![0; n]),
             exited: vec![None; n],
             sigterm,
-            tick: tokio::time::interval(Duration::from_millis(50)),
+            sigchld,
+            tick: tokio::time::interval(Duration::from_millis(100)),
             // How long the satellites may take to come up: generous for big runs.
             setup_deadline: wall_start + Duration::from_secs(60 + n as u64 / 10),
         };
@@ -183,7 +191,10 @@ impl<'s> Processes<'s> {
             }
             Event::Ready { .. } => {
                 let was = self.handshake.started();
-                let start = || orbnet_node::clock::unix_now_ns() + 200_000_000;
+                // Every process reads its start line and settles before
+                // virtual zero: 0.2 s, and half a millisecond per satellite.
+                let margin = 200_000_000 + 500_000 * self.sats.len() as u64;
+                let start = || orbnet_node::clock::unix_now_ns() + margin;
                 for s in self.handshake.ready(i, start, sup.stopping()) {
                     if let Send::All(line) = &s
                         && let Ok(ToNode::Start { start_unix_ns }) =
@@ -213,21 +224,27 @@ impl<'s> Processes<'s> {
         Ok(None)
     }
 
-    /// A satellite that exits before reporting its end has failed.
+    /// Records the processes that have exited since the last look.
+    fn reap(&mut self, sup: &Supervisor<'_>) {
+        for i in 0..self.sats.len() {
+            if self.exited[i].is_some() || sup.is_down(i) {
+                continue;
+            }
+            if let Ok(Some(status)) = self.sats[i].child.try_wait() {
+                self.exited[i] = Some((Instant::now(), status));
+            }
+        }
+    }
+
+    /// A satellite that exits before reporting its end has failed (a clean
+    /// exit's last lines get two seconds to arrive).
     fn check_exits(&mut self, sup: &Supervisor<'_>) -> Result<Option<Happening>, Failure> {
         for i in 0..self.sats.len() {
-            if sup.is_down(i) {
-                continue;
-            }
-            let Ok(Some(status)) = self.sats[i].child.try_wait() else {
+            let Some((since, status)) = self.exited[i] else {
                 continue;
             };
-            // A clean exit's last lines may still be on their way.
-            let since = *self.exited[i].get_or_insert_with(Instant::now);
-            if status.success() && since.elapsed() < Duration::from_secs(2) {
-                continue;
-            }
-            if sup.is_done(i) {
+            let grace = status.success() && since.elapsed() < Duration::from_secs(2);
+            if grace || sup.is_down(i) || sup.is_done(i) {
                 continue;
             }
             let name = self.name(i).to_owned();
@@ -309,6 +326,7 @@ impl Harness for Processes<'_> {
                 }
                 _ = tokio::signal::ctrl_c() => return self.interrupted("interrupted: stopped every satellite"),
                 _ = self.sigterm.recv() => return self.interrupted("terminated: stopped every satellite"),
+                _ = self.sigchld.recv() => self.reap(sup),
                 _ = self.tick.tick() => {
                     if let Some(h) = self.check_exits(sup)? {
                         self.bar.finish_and_clear();

@@ -265,6 +265,7 @@ a = "sat-1"
             t_s: 1.0,
             counters: Counters::default(),
             late_max_us: 0.0,
+            late_max_at_s: 0.0,
         })
     }
 

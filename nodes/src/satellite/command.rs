@@ -41,8 +41,14 @@ impl Satellite {
             Command::Counters { reply } => {
                 let _ = reply.send(self.counters_json());
             }
-            Command::Fault(f) => self.timeline.add_fault(f),
-            Command::Heal { sat, at } => self.timeline.heal(sat, at),
+            Command::Fault(f) => {
+                self.prefetched = None;
+                self.routing.add_fault(f);
+            }
+            Command::Heal { sat, at } => {
+                self.prefetched = None;
+                self.routing.heal(sat, at);
+            }
             Command::Dial { to, port, reply } => {
                 // Both ways of a gateway connection are windowed to the
                 // path as it is when the client connects.

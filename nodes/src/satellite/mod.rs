@@ -26,6 +26,7 @@
 //! emulated delay, the lateness is measured (`late_max_us`): raise the TDF.
 
 mod command;
+mod routing;
 mod setup;
 #[cfg(test)]
 mod tests;
@@ -35,7 +36,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use orbnet_netem::{LinkId, SatId, Scenario, SimDuration, SimTime, Timeline};
+use orbnet_netem::{LinkId, SatId, Scenario, SimDuration, SimTime};
 
 use crate::app::{App, Outbox};
 use crate::pcap::Capture;
@@ -45,6 +46,7 @@ use crate::stack::Stack;
 use crate::stream::TcpStream;
 use crate::wire::{Frame, HEADER_LEN};
 
+pub(crate) use routing::SharedRoutes;
 pub(crate) use setup::{QuicTask, Setup, Tasks, TcpStreams};
 
 /// A frame for the wire: to the process of satellite `to`.
@@ -71,7 +73,13 @@ pub struct Satellite {
     router: Router,
     stack: Stack,
     apps: Vec<Box<dyn App>>,
-    timeline: Timeline,
+    routing: routing::Routing,
+    /// Whether the satellite wakes at every routing instant (see
+    /// [`routing::Routing::wakes_every_instant`]).
+    wakes_for_routes: bool,
+    /// When to work out the next routing instant's view ahead, and the view.
+    prefetch_at: Option<SimTime>,
+    prefetched: Option<(SimTime, routing::View)>,
     due: BinaryHeap<Due>,
     arrivals: u64,
     next_routing: SimTime,
@@ -82,6 +90,8 @@ pub struct Satellite {
     last: SimTime,
     counters: Counters,
     late_max: SimDuration,
+    /// When (the due instant of the frame) the lateness was largest.
+    late_max_at: SimTime,
     captures: Vec<Capture>,
     /// Local ports for connections a test or a gateway opens.
     next_local_port: u16,
@@ -184,24 +194,41 @@ impl Satellite {
     }
 
     /// The virtual time of the next thing to do.
+    ///
+    /// Routing instants and stats samples wake no one: a satellite takes
+    /// the routing instants it has passed before it next routes a packet
+    /// (every satellite still switches at the same instants), and samples
+    /// when it next has work, so one that carries no traffic sleeps until
+    /// the end. Apps that report progress (bulk receivers) are woken for
+    /// their samples.
     fn next_event(&mut self) -> SimTime {
         let apps = self.apps.iter().filter_map(|a| a.next_timer()).min();
+        let sample = self
+            .apps
+            .iter()
+            .any(|a| a.samples())
+            .then_some(self.next_stats);
+        let routing = self.wakes_for_routes.then_some(self.next_routing);
         [
+            self.prefetch_at,
             self.due.peek().map(|r| r.0.0),
             apps,
             self.stack.poll_at(self.last),
+            sample,
+            routing,
         ]
         .into_iter()
         .flatten()
-        .chain([self.next_routing, self.next_stats, self.end])
+        .chain([self.end])
         .min()
         .unwrap_or(self.end)
     }
 
     /// One turn at virtual time `vt` (`now` is the caller's clock, for lateness).
     fn turn(&mut self, vt: SimTime, now: SimTime) {
-        if self.next_routing <= vt {
-            self.update_routes();
+        self.route_to(vt);
+        if self.prefetch_at.is_some_and(|p| p <= vt) {
+            self.prefetch();
         }
         if self.next_stats <= vt {
             self.sample(vt);
@@ -213,7 +240,9 @@ impl Satellite {
             for c in self.captures.iter_mut() {
                 c.record(link, due, &packet);
             }
-            self.late_max = self.late_max.max(now - due);
+            if now - due > self.late_max {
+                (self.late_max, self.late_max_at) = (now - due, due);
+            }
             let d = self.router.route(vt, packet, true);
             self.dispatch(d, vt);
         }
@@ -241,14 +270,18 @@ impl Satellite {
         if flushed {
             let vt = now.max(self.last);
             self.last = vt;
+            self.route_to(vt);
             self.poll_stack(vt);
         }
         self.adopt_apps();
     }
 
-    /// Apps made during a pass join the others.
+    /// Apps made during a pass join the others; apps that are over (a
+    /// gateway's or a test's connection, closed) leave the stack.
     fn adopt_apps(&mut self) {
         self.apps.append(&mut self.out.apps);
+        let stack = &mut self.stack;
+        self.apps.retain_mut(|a| !a.retire(stack));
     }
 
     /// Runs the stack at `vt` and routes what it sent.
@@ -274,11 +307,29 @@ impl Satellite {
         }
     }
 
-    /// Takes the snapshot of the routing instant due: port states and routes.
-    fn update_routes(&mut self) {
-        let snap = self.timeline.at(self.next_routing);
+    /// Takes every routing instant up to `vt`, before anything is routed at `vt`.
+    fn route_to(&mut self, vt: SimTime) {
+        while self.next_routing <= vt {
+            let last = self.next_routing + self.scenario.routing_interval > vt;
+            self.update_routes(last);
+        }
+    }
+
+    /// Takes the snapshot of the routing instant due: port states, and
+    /// routes if the satellite will route on them.
+    fn update_routes(&mut self, routes: bool) {
+        let t = self.next_routing;
+        let view = match self.prefetched.take() {
+            Some((at, view)) if at == t && routes => view,
+            _ => self.routing.at(t, routes),
+        };
+        // A satellite that routed on the last instant's routes will likely
+        // route on the next one's: it works them out ahead, at a moment of
+        // its own within the interval, so that thousands of satellites do
+        // not compute at the same instant, nor on a packet's path.
+        let busy = self.router.routed();
         let world = &self.scenario.world;
-        for c in self.router.update(&snap) {
+        for c in self.router.update(&view.links, view.routes) {
             self.out.events.push_back(Event::Link(protocol::LinkChange {
                 sat: self.name.clone(),
                 t_s: c.t.as_secs_f64(),
@@ -287,11 +338,29 @@ impl Satellite {
                 state: c.state.as_str().to_owned(),
             }));
         }
-        self.next_routing += self.scenario.routing_interval;
+        let interval = self.scenario.routing_interval;
+        self.next_routing += interval;
+        if routes && busy && self.routing.prefetches() {
+            // Spread over the middle half of the interval by satellite
+            // (the golden ratio's fractions fill it evenly).
+            let frac = (f64::from(self.me.0) * 0.618_033_988_749_895).fract();
+            let offset = interval.as_nanos() as f64 * (0.25 + 0.5 * frac);
+            self.prefetch_at = Some(t + SimDuration::from_nanos(offset as u64));
+        }
     }
 
-    /// The periodic sample: wire figures, apps' progress; finished
-    /// connections leave the stack.
+    /// Works out the next routing instant's view ahead of it.
+    fn prefetch(&mut self) {
+        self.prefetch_at = None;
+        let t = self.next_routing;
+        let view = self.routing.at(t, true);
+        if let Some(r) = &view.routes {
+            r.table(self.me);
+        }
+        self.prefetched = Some((t, view));
+    }
+
+    /// The periodic sample: wire figures and apps' progress.
     fn sample(&mut self, vt: SimTime) {
         self.out.events.push_back(Event::Stats(protocol::Stats {
             sat: self.name.clone(),
@@ -303,13 +372,20 @@ impl Satellite {
         for app in self.apps.iter_mut() {
             app.sample(vt, &mut self.out);
         }
-        self.next_stats += self.stats_every;
-        let stack = &mut self.stack;
-        self.apps.retain_mut(|a| !a.retire(stack));
+        // The next sample after this one (a satellite that slept through
+        // some samples takes one).
+        while self.next_stats <= vt {
+            self.next_stats += self.stats_every;
+        }
     }
 
-    /// The run is over: what never finished is reported, then the counters.
+    /// The run is over: the routing instants passed since the last turn
+    /// are taken (so that every link change is reported), what never
+    /// finished is reported, then the counters.
     fn finish(&mut self) {
+        while self.next_routing < self.end {
+            self.update_routes(false);
+        }
         self.finished = true;
         for app in self.apps.iter_mut() {
             app.finish(self.last, &mut self.out);
@@ -322,6 +398,7 @@ impl Satellite {
             t_s: self.last.as_secs_f64(),
             counters: self.counters(),
             late_max_us: self.late_max.as_nanos() as f64 / 1e3,
+            late_max_at_s: self.late_max_at.as_secs_f64(),
         }));
     }
 

@@ -33,6 +33,9 @@ pub struct Setup {
     /// A restart after a crash: the satellite rejoins as a router, without
     /// the workloads it lost with its state.
     pub restarted: bool,
+    /// The routes every satellite of an in-process run shares; a process
+    /// computes its own.
+    pub shared: Option<Arc<super::SharedRoutes>>,
 }
 
 /// Streams of one TCP collective workload: to send on, to read from.
@@ -79,6 +82,7 @@ impl Satellite {
             me,
             token,
             restarted,
+            shared,
         } = setup;
         let world = &scenario.world;
         let model = world.link_model().clone();
@@ -93,10 +97,23 @@ impl Satellite {
         } else {
             Apps::new(&scenario, me, &mut stack, &notify, &mut tasks)?.into_vec()
         };
+        let routing = match shared {
+            Some(shared) => super::routing::Routing::Shared {
+                shared,
+                links: world.links_of(me).map(|(l, _)| l).collect(),
+            },
+            None => super::routing::Routing::Own(Box::new(super::routing::Own::new(
+                world.timeline(scenario.routing_interval),
+                world.links_of(me).map(|(l, _)| l).collect(),
+            ))),
+        };
         let mut sat = Satellite {
+            wakes_for_routes: routing.wakes_every_instant(),
+            prefetch_at: None,
+            prefetched: None,
+            routing,
             me,
             name: world.name(me).to_owned(),
-            timeline: world.timeline(scenario.routing_interval),
             end: SimTime::ZERO + scenario.duration,
             stats_every: SimDuration::from_secs_f64(
                 (scenario.duration.as_secs_f64() / 50.0).max(1e-3),
@@ -111,6 +128,7 @@ impl Satellite {
             last: SimTime::ZERO,
             counters: Default::default(),
             late_max: SimDuration::ZERO,
+            late_max_at: SimTime::ZERO,
             captures: Vec::new(),
             next_local_port: *orbnet_netem::ports::LOCAL.start(),
             notify,

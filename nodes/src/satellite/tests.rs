@@ -27,6 +27,7 @@ impl Constellation {
                     me: SatId(i),
                     token: 7,
                     restarted: false,
+                    shared: None,
                 })
                 .expect("a satellite");
                 sat.begin(SimTime::ZERO);
