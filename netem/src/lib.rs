@@ -15,6 +15,7 @@ pub mod collective;
 pub mod fault;
 pub mod formation;
 pub mod geometry;
+pub mod ground;
 pub mod link;
 pub mod names;
 pub mod orbit;

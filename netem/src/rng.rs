@@ -17,6 +17,8 @@ pub enum Domain {
     Quic = 3,
     /// The TLS key of an in-process run: id = 8-byte word of the key.
     Tls = 4,
+    /// A ground site's weather: id = site index × 2 + (0 cloud, 1 rain).
+    Weather = 5,
 }
 
 /// SplitMix64 finaliser (Steele, Lea & Flood, OOPSLA 2014): a bijective mix.
