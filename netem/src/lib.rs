@@ -11,6 +11,7 @@
 //!                               └─► Shaper (per-link egress queue)
 //! ```
 
+pub mod chakra;
 pub mod collective;
 pub mod fault;
 pub mod formation;
@@ -25,6 +26,7 @@ pub mod routing;
 pub mod scenario;
 pub mod shaper;
 pub mod topology;
+pub mod training;
 pub mod units;
 pub mod workload;
 pub mod world;
