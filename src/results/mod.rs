@@ -13,6 +13,7 @@ use orbnet_netem::Scenario;
 use orbnet_node::protocol::{Counters, Done, Event};
 
 use crate::Failure;
+use crate::load::Source;
 use plot::{Series, line_plot};
 pub(crate) use summary::Summary;
 use summary::{EchoRow, GoodputRow, Host};
@@ -27,6 +28,39 @@ pub(crate) struct Collected {
     /// A satellite that died, and how: the run failed, but what the others
     /// reported until then is kept.
     pub failure: Option<String>,
+}
+
+/// Copies the scenario and the files it refers to into `dir/scenario/`, so
+/// that the results directory holds everything needed to replay the run's
+/// world (`orbnet view`).
+pub(crate) fn copy_scenario(
+    source: &Source,
+    scenario: &Scenario,
+    dir: &Path,
+) -> Result<(), Failure> {
+    let into = dir.join("scenario");
+    let fail = |p: &Path, e: std::io::Error| Failure::Run(format!("{}: {e}", p.display()));
+    std::fs::create_dir_all(&into).map_err(|e| fail(&into, e))?;
+    let (text, base) = match source {
+        Source::BuiltIn => (crate::load::DEFAULT_SCENARIO.to_owned(), None),
+        Source::File(p) => (
+            std::fs::read_to_string(p).map_err(|e| fail(p, e))?,
+            p.parent().map(Path::to_path_buf),
+        ),
+    };
+    let main = into.join("scenario.toml");
+    std::fs::write(&main, text).map_err(|e| fail(&main, e))?;
+    for f in &scenario.files {
+        let (Some(base), false) = (&base, f.contains("..")) else {
+            continue;
+        };
+        let to = into.join(f);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| fail(parent, e))?;
+        }
+        std::fs::copy(base.join(f), &to).map_err(|e| fail(&to, e))?;
+    }
+    Ok(())
 }
 
 /// Writes the results of a run into `dir`; returns its summary.

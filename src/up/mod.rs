@@ -157,6 +157,7 @@ fn prepare(
         let c = dir.join("capture");
         std::fs::create_dir_all(&c).map_err(|e| Failure::Run(format!("{}: {e}", c.display())))?;
     }
+    crate::results::copy_scenario(source, &scenario, &dir)?;
     Ok(Prepared {
         scenario,
         captures,

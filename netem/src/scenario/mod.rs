@@ -76,6 +76,9 @@ pub struct Scenario {
     pub gateways: Vec<Gateway>,
     /// Every port the workloads use on the satellites' stacks.
     pub ports: PortPlan,
+    /// The files the scenario refers to, as written in it (relative to
+    /// the scenario file): a run's results keep a copy.
+    pub files: Vec<String>,
 }
 
 /// Reads a file a scenario refers to (path as written in the scenario).
@@ -84,11 +87,18 @@ pub type ReadFile<'a> = &'a mut dyn FnMut(&str) -> Result<String, String>;
 impl Scenario {
     /// Parses and validates scenario `text`; `file` names it in errors.
     pub fn parse(text: &str, file: &str, read: ReadFile<'_>) -> Result<Scenario, ScenarioError> {
-        parse_checked(text, read).map_err(|b| ScenarioError {
+        let mut files = Vec::new();
+        let mut recording = |path: &str| {
+            files.push(path.to_owned());
+            read(path)
+        };
+        let mut s = parse_checked(text, &mut recording).map_err(|b| ScenarioError {
             file: file.to_owned(),
             field: b.field,
             reason: b.reason,
-        })
+        })?;
+        s.files = files;
+        Ok(s)
     }
 
     /// Replaces the TDF (from the command line).
@@ -242,5 +252,6 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         accelerator,
         gateways,
         ports,
+        files: Vec::new(),
     })
 }
