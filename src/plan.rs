@@ -59,6 +59,11 @@ struct PlanJson<'a> {
 struct SatJson<'a> {
     id: &'a str,
     index: u32,
+    /// The satellite's name as its constellation gives it (an element
+    /// set's name; `sat-<i>` otherwise).
+    label: &'a str,
+    /// The constellation it belongs to (its `name`).
+    constellation: &'a str,
 }
 
 #[derive(Serialize)]
@@ -138,6 +143,8 @@ fn json(scenario: &Scenario, snaps: &[Snapshot]) -> String {
             .map(|(i, n)| SatJson {
                 id: n,
                 index: i as u32,
+                label: n,
+                constellation: scenario.shell_of(orbnet_netem::SatId(i as u32)),
             })
             .collect(),
         steps: snaps

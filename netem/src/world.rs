@@ -1,6 +1,12 @@
 //! The world of a scenario: its satellites, their orbits, the candidate
 //! links, and the link-state snapshot at any instant.
+//!
+//! Links come in groups ([`LinkGroup`]): one per constellation (its
+//! pattern over its own satellites, its own link model), and any that join
+//! two constellations (each satellite of one to its nearest of the other).
+//! Terminals are counted per group.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::geometry::{Vec3, distance, line_of_sight};
@@ -9,52 +15,124 @@ use crate::orbit::Orbit;
 use crate::topology::{AcquisitionTracker, DownReason, LinkState, LinkStatus, Pattern, Snapshot};
 use crate::units::{LinkId, SatId, SimDuration, SimTime};
 
+/// Links of one kind: a pattern over the satellites `a` (a constellation's
+/// own links), or the nearest pairs between `a` and `b` (two constellations
+/// joined). Each has its link model, and its own terminals.
+#[derive(Clone, Debug)]
+pub struct LinkGroup {
+    pub pattern: Pattern,
+    pub a: Range<u32>,
+    pub b: Option<Range<u32>>,
+    pub model: LinkModel,
+}
+
+impl LinkGroup {
+    /// The group's candidate pairs (a < b), in priority order.
+    fn candidates(&self) -> Vec<(SatId, SatId)> {
+        match &self.b {
+            None => self
+                .pattern
+                .candidates(self.a.len() as u32)
+                .into_iter()
+                .map(|(x, y)| (SatId(x.0 + self.a.start), SatId(y.0 + self.a.start)))
+                .collect(),
+            Some(b) => self
+                .a
+                .clone()
+                .flat_map(|x| b.clone().map(move |y| (SatId(x.min(y)), SatId(x.max(y)))))
+                .collect(),
+        }
+    }
+
+    /// The most links of this group one satellite may hold.
+    fn cap(&self) -> u32 {
+        self.pattern.links_per_satellite(self.model.terminals)
+    }
+}
+
 /// Satellites, orbits and links: everything needed to plan the network.
 #[derive(Clone, Debug)]
 pub struct World {
     // Shared by clones: every satellite of an in-process run holds one.
     names: Arc<Vec<String>>,
     orbits: Arc<Vec<Arc<dyn Orbit>>>,
-    pattern: Pattern,
+    groups: Arc<Vec<LinkGroup>>,
     candidates: Arc<Vec<(SatId, SatId)>>,
-    links: LinkModel,
+    /// The group of each candidate.
+    group_of: Arc<Vec<u16>>,
     faults: Vec<crate::fault::Fault>,
     /// Whether a link's state depends on its own ends only: no satellite
-    /// has more candidate links than terminals, and terminals are not
-    /// given by distance. A satellite can then work out its own links
-    /// without the rest of the world.
+    /// has more candidate links of a group than terminals for it, and
+    /// terminals are not given by distance. A satellite can then work out
+    /// its own links without the rest of the world.
     local_terminals: bool,
-    /// Loss probability of an MTU-sized packet (the same on every link).
-    mtu_loss: f64,
+    /// Loss probability of an MTU-sized packet, by group.
+    mtu_loss: Arc<Vec<f64>>,
 }
 
 impl World {
-    /// `names` and `orbits` are indexed by satellite.
-    pub fn new(
+    /// `names` and `orbits` are indexed by satellite; one link group at
+    /// least (the first gives the world's MTU and defaults).
+    pub fn new(names: Vec<String>, orbits: Vec<Arc<dyn Orbit>>, groups: Vec<LinkGroup>) -> World {
+        debug_assert_eq!(names.len(), orbits.len());
+        let mut candidates = Vec::new();
+        let mut group_of = Vec::new();
+        let mut local_terminals = true;
+        for (g, group) in groups.iter().enumerate() {
+            let c = group.candidates();
+            let mut degree = vec![0u32; names.len()];
+            for &(a, b) in &c {
+                degree[a.index()] += 1;
+                degree[b.index()] += 1;
+            }
+            local_terminals &=
+                !group.pattern.by_distance() && degree.iter().all(|&d| d <= group.cap());
+            group_of.extend(std::iter::repeat_n(g as u16, c.len()));
+            candidates.extend(c);
+        }
+        World {
+            names: Arc::new(names),
+            orbits: Arc::new(orbits),
+            mtu_loss: Arc::new(
+                groups
+                    .iter()
+                    .map(|g| g.model.packet_loss(g.model.mtu))
+                    .collect(),
+            ),
+            groups: Arc::new(groups),
+            candidates: Arc::new(candidates),
+            group_of: Arc::new(group_of),
+            faults: Vec::new(),
+            local_terminals,
+        }
+    }
+
+    /// A world of one constellation: `pattern` over every satellite.
+    pub fn single(
         names: Vec<String>,
         orbits: Vec<Arc<dyn Orbit>>,
         pattern: Pattern,
         links: LinkModel,
     ) -> World {
-        debug_assert_eq!(names.len(), orbits.len());
-        let candidates = pattern.candidates(names.len() as u32);
-        let mut degree = vec![0u32; names.len()];
-        for &(a, b) in &candidates {
-            degree[a.index()] += 1;
-            degree[b.index()] += 1;
-        }
-        let cap = pattern.links_per_satellite(links.terminals);
-        let local_terminals = !pattern.by_distance() && degree.iter().all(|&d| d <= cap);
-        World {
-            names: Arc::new(names),
-            orbits: Arc::new(orbits),
+        let n = names.len() as u32;
+        let group = LinkGroup {
             pattern,
-            candidates: Arc::new(candidates),
-            mtu_loss: links.packet_loss(links.mtu),
-            links,
-            faults: Vec::new(),
-            local_terminals,
-        }
+            a: 0..n,
+            b: None,
+            model: links,
+        };
+        World::new(names, orbits, vec![group])
+    }
+
+    /// The link groups.
+    pub fn groups(&self) -> &[LinkGroup] {
+        &self.groups
+    }
+
+    /// The model of link `link` (of its group).
+    pub fn model_of(&self, link: LinkId) -> &LinkModel {
+        let g = self.group_of.get(link.index()).copied().unwrap_or(0);
+        &self.groups[usize::from(g)].model
     }
 
     /// Schedules faults; every snapshot applies those active at its instant.
@@ -78,19 +156,20 @@ impl World {
         &self.names
     }
 
+    /// The satellite named `name`, or `sat-<i>` for satellite i whatever
+    /// its name (satellites of element sets keep theirs).
     pub fn find(&self, name: &str) -> Option<SatId> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| SatId(i as u32))
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return Some(SatId(i as u32));
+        }
+        let i: u32 = name.strip_prefix("sat-")?.parse().ok()?;
+        (i < self.satellites()).then_some(SatId(i))
     }
 
-    pub fn pattern(&self) -> &Pattern {
-        &self.pattern
-    }
-
+    /// The link model of the first group: the world's MTU, acquisition
+    /// time and defaults.
     pub fn link_model(&self) -> &LinkModel {
-        &self.links
+        &self.groups[0].model
     }
 
     /// The candidate pairs, indexed by [`LinkId`].
@@ -189,7 +268,8 @@ impl World {
     /// Candidate link `i` between ends at `pa` and `pb`, before faults and
     /// terminals.
     fn status(&self, i: usize, pa: Vec3, pb: Vec3) -> LinkStatus {
-        let model = &self.links;
+        let g = usize::from(self.group_of[i]);
+        let model = &self.groups[g].model;
         let (a, b) = self.candidates[i];
         let d = distance(pa, pb);
         let reason = if !line_of_sight(pa, pb, model.grazing) {
@@ -212,7 +292,7 @@ impl World {
             distance: d,
             delay: propagation_delay(d),
             rate: model.rate_model.rate(model.terminal_rate, d),
-            loss: self.mtu_loss,
+            loss: self.mtu_loss[g],
         }
     }
 
@@ -231,11 +311,25 @@ impl World {
         crate::routing::Routes::new(Arc::new(self.snapshot(t))).path(from, to)
     }
 
-    /// Feasible links take terminals in priority order; the rest wait.
+    /// Feasible links take terminals in priority order, group by group;
+    /// the rest wait.
     fn assign_terminals(&self, links: &mut [LinkStatus]) {
-        let cap = self.pattern.links_per_satellite(self.links.terminals);
+        let mut start = 0;
+        for (g, group) in self.groups.iter().enumerate() {
+            let len = self.group_of[start..]
+                .iter()
+                .take_while(|&&x| usize::from(x) == g)
+                .count();
+            self.assign_group(group, &mut links[start..start + len]);
+            start += len;
+        }
+    }
+
+    /// [`World::assign_terminals`] for the links of one group.
+    fn assign_group(&self, group: &LinkGroup, links: &mut [LinkStatus]) {
+        let cap = group.cap();
         let mut order: Vec<usize> = (0..links.len()).filter(|&i| links[i].is_up()).collect();
-        if self.pattern.by_distance() {
+        if group.pattern.by_distance() {
             order.sort_by(|&x, &y| {
                 links[x]
                     .distance
@@ -246,7 +340,7 @@ impl World {
         }
         // `nearest`: a pair qualifies only if one end counts the other among its
         // k nearest feasible neighbours, so leftover terminals never reach far.
-        let kth = match self.pattern {
+        let kth = match group.pattern {
             Pattern::Nearest { k } => Some(self.kth_nearest(links, k as usize)),
             _ => None,
         };
@@ -272,7 +366,7 @@ impl World {
     }
 
     /// Each satellite's distance to its k-th nearest feasible neighbour
-    /// (infinite when it has fewer than k).
+    /// among `links` (infinite when it has fewer than k).
     fn kth_nearest(&self, links: &[LinkStatus], k: usize) -> Vec<f64> {
         let mut near: Vec<Vec<f64>> = vec![Vec::new(); self.names.len()];
         for l in links.iter().filter(|l| l.is_up()) {
@@ -294,7 +388,7 @@ impl World {
     pub fn timeline(&self, interval: SimDuration) -> Timeline {
         Timeline {
             world: self.clone(),
-            tracker: AcquisitionTracker::new(self.links.acquisition, self.candidates.len()),
+            tracker: AcquisitionTracker::new(self.link_model().acquisition, self.candidates.len()),
             interval: SimDuration::from_nanos(interval.as_nanos().max(1)),
             last: None,
             extra: Vec::new(),
@@ -362,15 +456,13 @@ impl Timeline {
 
     fn step(&mut self, t: SimTime, links: Option<&[LinkId]>) -> Snapshot {
         let t = self.last.map_or(t, |last| t.max(last));
-        if self.world.links.acquisition > SimDuration::ZERO {
+        let acquisition = self.world.link_model().acquisition;
+        if acquisition > SimDuration::ZERO {
             let step = self.interval.as_nanos();
             let from = match self.last {
                 Some(last) => last.as_nanos() / step + 1,
                 // Start one acquisition time early so that links found then are settled.
-                None => t
-                    .saturating_sub(self.world.links.acquisition)
-                    .as_nanos()
-                    .div_ceil(step),
+                None => t.saturating_sub(acquisition).as_nanos().div_ceil(step),
             };
             let to = t.as_nanos() / step;
             for k in from..=to {

@@ -141,10 +141,13 @@ fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
         &mut |p: &str| Err(p.to_owned()),
     )?;
     let world = &scenario.world;
-    let model = world.link_model().clone();
+    let _model = world.link_model().clone();
     let token = 0x0b5e_55ed;
     let router = |me: u32| {
-        let mut r = Router::new(SatId(me), token, 1, &model, world.links_of(SatId(me)));
+        let links = world
+            .links_of(SatId(me))
+            .map(|(l, p)| (l, p, world.model_of(l)));
+        let mut r = Router::new(SatId(me), token, 1, links);
         let snap = std::sync::Arc::new(world.snapshot(SimTime::ZERO));
         let routes = orbnet_netem::routing::Routes::new(snap.clone());
         r.update(&snap, Some(std::sync::Arc::new(routes)));

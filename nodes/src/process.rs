@@ -30,6 +30,10 @@ pub struct NodeConfig {
     pub port: Option<u16>,
     /// A restart after a crash.
     pub restarted: bool,
+    /// Called once the satellite is set up, before the run: the binary
+    /// hands the memory freed by set-up back to the system (a satellite
+    /// process that then sleeps would otherwise keep it).
+    pub settle: Option<fn()>,
 }
 
 fn wire_socket(port: Option<u16>) -> std::io::Result<tokio::net::UdpSocket> {
@@ -92,6 +96,9 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         shared: None,
     })?;
     let listeners = crate::tasks::bind_gateways(&tasks).await?;
+    if let Some(settle) = cfg.settle {
+        settle();
+    }
     report.emit(Event::Ready { sat: name });
     let start = match next(&mut lines).await? {
         ToNode::Start { start_unix_ns } => start_unix_ns,

@@ -31,6 +31,22 @@ pub struct Port {
     pub status: Option<LinkStatus>,
     shaper: Shaper,
     seq: u64,
+    /// The link's model, for each packet's loss.
+    model: LinkModel,
+    /// Loss probability of an MTU-sized packet, and of the last packet
+    /// length seen (packets of a flow mostly share one length).
+    mtu_loss: f64,
+    last_loss: (u64, f64),
+}
+
+impl Port {
+    /// Loss probability of a `len`-byte packet outside bursts.
+    fn loss_of(&mut self, len: u64) -> f64 {
+        if self.last_loss.0 != len {
+            self.last_loss = (len, self.model.packet_loss(Bytes(len)));
+        }
+        self.last_loss.1
+    }
 }
 
 /// Why the router dropped a packet (beyond the shaper's reasons).
@@ -86,12 +102,7 @@ pub struct Router {
     me: SatId,
     token: u64,
     ports: BTreeMap<LinkId, Port>,
-    model: LinkModel,
     routes: Option<Arc<Routes>>,
-    /// Loss probability of an MTU-sized packet, and of the last packet
-    /// length seen (packets of a flow mostly share one length).
-    mtu_loss: f64,
-    last_loss: (u64, f64),
     pub drops: BTreeMap<RouterDrop, u64>,
     pub forwarded: u64,
     pub delivered_local: u64,
@@ -114,16 +125,16 @@ fn decrement_ttl(p: &mut [u8]) {
 }
 
 impl Router {
-    /// A router for satellite `me` with one port per candidate link.
-    pub fn new(
+    /// A router for satellite `me` with one port per candidate link: its
+    /// id, the peer at its far end, its model.
+    pub fn new<'m>(
         me: SatId,
         token: u64,
         seed: u64,
-        model: &LinkModel,
-        links: impl Iterator<Item = (LinkId, SatId)>,
+        links: impl Iterator<Item = (LinkId, SatId, &'m LinkModel)>,
     ) -> Router {
         let ports = links
-            .map(|(link, peer)| {
+            .map(|(link, peer, model)| {
                 // One stream per direction: (link, 0) is a→b, (link, 1) is b→a.
                 let dir = u64::from(me > peer);
                 let rng = rng::stream(seed, rng::Domain::LinkLoss, u64::from(link.0) * 2 + dir);
@@ -135,6 +146,9 @@ impl Router {
                         status: None,
                         shaper: Shaper::new(model.queue, model.burst, rng),
                         seq: 0,
+                        model: model.clone(),
+                        mtu_loss: model.packet_loss(model.mtu),
+                        last_loss: (model.mtu.0, model.packet_loss(model.mtu)),
                     },
                 )
             })
@@ -143,10 +157,7 @@ impl Router {
             me,
             token,
             ports,
-            model: model.clone(),
             routes: None,
-            mtu_loss: model.packet_loss(model.mtu),
-            last_loss: (model.mtu.0, model.packet_loss(model.mtu)),
             drops: BTreeMap::new(),
             forwarded: 0,
             delivered_local: 0,
@@ -219,14 +230,6 @@ impl Router {
         self.routes.as_ref().is_some_and(|r| r.has_table(self.me))
     }
 
-    /// Loss probability of a `len`-byte packet outside bursts.
-    fn loss_of(&mut self, len: u64) -> f64 {
-        if self.last_loss.0 != len {
-            self.last_loss = (len, self.model.packet_loss(Bytes(len)));
-        }
-        self.last_loss.1
-    }
-
     fn drop(&mut self, why: RouterDrop) -> Decision {
         *self.drops.entry(why).or_default() += 1;
         Decision::Drop(why)
@@ -256,7 +259,6 @@ impl Router {
             return self.drop(RouterDrop::NoRoute);
         };
         let token = self.token;
-        let loss = self.loss_of(packet.len() as u64);
         let Some(port) = self.ports.get_mut(&route.link) else {
             return self.drop(RouterDrop::NoRoute);
         };
@@ -273,10 +275,10 @@ impl Router {
             delay: status.delay,
             // A loss burst raises the snapshot's loss above the model's;
             // otherwise the loss follows the packet's own size.
-            loss: if status.loss > self.mtu_loss {
+            loss: if status.loss > port.mtu_loss {
                 status.loss
             } else {
-                loss
+                port.loss_of(packet.len() as u64)
             },
         };
         match port
@@ -363,7 +365,8 @@ mod tests {
             terminals: 4,
             queue: Bytes(1 << 20),
         };
-        let mut r = Router::new(SatId(0), 1, 1, &model, std::iter::empty());
+        let mut r = Router::new(SatId(0), 1, 1, std::iter::empty());
+        let _ = &model;
         let p = ipv4(addr::address(SatId(0)), 64);
         assert_eq!(r.route(SimTime::ZERO, p.clone(), true), Decision::Local(p));
         assert_eq!(

@@ -7,6 +7,7 @@
 //!              handshake, exits, signals          events, faults, stop
 //! ```
 
+mod capacity;
 mod handshake;
 mod inprocess;
 mod processes;
@@ -257,6 +258,7 @@ pub(crate) async fn up(
     let p = prepare(&source, &overrides, out, capture)?;
     let scenario = &p.scenario;
     let n = scenario.world.satellites() as usize;
+    capacity::check(n as u64)?;
     let token: u64 = rand::random();
     let exe = std::env::current_exe()
         .map_err(|e| Failure::Run(format!("cannot find own executable: {e}")))?;

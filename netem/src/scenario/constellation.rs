@@ -57,49 +57,59 @@ pub(crate) type Built = (Constellation, Vec<String>, Vec<Arc<dyn Orbit>>, Layout
 /// Most satellites one scenario may hold.
 const MAX_SATELLITES: u64 = 100_000;
 
+/// One `[constellation]` table, written at `at` (`constellation`, or
+/// `constellation[i]` when there are several), its satellites numbered
+/// from `first` (walker and formation satellites are `sat-<first + i>`).
 pub(crate) fn build(
     table: toml::Table,
+    at: &str,
+    first: u32,
     epoch: DateTime<Utc>,
     read: ReadFile<'_>,
 ) -> Checked<Built> {
-    let kind = kind_of::<ConstellationKind>(&table, "constellation")?;
+    let kind = kind_of::<ConstellationKind>(&table, at)?;
     let value = toml::Value::Table(table);
     match kind {
-        ConstellationKind::Walker => walker(typed(value, "constellation")?),
-        ConstellationKind::Tle => tle(typed(value, "constellation")?, epoch, read),
-        ConstellationKind::Formation => formation_of(typed(value, "constellation")?),
+        ConstellationKind::Walker => walker(typed(value, at)?, at, first),
+        ConstellationKind::Tle => tle(typed(value, at)?, at, epoch, read),
+        ConstellationKind::Formation => formation_of(typed(value, at)?, at, first),
     }
 }
 
-fn walker(w: RawWalker) -> Checked<Built> {
+fn walker(w: RawWalker, at: &str, first: u32) -> Checked<Built> {
     if w.planes == 0 {
-        return Err(bad("constellation.planes", "must be ≥ 1 (got 0)"));
+        return Err(bad(format!("{at}.planes"), "must be ≥ 1 (got 0)"));
     }
     if w.per_plane == 0 {
-        return Err(bad("constellation.per_plane", "must be ≥ 1 (got 0)"));
+        return Err(bad(format!("{at}.per_plane"), "must be ≥ 1 (got 0)"));
     }
     let total = u64::from(w.planes) * u64::from(w.per_plane);
     if total > MAX_SATELLITES {
         return Err(bad(
-            "constellation",
+            at,
             format!("{total} satellites; at most {MAX_SATELLITES}"),
         ));
     }
     if w.phasing >= w.planes {
         return Err(bad(
-            "constellation.phasing",
+            format!("{at}.phasing"),
             format!("must be < planes ({}) (got {})", w.planes, w.phasing),
         ));
     }
-    let alt = check_range("constellation.altitude_km", w.altitude_km, 100.0, 100_000.0)?;
+    let alt = check_range(
+        &format!("{at}.altitude_km"),
+        w.altitude_km,
+        100.0,
+        100_000.0,
+    )?;
     let inc = check_range(
-        "constellation.inclination_deg",
+        &format!("{at}.inclination_deg"),
         w.inclination_deg,
         0.0,
         180.0,
     )?;
     let spread = check_range(
-        "constellation.raan_spread_deg",
+        &format!("{at}.raan_spread_deg"),
         w.raan_spread_deg.unwrap_or(360.0),
         0.0,
         360.0,
@@ -116,7 +126,9 @@ fn walker(w: RawWalker) -> Checked<Built> {
         .into_iter()
         .map(|o| Arc::new(o) as Arc<dyn Orbit>)
         .collect();
-    let names = (0..total).map(|i| format!("sat-{i}")).collect();
+    let names = (0..total)
+        .map(|i| format!("sat-{}", u64::from(first) + i))
+        .collect();
     Ok((
         Constellation::Walker(shell),
         names,
@@ -125,18 +137,18 @@ fn walker(w: RawWalker) -> Checked<Built> {
     ))
 }
 
-fn tle(t: RawTle, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
+fn tle(t: RawTle, at: &str, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
     let text = read(&t.file)
-        .map_err(|e| bad("constellation.file", format!("cannot read {}: {e}", t.file)))?;
+        .map_err(|e| bad(format!("{at}.file"), format!("cannot read {}: {e}", t.file)))?;
     let mut sets = parse_element_sets(&text)
-        .map_err(|e| bad("constellation.file", format!("{}: {e}", t.file)))?;
+        .map_err(|e| bad(format!("{at}.file"), format!("{}: {e}", t.file)))?;
     if let Some(p) = &t.names {
         let pattern = glob::Pattern::new(p)
-            .map_err(|e| bad("constellation.names", format!("not a name pattern: {e}")))?;
+            .map_err(|e| bad(format!("{at}.names"), format!("not a name pattern: {e}")))?;
         sets.retain(|(name, _)| pattern.matches(name));
         if sets.is_empty() {
             return Err(bad(
-                "constellation.names",
+                format!("{at}.names"),
                 format!("no satellite in {} matches {p:?}", t.file),
             ));
         }
@@ -144,7 +156,7 @@ fn tle(t: RawTle, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
     if let Some(count) = t.count {
         if count == 0 || count as usize > sets.len() {
             return Err(bad(
-                "constellation.count",
+                format!("{at}.count"),
                 format!("must be in [1, {}] (got {count})", sets.len()),
             ));
         }
@@ -152,7 +164,7 @@ fn tle(t: RawTle, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
     }
     if sets.is_empty() {
         return Err(bad(
-            "constellation.file",
+            format!("{at}.file"),
             format!("{}: no element sets", t.file),
         ));
     }
@@ -162,12 +174,12 @@ fn tle(t: RawTle, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
     for (name, elements) in &sets {
         if !seen.insert(name.clone()) {
             return Err(bad(
-                "constellation.file",
+                format!("{at}.file"),
                 format!("{}: satellite name {name:?} appears twice", t.file),
             ));
         }
         let orbit = TleOrbit::new(elements, epoch)
-            .map_err(|e| bad("constellation.file", format!("{}: {name}: {e}", t.file)))?;
+            .map_err(|e| bad(format!("{at}.file"), format!("{}: {name}: {e}", t.file)))?;
         names.push(name.clone());
         orbits.push(Arc::new(orbit));
     }
@@ -179,38 +191,43 @@ fn tle(t: RawTle, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked<Built> {
     Ok((c, names, orbits, None))
 }
 
-fn formation_of(f: RawFormation) -> Checked<Built> {
+fn formation_of(f: RawFormation, at: &str, first: u32) -> Checked<Built> {
     if f.count == 0 {
-        return Err(bad("constellation.count", "must be ≥ 1 (got 0)"));
+        return Err(bad(format!("{at}.count"), "must be ≥ 1 (got 0)"));
     }
-    let alt = check_range("constellation.altitude_km", f.altitude_km, 100.0, 100_000.0)?;
+    let alt = check_range(
+        &format!("{at}.altitude_km"),
+        f.altitude_km,
+        100.0,
+        100_000.0,
+    )?;
     let inc = match f.inclination_deg {
-        Some(i) => check_range("constellation.inclination_deg", i, 0.0, 180.0)?,
+        Some(i) => check_range(&format!("{at}.inclination_deg"), i, 0.0, 180.0)?,
         None => sun_synchronous_inclination(alt * 1e3).ok_or_else(|| {
             bad(
-                "constellation.inclination_deg",
+                format!("{at}.inclination_deg"),
                 format!("no sun-synchronous orbit at {alt} km: give one"),
             )
         })?,
     };
-    let raan = check_range("constellation.raan_deg", f.raan_deg, -360.0, 360.0)?;
-    let spacing = check_positive("constellation.spacing_m", f.spacing_m.unwrap_or(100.0))?;
-    let radius = check_positive("constellation.radius_m", f.radius_m.unwrap_or(1000.0))?;
+    let raan = check_range(&format!("{at}.raan_deg"), f.raan_deg, -360.0, 360.0)?;
+    let spacing = check_positive(&format!("{at}.spacing_m"), f.spacing_m.unwrap_or(100.0))?;
+    let radius = check_positive(&format!("{at}.radius_m"), f.radius_m.unwrap_or(1000.0))?;
     let lattice = Lattice {
         count: f.count,
         spacing_m: spacing,
         radius_m: radius,
     };
     if (radius / spacing).powi(2) > 4.0 * MAX_SATELLITES as f64 {
-        return Err(bad("constellation.spacing_m", "too small for the radius"));
+        return Err(bad(format!("{at}.spacing_m"), "too small for the radius"));
     }
     let reference = CircularOrbit::new(alt * 1e3, inc.to_radians(), raan.to_radians(), 0.0);
     let orbits = formation(reference, &lattice)
-        .map_err(|e| bad("constellation.count", e.to_string()))?
+        .map_err(|e| bad(format!("{at}.count"), e.to_string()))?
         .into_iter()
         .map(|o| Arc::new(o) as Arc<dyn Orbit>)
         .collect();
-    let names = (0..f.count).map(|i| format!("sat-{i}")).collect();
+    let names = (0..f.count).map(|i| format!("sat-{}", first + i)).collect();
     let c = Constellation::Formation {
         altitude_m: alt * 1e3,
         inclination: inc.to_radians(),

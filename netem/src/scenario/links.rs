@@ -26,74 +26,82 @@ crate::named! {
     }
 }
 
-/// The pattern and the link model of `[links]`.
+/// The pattern and the link model of a `[links]` table written at `at`,
+/// over the satellites `names` of one constellation.
 pub(crate) fn build(
-    raw: RawLinks,
+    raw: &RawLinks,
+    at: &str,
     names: &[String],
     layout: Layout,
 ) -> Checked<(Pattern, LinkModel)> {
-    let model = model(&raw)?;
-    let pattern = pattern(&raw, names, layout, model.terminals)?;
+    let model = model(raw, at)?;
+    let pattern = pattern(raw, at, names, layout, model.terminals)?;
     Ok((pattern, model))
 }
 
 /// Everything of a link but its pattern.
-fn model(raw: &RawLinks) -> Checked<LinkModel> {
-    let rate = check_positive("links.rate_gbps", raw.rate_gbps)?;
+pub(crate) fn model(raw: &RawLinks, at: &str) -> Checked<LinkModel> {
+    let rate = check_positive(&format!("{at}.rate_gbps"), raw.rate_gbps)?;
     if rate > 1e6 {
         return Err(bad(
-            "links.rate_gbps",
+            format!("{at}.rate_gbps"),
             format!("must be ≤ 1e6 (got {rate})"),
         ));
     }
     let mtu = raw.mtu.unwrap_or(9000);
     if !(576..=65_535).contains(&mtu) {
         return Err(bad(
-            "links.mtu",
+            format!("{at}.mtu"),
             format!("must be in [576, 65535] (got {mtu})"),
         ));
     }
     let grazing = check_range(
-        "links.grazing_km",
+        &format!("{at}.grazing_km"),
         raw.grazing_km.unwrap_or(80.0),
         0.0,
         10_000.0,
     )?;
     let max_range = match raw.max_range_km {
         None => f64::INFINITY,
-        Some(r) => check_positive("links.max_range_km", r)?,
+        Some(r) => check_positive(&format!("{at}.max_range_km"), r)?,
     };
     let acquisition = check_range(
-        "links.acquisition_s",
+        &format!("{at}.acquisition_s"),
         raw.acquisition_s.unwrap_or(0.0),
         0.0,
         86_400.0,
     )?;
     let ber = raw.ber.unwrap_or(0.0);
     if !(0.0..1.0).contains(&ber) {
-        return Err(bad("links.ber", format!("must be in [0, 1) (got {ber})")));
+        return Err(bad(
+            format!("{at}.ber"),
+            format!("must be in [0, 1) (got {ber})"),
+        ));
     }
     let loss = raw.loss.unwrap_or(0.0);
     if !(0.0..1.0).contains(&loss) {
-        return Err(bad("links.loss", format!("must be in [0, 1) (got {loss})")));
+        return Err(bad(
+            format!("{at}.loss"),
+            format!("must be in [0, 1) (got {loss})"),
+        ));
     }
     let terminals = raw.terminals.unwrap_or(4);
     if terminals == 0 {
-        return Err(bad("links.terminals", "must be ≥ 1 (got 0)"));
+        return Err(bad(format!("{at}.terminals"), "must be ≥ 1 (got 0)"));
     }
     let terminal_rate = BitsPerSecond::from_gbps(rate);
     Ok(LinkModel {
         terminal_rate,
-        rate_model: rate_model(raw)?,
+        rate_model: rate_model(raw, at)?,
         mtu: Bytes(u64::from(mtu)),
         ber,
         loss,
-        burst: raw.burst.as_ref().map(burst).transpose()?,
+        burst: raw.burst.as_ref().map(|b| burst(b, at)).transpose()?,
         grazing: Meters::from_km(grazing),
         max_range: Meters::from_km(max_range),
         acquisition: SimDuration::from_secs_f64(acquisition),
         terminals,
-        queue: Bytes(queue(raw.queue_bytes, terminal_rate, mtu)?),
+        queue: Bytes(queue(raw.queue_bytes, terminal_rate, mtu, at)?),
     })
 }
 
@@ -104,11 +112,11 @@ fn model(raw: &RawLinks) -> Checked<LinkModel> {
 /// window: half the bandwidth-delay product. 50 ms holds that on paths up
 /// to 100 ms of round trip (BENCHMARKS.md, the long-path rows). Memory is
 /// only used when full.
-fn queue(given: Option<u64>, rate: BitsPerSecond, mtu: u32) -> Checked<u64> {
+fn queue(given: Option<u64>, rate: BitsPerSecond, mtu: u32, at: &str) -> Checked<u64> {
     let queue = given.unwrap_or_else(|| (rate.0 / 8 / 20).clamp(1 << 20, 256 << 20));
     if queue < u64::from(mtu) {
         return Err(bad(
-            "links.queue_bytes",
+            format!("{at}.queue_bytes"),
             format!("must hold one MTU ({mtu}) (got {queue})"),
         ));
     }
@@ -116,7 +124,13 @@ fn queue(given: Option<u64>, rate: BitsPerSecond, mtu: u32) -> Checked<u64> {
 }
 
 /// Which pairs may link.
-fn pattern(raw: &RawLinks, names: &[String], layout: Layout, terminals: u32) -> Checked<Pattern> {
+fn pattern(
+    raw: &RawLinks,
+    at: &str,
+    names: &[String],
+    layout: Layout,
+    terminals: u32,
+) -> Checked<Pattern> {
     let default = if layout.is_some() {
         PatternName::PlusGrid
     } else {
@@ -126,7 +140,7 @@ fn pattern(raw: &RawLinks, names: &[String], layout: Layout, terminals: u32) -> 
     let only = |field: &str, present: bool, for_pattern: PatternName| -> Checked<()> {
         if present && name != for_pattern {
             Err(bad(
-                format!("links.{field}"),
+                format!("{at}.{field}"),
                 format!("only for pattern = \"{for_pattern}\""),
             ))
         } else {
@@ -137,15 +151,19 @@ fn pattern(raw: &RawLinks, names: &[String], layout: Layout, terminals: u32) -> 
     only("pairs", raw.pairs.is_some(), PatternName::Explicit)?;
     match name {
         PatternName::PlusGrid => {
-            let (planes, per_plane) = layout
-                .ok_or_else(|| bad("links.pattern", "plus-grid needs a walker constellation"))?;
+            let (planes, per_plane) = layout.ok_or_else(|| {
+                bad(
+                    format!("{at}.pattern"),
+                    "plus-grid needs a walker constellation",
+                )
+            })?;
             Ok(Pattern::PlusGrid { planes, per_plane })
         }
         PatternName::Nearest => {
             let k = raw.k.unwrap_or(terminals);
             if k == 0 || k > terminals {
                 return Err(bad(
-                    "links.k",
+                    format!("{at}.k"),
                     format!("must be in [1, terminals = {terminals}] (got {k})"),
                 ));
             }
@@ -154,19 +172,20 @@ fn pattern(raw: &RawLinks, names: &[String], layout: Layout, terminals: u32) -> 
         PatternName::All => {
             if names.len() > 5_000 {
                 return Err(bad(
-                    "links.pattern",
+                    format!("{at}.pattern"),
                     format!("\"all\" on {} satellites is too many pairs", names.len()),
                 ));
             }
             Ok(Pattern::All)
         }
-        PatternName::Explicit => explicit(raw.pairs.as_deref(), names),
+        PatternName::Explicit => explicit(raw.pairs.as_deref(), at, names),
     }
 }
 
 /// `pattern = "explicit"`: the listed pairs.
-fn explicit(pairs: Option<&[(String, String)]>, names: &[String]) -> Checked<Pattern> {
-    let pairs = pairs.ok_or_else(|| bad("links.pairs", "required for pattern = \"explicit\""))?;
+fn explicit(pairs: Option<&[(String, String)]>, at: &str, names: &[String]) -> Checked<Pattern> {
+    let pairs =
+        pairs.ok_or_else(|| bad(format!("{at}.pairs"), "required for pattern = \"explicit\""))?;
     let find = |i: usize, n: &str| -> Checked<SatId> {
         names
             .iter()
@@ -174,7 +193,7 @@ fn explicit(pairs: Option<&[(String, String)]>, names: &[String]) -> Checked<Pat
             .map(|p| SatId(p as u32))
             .ok_or_else(|| {
                 bad(
-                    format!("links.pairs[{i}]"),
+                    format!("{at}.pairs[{i}]"),
                     format!("no satellite named {n:?}"),
                 )
             })
@@ -184,7 +203,7 @@ fn explicit(pairs: Option<&[(String, String)]>, names: &[String]) -> Checked<Pat
         let (a, b) = (find(i, a)?, find(i, b)?);
         if a == b {
             return Err(bad(
-                format!("links.pairs[{i}]"),
+                format!("{at}.pairs[{i}]"),
                 "a satellite cannot link to itself",
             ));
         }
@@ -194,25 +213,29 @@ fn explicit(pairs: Option<&[(String, String)]>, names: &[String]) -> Checked<Pat
 }
 
 /// How a link's rate follows its length.
-fn rate_model(raw: &RawLinks) -> Checked<RateModel> {
+fn rate_model(raw: &RawLinks, at: &str) -> Checked<RateModel> {
     let beam_fields =
         raw.aperture_cm.is_some() || raw.wavelength_nm.is_some() || raw.full_rate_km.is_some();
     match raw.rate_model.unwrap_or(RateModelName::Fixed) {
         RateModelName::Fixed if beam_fields => Err(bad(
-            "links.rate_model",
+            format!("{at}.rate_model"),
             "aperture_cm, wavelength_nm and full_rate_km need rate_model = \"gaussian\"",
         )),
         RateModelName::Fixed => Ok(RateModel::Fixed),
         RateModelName::Gaussian => {
-            let aperture =
-                check_positive("links.aperture_cm", raw.aperture_cm.unwrap_or(10.0))? / 100.0;
-            let wavelength =
-                check_positive("links.wavelength_nm", raw.wavelength_nm.unwrap_or(1550.0))? * 1e-9;
+            let aperture = check_positive(
+                &format!("{at}.aperture_cm"),
+                raw.aperture_cm.unwrap_or(10.0),
+            )? / 100.0;
+            let wavelength = check_positive(
+                &format!("{at}.wavelength_nm"),
+                raw.wavelength_nm.unwrap_or(1550.0),
+            )? * 1e-9;
             // The Rayleigh range of a beam of waist w0 = aperture / 2.
             let w0 = aperture / 2.0;
             let zr = std::f64::consts::PI * w0 * w0 / wavelength;
             let full = match raw.full_rate_km {
-                Some(km) => check_positive("links.full_rate_km", km)? * 1e3,
+                Some(km) => check_positive(&format!("{at}.full_rate_km"), km)? * 1e3,
                 None => zr,
             };
             Ok(RateModel::GaussianBeam {
@@ -225,8 +248,8 @@ fn rate_model(raw: &RawLinks) -> Checked<RateModel> {
 }
 
 /// Gilbert–Elliott bursts of loss.
-fn burst(b: &RawBurst) -> Checked<GilbertElliott> {
-    let p = |f: &str, v: f64| check_range(&format!("links.burst.{f}"), v, 0.0, 1.0);
+fn burst(b: &RawBurst, at: &str) -> Checked<GilbertElliott> {
+    let p = |f: &str, v: f64| check_range(&format!("{at}.burst.{f}"), v, 0.0, 1.0);
     Ok(GilbertElliott {
         p_good_bad: p("p_good_bad", b.p_good_bad)?,
         p_bad_good: p("p_bad_good", b.p_bad_good)?,

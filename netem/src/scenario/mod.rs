@@ -16,6 +16,7 @@ mod faults;
 mod gateways;
 mod links;
 mod raw;
+mod shells;
 #[cfg(test)]
 mod tests;
 mod workloads;
@@ -36,6 +37,7 @@ pub use elements::{ElementsError, parse_element_sets};
 pub use faults::FaultName;
 pub use gateways::{Gateway, GatewayProtocol};
 pub use links::{PatternName, RateModelName};
+pub use shells::Shell;
 pub use workloads::{MAX_TCP_RANKS, WorkloadKind};
 
 /// A scenario file rejected: which file, which field, why.
@@ -68,7 +70,10 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// How often every satellite recomputes link states and routes.
     pub routing_interval: SimDuration,
+    /// What the first constellation was built from.
     pub constellation: Constellation,
+    /// Every constellation, in file order, with its satellites.
+    pub shells: Vec<Shell>,
     pub world: World,
     pub workloads: Vec<Workload>,
     /// The accelerator every satellite carries (needed by `train`).
@@ -112,6 +117,14 @@ impl Scenario {
         self.duration =
             positive_duration(seconds).ok_or_else(|| format!("must be > 0 (got {seconds})"))?;
         Ok(())
+    }
+
+    /// The name of the constellation satellite `sat` belongs to.
+    pub fn shell_of(&self, sat: crate::units::SatId) -> &str {
+        self.shells
+            .iter()
+            .find(|s| s.satellites.contains(&sat.0))
+            .map_or("?", |s| s.name.as_str())
     }
 
     /// Whether a workload speaks QUIC (so the run needs a certificate).
@@ -204,10 +217,7 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         })?;
     let raw: RawScenario = typed(value, "")?;
     let h = header(&raw)?;
-    let (constellation, names, orbits, layout) =
-        constellation::build(raw.constellation, h.epoch, read)?;
-    let (pattern, links) = links::build(raw.links, &names, layout)?;
-    let mut world = World::new(names, orbits, pattern, links);
+    let (shells, mut world) = shells::build(raw.constellation, raw.links, h.epoch, read)?;
     world.set_faults(faults::build_all(raw.fault, &world)?);
     let gateways = raw
         .gateway
@@ -246,7 +256,8 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         tdf: h.tdf,
         duration: h.duration,
         routing_interval: h.routing_interval,
-        constellation,
+        constellation: shells[0].constellation.clone(),
+        shells,
         world,
         workloads,
         accelerator,

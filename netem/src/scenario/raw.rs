@@ -17,8 +17,10 @@ pub(crate) struct RawScenario {
     pub(crate) tdf: Option<f64>,
     pub(crate) duration_s: Option<f64>,
     pub(crate) routing_interval_ms: Option<f64>,
-    pub(crate) constellation: toml::Table,
-    pub(crate) links: RawLinks,
+    /// One table, or an array of them (several constellations).
+    pub(crate) constellation: toml::Value,
+    /// The defaults of every constellation's links, and `between`.
+    pub(crate) links: toml::Table,
     pub(crate) accelerator: Option<RawAccelerator>,
     #[serde(default)]
     pub(crate) workload: Vec<toml::Table>,
@@ -204,3 +206,15 @@ pub(crate) struct RawPing {
 }
 
 // ---------------------------------------------------------------- loading
+
+/// `[[links.between]]`: each satellite of constellation `a` linked to its
+/// nearest of `b`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBetween {
+    pub(crate) a: String,
+    pub(crate) b: String,
+    pub(crate) pattern: Option<PatternName>,
+    pub(crate) k: Option<u32>,
+    pub(crate) max_range_km: Option<f64>,
+}

@@ -529,3 +529,113 @@ fn sun_synchronous_inclination_at_650_km() {
     let i = sun_synchronous_inclination(650e3).expect("exists");
     assert!((i - 97.98).abs() < 0.05, "{i}");
 }
+
+/// A Walker shell of 2 × 6 and the three demo element sets, joined.
+fn two_shells(extra: &str) -> String {
+    format!(
+        r#"
+name = "two"
+[[constellation]]
+name = "grid"
+kind = "walker"
+planes = 2
+per_plane = 6
+altitude_km = 800
+inclination_deg = 53
+
+[[constellation]]
+name = "demo"
+kind = "tle"
+file = "d.tle"
+[constellation.links]
+pattern = "nearest"
+k = 2
+rate_gbps = 5
+
+[links]
+rate_gbps = 10
+{extra}
+"#
+    )
+}
+
+fn parse_with_tle(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(text, "x.toml", &mut |_| Ok(DEMO_TLE.to_owned()))
+}
+
+#[test]
+fn several_constellations_share_one_numbering_and_keep_their_own_links() {
+    let s = parse_with_tle(&two_shells("")).expect("valid");
+    assert_eq!(s.world.satellites(), 15);
+    assert_eq!(s.shells.len(), 2);
+    assert_eq!(
+        (s.shells[1].name.as_str(), s.shells[1].satellites.clone()),
+        ("demo", 12..15)
+    );
+    // Walker satellites are sat-<i>; element sets keep their names and
+    // answer to sat-<i> too.
+    assert_eq!(s.world.name(SatId(11)), "sat-11");
+    assert_eq!(s.world.name(SatId(12)), "DEMO-1");
+    assert_eq!(s.world.find("sat-13"), Some(SatId(13)));
+    assert_eq!(s.world.find("DEMO-2"), Some(SatId(13)));
+    assert_eq!(s.shell_of(SatId(3)), "grid");
+    assert_eq!(s.shell_of(SatId(14)), "demo");
+    // The grid's +Grid links (two rings of 6, and 6 between the two
+    // planes) and the element sets' pairs (3), each with its own rate;
+    // none between them.
+    let groups = s.world.groups();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(s.world.candidates().len(), 18 + 3);
+    assert!(
+        s.world
+            .candidates()
+            .iter()
+            .all(|&(a, b)| (a.0 < 12) == (b.0 < 12))
+    );
+    assert_eq!(groups[0].model.terminal_rate.gbps(), 10.0);
+    assert_eq!(groups[1].model.terminal_rate.gbps(), 5.0);
+}
+
+#[test]
+fn links_between_join_two_constellations() {
+    let s = parse_with_tle(&two_shells(
+        "[[links.between]]\na = \"grid\"\nb = \"demo\"\nk = 1\nmax_range_km = 3000\n",
+    ))
+    .expect("valid");
+    let g = &s.world.groups()[2];
+    assert_eq!((g.a.clone(), g.b.clone()), (0..12, Some(12..15)));
+    assert_eq!(s.world.candidates().len(), 18 + 3 + 12 * 3);
+    assert_eq!(g.model.terminals, 1);
+    assert!((g.model.max_range.km() - 3000.0).abs() < 1e-9);
+}
+
+#[test]
+fn several_constellations_are_checked() {
+    let bad = |text: String, field: &str, reason: &str| match parse_with_tle(&text) {
+        Ok(_) => panic!("accepted; expected {field}: {reason}"),
+        Err(e) => {
+            assert_eq!(e.field, field, "{e}");
+            assert!(e.reason.contains(reason), "{e}");
+        }
+    };
+    bad(
+        two_shells("").replace("name = \"demo\"", "name = \"grid\""),
+        "constellation[1].name",
+        "names two constellations",
+    );
+    bad(
+        two_shells("[[links.between]]\na = \"grid\"\nb = \"moon\"\n"),
+        "links.between[0].b",
+        "no constellation named \"moon\"",
+    );
+    bad(
+        two_shells("").replace("rate_gbps = 5", "rate_gbps = 5\nmtu = 1500"),
+        "constellation[1].links.mtu",
+        "must equal",
+    );
+    bad(
+        two_shells("").replace("planes = 2", "planes = 0"),
+        "constellation[0].planes",
+        "≥ 1",
+    );
+}

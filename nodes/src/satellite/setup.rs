@@ -86,7 +86,8 @@ impl Satellite {
         } = setup;
         let world = &scenario.world;
         let model = world.link_model().clone();
-        let router = Router::new(me, token, scenario.seed, &model, world.links_of(me));
+        let links = world.links_of(me).map(|(l, p)| (l, p, world.model_of(l)));
+        let router = Router::new(me, token, scenario.seed, links);
         let stack_seed = rng::stream_seed(scenario.seed, rng::Domain::Satellite, u64::from(me.0));
         let mut stack = Stack::new(me, model.mtu.0 as usize, stack_seed);
         let notify = Arc::new(tokio::sync::Notify::new());
