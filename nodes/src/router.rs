@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use orbnet_netem::routing::Routes;
 use orbnet_netem::shaper::{Conditions, DropReason, Shaper, Verdict};
-use orbnet_netem::{Bytes, LinkId, LinkState, LinkStatus, SatId, SimTime, Snapshot, rng};
+use orbnet_netem::{
+    Bytes, LinkId, LinkState, LinkStatus, SatId, SimDuration, SimTime, Snapshot, rng,
+};
 
 use smoltcp::wire::Ipv4Packet;
 
@@ -223,6 +225,34 @@ impl Router {
             self.routes = routes;
         }
         changes
+    }
+
+    /// How many bytes the local stack may still send before an up port's
+    /// egress queue passes its threshold (`None`: no port is up), and
+    /// when every port will be below its threshold again if one is over.
+    /// A port's threshold is half its queue, or 20 ms at its rate if less.
+    pub(crate) fn egress_budget(&mut self, now: SimTime) -> (Option<u64>, Option<SimTime>) {
+        let mut budget: Option<u64> = None;
+        let mut ready: Option<SimTime> = None;
+        for p in self.ports.values_mut() {
+            let Some(status) = p.status.filter(|s| s.is_up()) else {
+                continue;
+            };
+            let rate = status.rate.0 as f64 / 8.0;
+            let threshold = ((p.model.queue.0 / 2) as f64).min(rate * 0.020) as u64;
+            let backlog = p.shaper.backlog(now).0;
+            let left = threshold.saturating_sub(backlog);
+            budget = Some(budget.map_or(left, |b| b.min(left)));
+            if left == 0 && rate > 0.0 {
+                // Until an MTU below the threshold, and never now: time
+                // must pass for the queue to drain.
+                let excess = (backlog + p.model.mtu.0).saturating_sub(threshold);
+                let drain = SimDuration::from_secs_f64(excess as f64 / rate)
+                    .max(SimDuration::from_nanos(1_000));
+                ready = Some(ready.map_or(now + drain, |r| r.max(now + drain)));
+            }
+        }
+        (budget, ready)
     }
 
     /// Whether the current routes were used: this satellite's table was built.

@@ -38,10 +38,19 @@ pub enum SocketError {
 }
 
 /// A packet queue device.
+///
+/// Its egress has a budget the satellite sets before each poll: the bytes
+/// the stack may still send before its links' egress queues fill
+/// (`None`: no limit). At zero the device refuses to transmit, as a NIC
+/// whose queue is full pushes back on its host; TCP then keeps its data
+/// in its socket instead of losing it at the first hop (smoltcp neither
+/// paces nor recovers well from a burst of drops: BENCHMARKS.md, the
+/// long-path rows). Replies to received packets pass regardless.
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
     pub rx: VecDeque<Vec<u8>>,
     pub tx: VecDeque<Vec<u8>>,
+    pub budget: Option<u64>,
     mtu: usize,
 }
 
@@ -49,9 +58,9 @@ pub(crate) struct Queues {
 #[derive(Debug)]
 pub(crate) struct Rx(Vec<u8>);
 
-/// Appends one packet to the transmit queue.
+/// Appends one packet to the transmit queue, spending the budget.
 #[derive(Debug)]
-pub(crate) struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
+pub(crate) struct Tx<'a>(&'a mut VecDeque<Vec<u8>>, Option<&'a mut Option<u64>>);
 
 impl RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -64,6 +73,9 @@ impl TxToken for Tx<'_> {
         let mut buf = vec![0u8; len];
         let r = f(&mut buf);
         self.0.push_back(buf);
+        if let Some(Some(b)) = self.1 {
+            *b = b.saturating_sub(len as u64);
+        }
         r
     }
 }
@@ -74,11 +86,14 @@ impl Device for Queues {
 
     fn receive(&mut self, _t: Instant) -> Option<(Rx, Tx<'_>)> {
         let p = self.rx.pop_front()?;
-        Some((Rx(p), Tx(&mut self.tx)))
+        Some((Rx(p), Tx(&mut self.tx, None)))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<Tx<'_>> {
-        Some(Tx(&mut self.tx))
+        if self.budget == Some(0) {
+            return None;
+        }
+        Some(Tx(&mut self.tx, Some(&mut self.budget)))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

@@ -78,6 +78,17 @@ impl TcpPort {
         Ok(Self::new(handle, buffer, notify))
     }
 
+    /// Turns Nagle's algorithm on: for connections that carry streams of
+    /// bytes (a gateway's), where a full segment is always at hand, so
+    /// that congestion avoidance's few-byte window increments do not send
+    /// a runt beside every full segment (see `bulk`).
+    pub(crate) fn coalesce(&self, stack: &mut Stack) {
+        stack
+            .sockets
+            .get_mut::<tcp::Socket>(self.handle)
+            .set_nagle_enabled(true);
+    }
+
     /// Whether the task has dropped its stream and the socket has closed:
     /// the node can then remove the socket from its stack.
     fn finished(&self, stack: &mut Stack) -> bool {

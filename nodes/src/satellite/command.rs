@@ -27,7 +27,7 @@ impl Satellite {
                 );
             }
             Command::TcpConnect { to, port, reply } => {
-                let r = self.connect(to, port, TEST_BUFFER);
+                let r = self.connect(to, port, TEST_BUFFER, false);
                 let _ = reply.send(r.map_err(|e| e.to_string()));
             }
             Command::TcpListen { port, reply } => {
@@ -53,7 +53,7 @@ impl Satellite {
                 // Both ways of a gateway connection are windowed to the
                 // path as it is when the client connects.
                 let buffer = path_window(self.scenario.world.path(now, me, to), 1);
-                match self.connect(to, port, buffer) {
+                match self.connect(to, port, buffer, true) {
                     Ok(stream) => {
                         let _ = reply.send(stream);
                     }
@@ -64,12 +64,14 @@ impl Satellite {
         }
     }
 
-    /// A TCP connection from a fresh local port to `to`:`port`.
+    /// A TCP connection from a fresh local port to `to`:`port`; `coalesce`
+    /// for a stream of bytes (see [`TcpPort::coalesce`]).
     fn connect(
         &mut self,
         to: orbnet_netem::SatId,
         port: u16,
         buffer: usize,
+        coalesce: bool,
     ) -> Result<crate::stream::TcpStream, crate::stack::SocketError> {
         let local = self.local_port();
         let ip = crate::addr::address(to);
@@ -81,6 +83,9 @@ impl Satellite {
             buffer,
             self.notify.clone(),
         )?;
+        if coalesce {
+            p.coalesce(&mut self.stack);
+        }
         self.apps.push(Box::new(p));
         Ok(stream)
     }

@@ -77,6 +77,9 @@ pub struct Satellite {
     /// Whether the satellite wakes at every routing instant (see
     /// [`routing::Routing::wakes_every_instant`]).
     wakes_for_routes: bool,
+    /// While the stack's egress pushes back: when the queues will have
+    /// drained enough for it to send again.
+    egress_ready: Option<SimTime>,
     /// When to work out the next routing instant's view ahead, and the view.
     prefetch_at: Option<SimTime>,
     prefetched: Option<(SimTime, routing::View)>,
@@ -209,11 +212,17 @@ impl Satellite {
             .any(|a| a.samples())
             .then_some(self.next_stats);
         let routing = self.wakes_for_routes.then_some(self.next_routing);
+        // While the egress pushes back, the stack has nothing it can send
+        // before the queues drain.
+        let stack = match self.egress_ready {
+            Some(ready) => Some(ready),
+            None => self.stack.poll_at(self.last),
+        };
         [
             self.prefetch_at,
             self.due.peek().map(|r| r.0.0),
             apps,
-            self.stack.poll_at(self.last),
+            stack,
             sample,
             routing,
         ]
@@ -286,6 +295,9 @@ impl Satellite {
 
     /// Runs the stack at `vt` and routes what it sent.
     fn poll_stack(&mut self, vt: SimTime) {
+        let (budget, ready) = self.router.egress_budget(vt);
+        self.stack.device.budget = budget;
+        self.egress_ready = ready;
         self.stack.poll(vt);
         while let Some(packet) = self.stack.device.tx.pop_front() {
             let d = self.router.route(vt, packet, false);

@@ -110,6 +110,7 @@ impl Satellite {
         };
         let mut sat = Satellite {
             wakes_for_routes: routing.wakes_every_instant(),
+            egress_ready: None,
             prefetch_at: None,
             prefetched: None,
             routing,
