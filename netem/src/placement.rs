@@ -42,8 +42,8 @@
 //! partitioned as below, so a one-plane ring falls into H arcs.
 //!
 //! **Other constellations** (TLE sets, formations): a balanced graph
-//! partition of the links ([`partition`]), never costlier than splitting the
-//! satellites by index into contiguous blocks.
+//! partition of the links (`placement/partition.rs`), never costlier than
+//! splitting the satellites by index into contiguous blocks.
 //!
 //! **Ground stations** are placed after the satellites, each with the host
 //! whose satellites it sees most: [`Placement::host_seeing_most`] takes
