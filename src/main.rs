@@ -1,8 +1,10 @@
 //! orbnet: an inter-satellite optical network emulator.
 //!
 //! `orbnet plan` shows the emulated world at chosen instants; `orbnet up`
-//! runs a scenario with one process per satellite.
+//! runs a scenario with one process per satellite; `orbnet deploy` writes
+//! the files that launch a run split across hosts (Kubernetes, Slurm).
 
+mod deploy;
 mod geometric;
 mod load;
 mod plan;
@@ -10,10 +12,11 @@ mod results;
 mod up;
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use orbnet_netem::placement::Placement;
 
 use crate::load::Source;
 
@@ -60,6 +63,10 @@ enum Command {
         step: f64,
         #[arg(long, value_enum, default_value_t = plan::Format::Table)]
         format: plan::Format,
+        /// Also show how a run splits across this many hosts: each host's
+        /// satellites, the links cut between hosts, the shortest cut delay.
+        #[arg(long)]
+        hosts: Option<u32>,
     },
     /// Run a scenario: one process per satellite, then write the results.
     Up {
@@ -78,6 +85,11 @@ enum Command {
         /// time, joined by an in-memory wire: deterministic for a seed.
         #[arg(long)]
         in_process: bool,
+    },
+    /// Write the files that launch a run split across hosts on Kubernetes or Slurm.
+    Deploy {
+        #[command(subcommand)]
+        engine: deploy::Engine,
     },
     /// Parse and check a scenario, print what it holds; exit 0 if valid, 2 if not.
     Validate {
@@ -173,18 +185,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             until,
             step,
             format,
-        } => {
-            let source = Source::from_arg(Some(&scenario));
-            let scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
-            let instants = plan::Steps { at, until, step }
-                .instants()
-                .map_err(Failure::BadInput)?;
-            let text = plan::render(&scenario, &instants, format);
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = stdout.write_all(text.as_bytes());
-            Ok(())
-        }
+            hosts,
+        } => plan_command(&scenario, plan::Steps { at, until, step }, format, hosts),
         Command::Up {
             scenario,
             out,
@@ -192,6 +194,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             capture,
             in_process,
         } => up_command(scenario, out, overrides, &capture, in_process),
+        Command::Deploy { engine } => deploy::run(&engine).map_err(|e| {
+            if e.is_bad_input() {
+                Failure::BadInput(e.to_string())
+            } else {
+                Failure::Run(e.to_string())
+            }
+        }),
         Command::Validate { scenario } => {
             let source = Source::from_arg(Some(&scenario));
             let s = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
@@ -200,6 +209,36 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Node(args) => node(args),
     }
+}
+
+/// `orbnet plan`: prints the world at the instants, and with `hosts` the
+/// split across that many hosts.
+fn plan_command(
+    scenario: &Path,
+    steps: plan::Steps,
+    format: plan::Format,
+    hosts: Option<u32>,
+) -> Result<(), Failure> {
+    let source = Source::from_arg(Some(scenario));
+    let scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let instants = steps.instants().map_err(Failure::BadInput)?;
+    let placement = match hosts {
+        Some(_) if format == plan::Format::Csv => {
+            return Err(Failure::BadInput(
+                "--hosts: CSV has one row per link; use --format table or json".into(),
+            ));
+        }
+        Some(n) => Some(
+            Placement::new(&scenario.world, &scenario.constellation, n)
+                .map_err(|e| Failure::BadInput(format!("--hosts: {e}")))?,
+        ),
+        None => None,
+    };
+    let text = plan::render(&scenario, &instants, format, placement.as_ref());
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    Ok(())
 }
 
 /// `orbnet up`: runs the scenario, prints its summary; exit 1 when a

@@ -1,8 +1,12 @@
-//! `orbnet plan`: the world at chosen instants, without starting a satellite.
+//! `orbnet plan`: the world at chosen instants, without starting a
+//! satellite; with `--hosts N`, also how a run splits across N hosts
+//! ([`orbnet_netem::placement`]).
 
 use std::fmt::Write as _;
 
+use orbnet_netem::placement::{Placement, Share};
 use orbnet_netem::routing::{Routes, summarize};
+use orbnet_netem::world::World;
 use orbnet_netem::{LinkState, Scenario, SimTime, Snapshot};
 use serde::Serialize;
 
@@ -53,6 +57,33 @@ struct PlanJson<'a> {
     constellation: &'static str,
     satellites: Vec<SatJson<'a>>,
     steps: Vec<StepJson<'a>>,
+    /// With `--hosts`: the split as a whole, then each host's share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement: Option<PlacementJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts: Option<Vec<HostJson<'a>>>,
+}
+
+#[derive(Serialize)]
+struct PlacementJson {
+    method: &'static str,
+    hosts: u32,
+    links_cut: usize,
+    shortest_cut_delay_ms: Option<f64>,
+    /// [`Placement::digest`], in hexadecimal.
+    digest: String,
+}
+
+#[derive(Serialize)]
+struct HostJson<'a> {
+    index: u32,
+    satellites: Vec<&'a str>,
+    /// Runs of consecutive satellites: first and last name of each.
+    ranges: Vec<[&'a str; 2]>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    planes: Vec<u32>,
+    links_cut: usize,
+    shortest_cut_delay_ms: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -120,19 +151,39 @@ pub(crate) fn snapshots(scenario: &Scenario, instants: &[f64]) -> Vec<Snapshot> 
         .collect()
 }
 
-/// Renders the plan in `format`.
-pub(crate) fn render(scenario: &Scenario, instants: &[f64], format: Format) -> String {
+/// Renders the plan in `format`, with the split across hosts when given
+/// (CSV, one row per link, has no place for it: the caller refuses that).
+pub(crate) fn render(
+    scenario: &Scenario,
+    instants: &[f64],
+    format: Format,
+    placement: Option<&Placement>,
+) -> String {
     let snaps = snapshots(scenario, instants);
     match format {
-        Format::Json => json(scenario, &snaps),
+        Format::Json => json(scenario, &snaps, placement),
         Format::Csv => csv(scenario, &snaps),
-        Format::Table => table(scenario, &snaps),
+        Format::Table => {
+            let mut out = table(scenario, &snaps);
+            if let Some(p) = placement {
+                out.push_str(&hosts_table(&scenario.world, p));
+            }
+            out
+        }
     }
 }
 
-fn json(scenario: &Scenario, snaps: &[Snapshot]) -> String {
+fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) -> String {
     let world = &scenario.world;
     let plan = PlanJson {
+        placement: placement.map(|p| PlacementJson {
+            method: p.method().as_str(),
+            hosts: p.hosts(),
+            links_cut: p.cut().len(),
+            shortest_cut_delay_ms: p.shortest_cut_delay().map(|d| round(d.as_millis_f64(), 6)),
+            digest: format!("{:016x}", p.digest()),
+        }),
+        hosts: placement.map(|p| hosts_json(world, p)),
         scenario: &scenario.name,
         epoch: scenario.epoch.to_rfc3339(),
         constellation: scenario.constellation.kind(),
@@ -267,4 +318,82 @@ fn table(scenario: &Scenario, snaps: &[Snapshot]) -> String {
         );
     }
     out
+}
+
+fn hosts_json<'a>(world: &'a World, p: &Placement) -> Vec<HostJson<'a>> {
+    p.shares()
+        .iter()
+        .enumerate()
+        .map(|(i, share)| HostJson {
+            index: i as u32,
+            satellites: share.satellites.iter().map(|&s| world.name(s)).collect(),
+            ranges: share
+                .runs()
+                .into_iter()
+                .map(|(a, b)| [world.name(a), world.name(b)])
+                .collect(),
+            planes: share.planes.clone(),
+            links_cut: share.links_cut,
+            shortest_cut_delay_ms: share
+                .shortest_cut_delay
+                .map(|d| round(d.as_millis_f64(), 6)),
+        })
+        .collect()
+}
+
+/// A host's satellites by name, runs of consecutive ones as `first–last`.
+pub(crate) fn name_ranges(world: &World, share: &Share) -> String {
+    let runs: Vec<String> = share
+        .runs()
+        .into_iter()
+        .map(|(a, b)| {
+            if a == b {
+                world.name(a).to_owned()
+            } else {
+                format!("{}–{}", world.name(a), world.name(b))
+            }
+        })
+        .collect();
+    runs.join(", ")
+}
+
+/// The table's section for `--hosts`.
+fn hosts_table(world: &World, p: &Placement) -> String {
+    let mut out = String::new();
+    let method = match p.method() {
+        orbnet_netem::placement::Method::WholePlanes { .. } => "whole planes",
+        orbnet_netem::placement::Method::Partition => "graph partition",
+    };
+    let _ = writeln!(
+        out,
+        "\n{} hosts ({method}): {} links cut between hosts; shortest cut link {} at t = 0",
+        p.hosts(),
+        p.cut().len(),
+        delay_ms(p.shortest_cut_delay()),
+    );
+    let _ = writeln!(
+        out,
+        "{:>5} {:>10} {:>9} {:>12}  satellites",
+        "host", "satellites", "links cut", "shortest ms"
+    );
+    for (i, share) in p.shares().iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:>5} {:>10} {:>9} {:>12}  {}",
+            i,
+            share.satellites.len(),
+            share.links_cut,
+            share
+                .shortest_cut_delay
+                .map_or("-".to_owned(), |d| format!("{:.6}", d.as_millis_f64())),
+            name_ranges(world, share),
+        );
+    }
+    out
+}
+
+fn delay_ms(d: Option<orbnet_netem::SimDuration>) -> String {
+    d.map_or("none (no cut link is up)".to_owned(), |d| {
+        format!("{:.6} ms", d.as_millis_f64())
+    })
 }

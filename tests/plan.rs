@@ -183,3 +183,57 @@ fn validate_summarizes_a_good_file_and_refuses_a_bad_one() {
     assert!(err.contains("workload[0].op: must be one of"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn plan_hosts_splits_starlink_shell1_by_whole_planes() {
+    let v = plan_json("topologies/starlink-shell1.toml", &["--hosts", "3"]);
+    // 72 planes of 22: 24 planes a host; the +Grid cuts 22 links at each
+    // of the three boundaries between blocks, the wrap-around included.
+    assert_eq!(v["placement"]["method"], "whole-planes");
+    assert_eq!(v["placement"]["links_cut"], 66);
+    let hosts = v["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts.len(), 3);
+    let mut total = 0;
+    for h in hosts {
+        assert_eq!(h["satellites"].as_array().map(Vec::len), Some(24 * 22));
+        assert_eq!(h["planes"].as_array().map(Vec::len), Some(24));
+        // Two boundaries per host.
+        assert_eq!(h["links_cut"], 44);
+        assert!(h["shortest_cut_delay_ms"].as_f64().is_some_and(|d| d > 0.0));
+        total += h["satellites"].as_array().map_or(0, Vec::len);
+    }
+    assert_eq!(total, 1584);
+    assert_eq!(hosts[0]["ranges"][0][0], "sat-0");
+    // Without --hosts, the JSON is as it was.
+    let plain = plan_json("topologies/ring-8.toml", &[]);
+    assert!(plain.get("hosts").is_none() && plain.get("placement").is_none());
+}
+
+#[test]
+fn plan_hosts_prints_each_hosts_share_and_refuses_csv() {
+    let out = Command::new(BIN)
+        .args(["plan", "topologies/tle-demo.toml", "--hosts", "3"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 hosts (graph partition): 3 links cut between hosts"),
+        "{text}"
+    );
+    assert!(text.contains("DEMO-1–DEMO-4"), "{text}");
+    let out = Command::new(BIN)
+        .args([
+            "plan",
+            "topologies/ring-8.toml",
+            "--hosts",
+            "2",
+            "--format",
+            "csv",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+}

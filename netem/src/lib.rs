@@ -20,6 +20,7 @@ pub mod ground;
 pub mod link;
 pub mod names;
 pub mod orbit;
+pub mod placement;
 pub mod ports;
 pub mod rng;
 pub mod routing;
