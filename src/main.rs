@@ -1,15 +1,18 @@
 //! orbnet: an inter-satellite optical network emulator.
 //!
 //! `orbnet plan` shows the emulated world at chosen instants; `orbnet up`
-//! runs a scenario with one process per satellite.
+//! runs a scenario with one process per satellite; `orbnet view` shows a
+//! run (or a scenario's world) in the browser.
 
 mod geometric;
 mod load;
 mod plan;
 mod results;
 mod up;
+mod view;
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,6 +81,29 @@ enum Command {
         /// time, joined by an in-memory wire: deterministic for a seed.
         #[arg(long)]
         in_process: bool,
+        /// Serve the live web view while the run goes on, at ADDR
+        /// (`--web` alone: 127.0.0.1:8080; `--web=0.0.0.0:8080` for every interface).
+        #[arg(
+            long,
+            value_name = "ADDR",
+            num_args = 0..=1,
+            require_equals = true,
+            default_missing_value = view::DEFAULT_ADDR
+        )]
+        web: Option<SocketAddr>,
+        /// Print the summary as JSON (what summary.json holds) instead of the
+        /// human summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run in the browser: a results directory of `orbnet up` replayed
+    /// (time slider, play, speed), or a scenario file's world over time.
+    View {
+        /// Results directory, or scenario file (TOML).
+        path: PathBuf,
+        /// Address to serve on.
+        #[arg(long, value_name = "ADDR", default_value = view::DEFAULT_ADDR)]
+        listen: SocketAddr,
     },
     /// Parse and check a scenario, print what it holds; exit 0 if valid, 2 if not.
     Validate {
@@ -182,7 +208,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             overrides,
             capture,
             in_process,
-        } => up_command(scenario, out, overrides, &capture, in_process),
+            web,
+            json,
+        } => up_command(UpArgs {
+            scenario,
+            out,
+            overrides,
+            capture,
+            in_process,
+            web,
+            json,
+        }),
+        Command::View { path, listen } => view::view_command(&path, listen),
         Command::Validate { scenario } => {
             let source = Source::from_arg(Some(&scenario));
             let s = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
@@ -193,22 +230,45 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// `orbnet up`: runs the scenario, prints its summary; exit 1 when a
-/// workload failed.
-fn up_command(
+/// `orbnet up`'s arguments.
+#[derive(Debug)]
+struct UpArgs {
     scenario: Option<PathBuf>,
     out: Option<PathBuf>,
     overrides: up::Overrides,
-    capture: &[String],
+    capture: Vec<String>,
     in_process: bool,
-) -> Result<(), Failure> {
-    let source = Source::from_arg(scenario.as_deref());
-    let (summary, dir) = if in_process {
-        up::up_in_process(source, overrides, out, capture)?
+    web: Option<SocketAddr>,
+    json: bool,
+}
+
+/// `orbnet up`: runs the scenario (with its live view, if asked), prints
+/// its summary; exit 1 when a workload failed.
+fn up_command(a: UpArgs) -> Result<(), Failure> {
+    let source = Source::from_arg(a.scenario.as_deref());
+    let live = a.web.map(view::LiveView::start).transpose()?;
+    if let Some(l) = &live {
+        eprintln!("live view at {}", l.url());
+    }
+    let observer = live.as_ref().map(|l| l as &dyn up::Observer);
+    let ran = if a.in_process {
+        up::up_in_process(source, a.overrides, a.out, &a.capture, observer)
     } else {
-        runtime()?.block_on(up::up(source, overrides, out, capture))?
+        runtime()
+            .and_then(|rt| rt.block_on(up::up(source, a.overrides, a.out, &a.capture, observer)))
     };
-    println!("{}", summary.json());
+    // The view ends with the run, whichever way it ended.
+    if let Some(l) = live {
+        l.close();
+    }
+    let (summary, dir) = ran?;
+    let text = if a.json {
+        summary.json() + "\n"
+    } else {
+        results::terminal(&summary)
+    };
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     eprintln!("results in {}", dir.display());
     let problems = summary.problems();
     if problems.is_empty() {
