@@ -397,3 +397,32 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .build()
         .map_err(|e| Failure::Run(format!("cannot start the runtime: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up_args(args: &[&str]) -> (Option<PathBuf>, Option<SocketAddr>) {
+        let cli = Cli::try_parse_from(args).expect("parses");
+        match cli.command {
+            Command::Up { scenario, web, .. } => (scenario, web),
+            c => panic!("not up: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn web_takes_an_address_only_after_an_equals_sign() {
+        let default: SocketAddr = view::DEFAULT_ADDR.parse().expect("address");
+        assert_eq!(
+            up_args(&["orbnet", "up", "--web", "s.toml"]),
+            (Some("s.toml".into()), Some(default))
+        );
+        assert_eq!(
+            up_args(&["orbnet", "up", "s.toml", "--web=0.0.0.0:9000"]),
+            (Some("s.toml".into()), "0.0.0.0:9000".parse().ok())
+        );
+        assert_eq!(up_args(&["orbnet", "up", "--web"]), (None, Some(default)));
+        assert_eq!(up_args(&["orbnet", "up"]), (None, None));
+        assert!(Cli::try_parse_from(["orbnet", "up", "--web=nowhere"]).is_err());
+    }
+}

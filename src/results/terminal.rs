@@ -254,10 +254,247 @@ fn train_table(t: &TrainSummary) -> String {
             (Some(tok), Some(u)) => format!(", {tok:.0} tokens/s, {:.1}% of peak", u * 100.0),
             _ => String::new(),
         };
+        let over = if t.steps.len() > 1 {
+            "mean after the first step"
+        } else {
+            "mean"
+        };
         let _ = writeln!(
             out,
-            "  mean after the first step: {step:.6} s a step (compute {compute:.6} s, exposed communication {exposed:.6} s){extra}"
+            "  {over}: {step:.6} s a step (compute {compute:.6} s, \
+             exposed communication {exposed:.6} s){extra}"
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::super::collectives::StepSummary;
+    use super::super::plot::Spread;
+    use super::super::summary::{Host, RunCounters};
+    use super::*;
+
+    fn spread(min: f64, mean: f64, max: f64) -> Spread {
+        Spread {
+            min,
+            p50: mean,
+            p99: max,
+            max,
+            mean,
+        }
+    }
+
+    fn collective(bytes: u64, time_s: f64, model_time_s: f64, verified: bool) -> CollectiveSummary {
+        let algbw = bytes as f64 * 8.0 / time_s / 1e9;
+        CollectiveSummary {
+            workload: 2,
+            op: "allreduce",
+            algorithm: "ring",
+            transport: "quic",
+            dtype: "f32",
+            ranks: 4,
+            bytes,
+            iterations: 5,
+            time_s: Some(time_s),
+            algbw_gbps: Some(algbw),
+            busbw_gbps: Some(algbw * 1.5),
+            link_rate_gbps: Some(10.0),
+            model_rate_gbps: Some(10.0),
+            model_time_s: Some(model_time_s),
+            model_ratio: Some(time_s / model_time_s),
+            verified,
+            error: (!verified).then(|| "rank 2 (sat-4): element 7 is 3, not 4".to_owned()),
+        }
+    }
+
+    fn step(step: u64, step_s: f64, compute_s: f64, comm_s: f64) -> StepSummary {
+        StepSummary {
+            step,
+            step_s,
+            compute_s,
+            comm_s,
+            exposed_comm_s: step_s - compute_s,
+        }
+    }
+
+    /// A summary like the view's ring-8 fixture: a ping, a transfer, a
+    /// sweep of three sizes (the last wrong), a training run.
+    fn sample() -> Summary {
+        Summary {
+            scenario: "ring-8".into(),
+            tdf: 1.0,
+            seed: 1,
+            satellites: 8,
+            duration_s: 600.0,
+            ok: false,
+            failure: None,
+            ping: vec![PingSummary {
+                from: "sat-0".into(),
+                to: "sat-4".into(),
+                sent: 120,
+                received: 117,
+                rtt_ms: spread(150.741, 150.987_654, 151.315),
+                geometric_rtt_ms: spread(150.69, 150.690_4, 150.691),
+                error_ms: spread(0.051, 0.297, 0.625),
+            }],
+            transfers: vec![TransferSummary {
+                from: "sat-2".into(),
+                to: "sat-6".into(),
+                transport: "tcp",
+                cc: "cubic",
+                streams: 1,
+                bytes: 268_435_456,
+                received: 268_435_456,
+                seconds: Some(0.401_234_5),
+                goodput_gbps: Some(268_435_456.0 * 8.0 / 0.401_234_5 / 1e9),
+                path_capacity_gbps: Some(10.0),
+                verified: true,
+                error: None,
+            }],
+            collectives: vec![
+                collective(1_048_576, 0.041_368, 0.038_258, true),
+                collective(16_777_216, 0.061_883_3, 0.057_133, true),
+                collective(268_435_456, 0.390_133, 0.359_123, false),
+            ],
+            train: vec![TrainSummary {
+                workload: 3,
+                ranks: 4,
+                params: 1.2e9,
+                tokens_per_step: 524_288.0,
+                bucket_bytes: 26_214_400,
+                accelerator: "h100".into(),
+                steps: vec![step(0, 1.3, 0.8, 0.9), step(1, 1.012_345_6, 0.8, 0.6)],
+                step_time_s: Some(1.012_345_6),
+                compute_time_s: Some(0.8),
+                exposed_comm_s: Some(0.212_345_6),
+                tokens_per_s: Some(524_288.0 / 1.012_345_6),
+                effective_utilization: Some(0.4123),
+                verified: true,
+                error: None,
+            }],
+            counters: RunCounters::default(),
+            link_changes: 4,
+            harness: "in-process".into(),
+            host: Host {
+                wall_s: 1.25,
+                late_max_us: 0.0,
+            },
+        }
+    }
+
+    fn f(v: &Value, digits: usize) -> String {
+        format!("{:.digits$}", v.as_f64().expect("a number"))
+    }
+
+    #[test]
+    fn the_terminal_summary_shows_the_numbers_of_summary_json() {
+        let s = sample();
+        let text = terminal(&s);
+        // The figures as summary.json holds them.
+        let j: Value = serde_json::from_str(&s.json()).expect("JSON");
+        let line = |prefix: &str| {
+            text.lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no line {prefix:?} in\n{text}"))
+        };
+        assert!(line("ring-8: FAILED, 8 satellites, in-process harness").contains("seed 1"));
+
+        let p = &j["ping"][0];
+        let (r, g) = (&p["rtt_ms"], &p["geometric_rtt_ms"]);
+        assert_eq!(
+            line("ping "),
+            format!(
+                "ping sat-0 → sat-4: {} sent, {} received, 2.5% loss, rtt min/avg/max = {}/{}/{} ms \
+                 (geometric {}/{}/{} ms)",
+                p["sent"],
+                p["received"],
+                f(&r["min"], 3),
+                f(&r["mean"], 3),
+                f(&r["max"], 3),
+                f(&g["min"], 3),
+                f(&g["mean"], 3),
+                f(&g["max"], 3)
+            )
+        );
+
+        let t = &j["transfers"][0];
+        let gib = t["bytes"].as_f64().expect("bytes") / 1024.0 / 1024.0;
+        assert_eq!(
+            line("bulk "),
+            format!(
+                "bulk sat-2 → sat-6 (tcp, cubic, 1 stream): 0.000-{} sec  {gib:.0} MBytes  {} Gbits/sec  \
+                 receiver, path capacity {} Gbits/sec, verified",
+                f(&t["seconds"], 3),
+                f(&t["goodput_gbps"], 3),
+                f(&t["path_capacity_gbps"], 3)
+            )
+        );
+
+        // nccl-tests' columns: time in µs, bandwidths in GB/s.
+        let gbytes = |v: &Value| format!("{:.3}", v.as_f64().expect("a number") / 8.0);
+        let micros = |v: &Value| format!("{:.1}", v.as_f64().expect("a number") * 1e6);
+        let mut busbw = Vec::new();
+        for c in j["collectives"].as_array().expect("collectives") {
+            let bytes = c["bytes"].as_u64().expect("bytes");
+            let row: Vec<&str> = line(&format!(" {bytes:>11} ")).split_whitespace().collect();
+            let want = [
+                bytes.to_string(),
+                (bytes / 4).to_string(),
+                "float".into(),
+                "sum".into(),
+                micros(&c["time_s"]),
+                gbytes(&c["algbw_gbps"]),
+                gbytes(&c["busbw_gbps"]),
+                if c["verified"] == true { "0" } else { ">0" }.into(),
+                micros(&c["model_time_s"]),
+                f(&c["model_ratio"], 2),
+            ];
+            assert_eq!(row, want);
+            busbw.push(c["busbw_gbps"].as_f64().expect("busbw"));
+        }
+        let avg = busbw.iter().sum::<f64>() / busbw.len() as f64 / 8.0;
+        assert_eq!(
+            line("# Avg bus bandwidth"),
+            format!("# Avg bus bandwidth    : {avg:.3} GB/s")
+        );
+        assert!(line("# 268435456 bytes: ").contains("element 7 is 3"));
+
+        let train = &j["train"][0];
+        for st in train["steps"].as_array().expect("steps") {
+            let n = st["step"].as_u64().expect("step");
+            let row: Vec<&str> = line(&format!("  {n:>4} ")).split_whitespace().collect();
+            let want = [
+                st["step"].to_string(),
+                f(&st["step_s"], 6),
+                f(&st["compute_s"], 6),
+                f(&st["comm_s"], 6),
+                f(&st["exposed_comm_s"], 6),
+            ];
+            assert_eq!(row, want);
+        }
+        assert_eq!(
+            line("  mean"),
+            format!(
+                "  mean after the first step: {} s a step (compute {} s, exposed communication {} s), \
+                 {} tokens/s, 41.2% of peak",
+                f(&train["step_time_s"], 6),
+                f(&train["compute_time_s"], 6),
+                f(&train["exposed_comm_s"], 6),
+                f(&train["tokens_per_s"], 0)
+            )
+        );
+    }
+
+    #[test]
+    fn byte_counts_read_as_iperf3_prints_them() {
+        assert_eq!(iperf_bytes(56), "56.0 Bytes");
+        assert_eq!(iperf_bytes(1024), "1.00 KBytes");
+        assert_eq!(iperf_bytes(268_435_456), "256 MBytes");
+        assert_eq!(iperf_bytes(1_181_116_006), "1.10 GBytes");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(2.5), "2.5%");
+    }
 }
