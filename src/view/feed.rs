@@ -16,7 +16,8 @@ use orbnet_netem::SimTime;
 use orbnet_node::protocol::Event;
 use tokio::sync::watch;
 
-use super::sky::{Goodput, Sky};
+use super::sky::Sky;
+use super::traffic::Traffic;
 
 /// A run as the view serves it.
 #[derive(Debug)]
@@ -26,7 +27,7 @@ pub(crate) struct Feed {
     has_events: bool,
     sky: OnceLock<Sky>,
     events: RwLock<Vec<String>>,
-    goodput: RwLock<Goodput>,
+    traffic: RwLock<Traffic>,
     /// Virtual nanoseconds the run has reached.
     now: AtomicU64,
     summary: OnceLock<String>,
@@ -63,7 +64,7 @@ impl Feed {
             has_events,
             sky: OnceLock::new(),
             events: RwLock::new(Vec::new()),
-            goodput: RwLock::new(Goodput::default()),
+            traffic: RwLock::new(Traffic::default()),
             now: AtomicU64::new(0),
             summary: OnceLock::new(),
             ended: watch::Sender::new(false),
@@ -85,13 +86,13 @@ impl Feed {
         self.sky.get()
     }
 
-    /// Adds the next event.
+    /// Adds the next event (after [`Feed::begin`]).
     pub(crate) fn push(&self, e: &Event) {
-        if let Event::BulkProgress(p) = e {
-            self.goodput
+        if let Some(sky) = self.sky.get() {
+            self.traffic
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(p.workload, p.t_s, p.bytes);
+                .record(e, sky.scenario());
         }
         self.events
             .write()
@@ -146,8 +147,8 @@ impl Feed {
         if !self.has_events {
             return Some(sky.state_json(t, None));
         }
-        let goodput = self.goodput.read().unwrap_or_else(PoisonError::into_inner);
-        Some(sky.state_json(t, Some(&goodput)))
+        let traffic = self.traffic.read().unwrap_or_else(PoisonError::into_inner);
+        Some(sky.state_json(t, Some(&traffic)))
     }
 
     /// A live stream opened: counted until the guard is dropped.

@@ -20,6 +20,7 @@ mod live;
 mod replay;
 mod server;
 mod sky;
+mod traffic;
 
 #[cfg(test)]
 mod tests;

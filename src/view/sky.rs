@@ -16,9 +16,12 @@
 //!   forward. Snapshots are kept by routing instant, so a replay that plays
 //!   on or seeks back among recent instants makes each one once.
 //! - Utilisation: a link's share of its rate carried by bulk transfers:
-//!   each transfer's goodput between its progress reports around `t`, on
-//!   every link of its route at `t`. Pings and collectives are not counted.
-//!   Null when the view has no events (a scenario shown without a run).
+//!   each transfer's goodput around `t` ([`Traffic`]) on every link of its
+//!   route at `t`. Pings and collectives are not counted. Null when the
+//!   view has no events (a scenario shown without a run).
+//! - Flows: pings from their start to their last echo's timeout; the
+//!   others from their start until the events say they are over (without
+//!   events, for good).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,6 +33,8 @@ use orbnet_netem::scenario::routing_instant;
 use orbnet_netem::workload::Op;
 use orbnet_netem::{LinkState, SatId, Scenario, SimDuration, SimTime, Timeline, Workload};
 use serde::Serialize;
+
+use super::traffic::Traffic;
 
 /// Routing instants whose snapshot and routes are kept.
 const CACHED: usize = 256;
@@ -69,44 +74,6 @@ struct Grid {
     routes: BTreeMap<u64, Arc<Routes>>,
 }
 
-/// Bulk transfers' progress reports: for each workload, (virtual second,
-/// bytes received so far) in time order.
-#[derive(Debug, Default)]
-pub(crate) struct Goodput(BTreeMap<usize, Vec<(f64, u64)>>);
-
-impl Goodput {
-    pub(crate) fn push(&mut self, workload: usize, t_s: f64, bytes: u64) {
-        let v = self.0.entry(workload).or_default();
-        v.push((t_s, bytes));
-        if v.len() > 1 && v[v.len() - 2].0 > t_s {
-            v.sort_by(|a, b| a.0.total_cmp(&b.0));
-        }
-    }
-
-    /// Workload `w`'s goodput around `t_s` in Gb/s: between the reports on
-    /// either side (the first from the start at zero bytes); past the last
-    /// report, that report's rate for as long again (a live run between
-    /// reports), then nothing.
-    fn gbps(&self, w: usize, start_s: f64, t_s: f64) -> Option<f64> {
-        let v = self.0.get(&w)?;
-        if t_s < start_s {
-            return None;
-        }
-        let i = v.partition_point(|s| s.0 < t_s);
-        let rate = |k: usize| {
-            let (t1, b1) = v[k];
-            let (t0, b0) = if k == 0 { (start_s, 0) } else { v[k - 1] };
-            (t1 > t0).then(|| b1.saturating_sub(b0) as f64 * 8.0 / (t1 - t0) / 1e9)
-        };
-        if i < v.len() {
-            return rate(i);
-        }
-        let last = v.len().checked_sub(1)?;
-        let before = if last == 0 { start_s } else { v[last - 1].0 };
-        (t_s - v[last].0 <= v[last].0 - before).then(|| rate(last))?
-    }
-}
-
 impl Sky {
     pub(crate) fn new(scenario: Scenario, live: bool) -> Sky {
         let acquisition = scenario.world.link_model().acquisition;
@@ -138,19 +105,28 @@ impl Sky {
     }
 
     /// `/api/state` at `t`; `traffic` gives link utilisation (None: unknown).
-    pub(crate) fn state_json(&self, t: SimTime, traffic: Option<&Goodput>) -> String {
+    pub(crate) fn state_json(&self, t: SimTime, traffic: Option<&Traffic>) -> String {
         let routes = self.routes_at(t);
         let snapshot = routes.snapshot();
         let world = &self.scenario.world;
         let mut load: Vec<f64> = vec![0.0; snapshot.links.len()];
         let mut shown = Vec::new();
-        for f in self.flows.iter().filter(|f| f.active(t)) {
+        let t_s = t.as_secs_f64();
+        let over = |w| {
+            traffic
+                .and_then(|tr| tr.end(w))
+                .is_some_and(|end| t_s > end)
+        };
+        for f in self
+            .flows
+            .iter()
+            .filter(|f| f.active(t) && !over(f.workload))
+        {
             let Some(path) = routes.path(f.from, f.to) else {
                 continue;
             };
             if f.bulk
-                && let Some(gbps) =
-                    traffic.and_then(|g| g.gbps(f.workload, f.start_s(), t.as_secs_f64()))
+                && let Some(gbps) = traffic.and_then(|g| g.gbps(f.workload, f.start_s(), t_s))
             {
                 for l in &path.links {
                     if let Some(x) = load.get_mut(l.index()) {
