@@ -17,7 +17,7 @@ pub(crate) fn terminal(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {}, {} satellites, {} harness, TDF {}, seed {}, {} s virtual, {:.1} s wall",
+        "{}: {}, {} satellites, {} harness, TDF {}, seed {}, {} s virtual, {:.2} s wall",
         s.scenario,
         if s.ok { "ok" } else { "FAILED" },
         s.satellites,
