@@ -100,13 +100,14 @@ pub(super) fn index_html(s: &Summary, plots: &[&str]) -> String {
          <a href=\"events.jsonl\">events.jsonl</a> · <a href=\"rtt.csv\">rtt.csv</a>. \
          To watch the run move: <code>orbnet view DIR</code>.</p>\n",
     );
-    for p in plots {
-        let _ = writeln!(out, "<p><img src=\"{0}\" alt=\"{0}\"></p>", esc(p));
-    }
     pings(&mut out, s);
     transfers(&mut out, s);
     collectives(&mut out, s);
     trains(&mut out, s);
+    out.push_str("<h2>Plots</h2>\n");
+    for p in plots {
+        let _ = writeln!(out, "<p><img src=\"{0}\" alt=\"{0}\"></p>", esc(p));
+    }
     out.push_str("</body>\n</html>\n");
     out
 }
