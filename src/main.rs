@@ -1,8 +1,9 @@
 //! orbnet: an inter-satellite optical network emulator.
 //!
 //! `orbnet plan` shows the emulated world at chosen instants; `orbnet up`
-//! runs a scenario with one process per satellite; `orbnet deploy` writes
-//! the files that launch a run split across hosts (Kubernetes, Slurm).
+//! runs a scenario with one process per satellite; `orbnet view` shows a
+//! run (or a scenario's world) in the browser; `orbnet deploy` writes the
+//! files that launch a run split across hosts (Kubernetes, Slurm).
 
 mod deploy;
 mod geometric;
@@ -10,8 +11,10 @@ mod load;
 mod plan;
 mod results;
 mod up;
+mod view;
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -85,6 +88,29 @@ enum Command {
         /// time, joined by an in-memory wire: deterministic for a seed.
         #[arg(long)]
         in_process: bool,
+        /// Serve the live web view while the run goes on, at ADDR
+        /// (`--web` alone: 127.0.0.1:8080; `--web=0.0.0.0:8080` for every interface).
+        #[arg(
+            long,
+            value_name = "ADDR",
+            num_args = 0..=1,
+            require_equals = true,
+            default_missing_value = view::DEFAULT_ADDR
+        )]
+        web: Option<SocketAddr>,
+        /// Print the summary as JSON (what summary.json holds) instead of the
+        /// human summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run in the browser: a results directory of `orbnet up` replayed
+    /// (time slider, play, speed), or a scenario file's world over time.
+    View {
+        /// Results directory, or scenario file (TOML).
+        path: PathBuf,
+        /// Address to serve on.
+        #[arg(long, value_name = "ADDR", default_value = view::DEFAULT_ADDR)]
+        listen: SocketAddr,
     },
     /// Write the files that launch a run split across hosts on Kubernetes or Slurm.
     Deploy {
@@ -193,7 +219,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
             overrides,
             capture,
             in_process,
-        } => up_command(scenario, out, overrides, &capture, in_process),
+            web,
+            json,
+        } => up_command(UpArgs {
+            scenario,
+            out,
+            overrides,
+            capture,
+            in_process,
+            web,
+            json,
+        }),
+        Command::View { path, listen } => view::view_command(&path, listen),
         Command::Deploy { engine } => deploy::run(&engine).map_err(|e| {
             if e.is_bad_input() {
                 Failure::BadInput(e.to_string())
@@ -241,22 +278,45 @@ fn plan_command(
     Ok(())
 }
 
-/// `orbnet up`: runs the scenario, prints its summary; exit 1 when a
-/// workload failed.
-fn up_command(
+/// `orbnet up`'s arguments.
+#[derive(Debug)]
+struct UpArgs {
     scenario: Option<PathBuf>,
     out: Option<PathBuf>,
     overrides: up::Overrides,
-    capture: &[String],
+    capture: Vec<String>,
     in_process: bool,
-) -> Result<(), Failure> {
-    let source = Source::from_arg(scenario.as_deref());
-    let (summary, dir) = if in_process {
-        up::up_in_process(source, overrides, out, capture)?
+    web: Option<SocketAddr>,
+    json: bool,
+}
+
+/// `orbnet up`: runs the scenario (with its live view, if asked), prints
+/// its summary; exit 1 when a workload failed.
+fn up_command(a: UpArgs) -> Result<(), Failure> {
+    let source = Source::from_arg(a.scenario.as_deref());
+    let live = a.web.map(view::LiveView::start).transpose()?;
+    if let Some(l) = &live {
+        eprintln!("live view at {}", l.url());
+    }
+    let observer = live.as_ref().map(|l| l as &dyn up::Observer);
+    let ran = if a.in_process {
+        up::up_in_process(source, a.overrides, a.out, &a.capture, observer)
     } else {
-        runtime()?.block_on(up::up(source, overrides, out, capture))?
+        runtime()
+            .and_then(|rt| rt.block_on(up::up(source, a.overrides, a.out, &a.capture, observer)))
     };
-    println!("{}", summary.json());
+    // The view ends with the run, whichever way it ended.
+    if let Some(l) = live {
+        l.close();
+    }
+    let (summary, dir) = ran?;
+    let text = if a.json {
+        summary.json() + "\n"
+    } else {
+        results::terminal(&summary)
+    };
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     eprintln!("results in {}", dir.display());
     let problems = summary.problems();
     if problems.is_empty() {
@@ -396,4 +456,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Run(format!("cannot start the runtime: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up_args(args: &[&str]) -> (Option<PathBuf>, Option<SocketAddr>) {
+        let cli = Cli::try_parse_from(args).expect("parses");
+        match cli.command {
+            Command::Up { scenario, web, .. } => (scenario, web),
+            c => panic!("not up: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn web_takes_an_address_only_after_an_equals_sign() {
+        let default: SocketAddr = view::DEFAULT_ADDR.parse().expect("address");
+        assert_eq!(
+            up_args(&["orbnet", "up", "--web", "s.toml"]),
+            (Some("s.toml".into()), Some(default))
+        );
+        assert_eq!(
+            up_args(&["orbnet", "up", "s.toml", "--web=0.0.0.0:9000"]),
+            (Some("s.toml".into()), "0.0.0.0:9000".parse().ok())
+        );
+        assert_eq!(up_args(&["orbnet", "up", "--web"]), (None, Some(default)));
+        assert_eq!(up_args(&["orbnet", "up"]), (None, None));
+        assert!(Cli::try_parse_from(["orbnet", "up", "--web=nowhere"]).is_err());
+    }
 }

@@ -309,14 +309,16 @@ struct Links {
 impl Links {
     fn new(world: &World) -> Links {
         let snapshot = world.snapshot(SimTime::ZERO);
-        let fixed = !world.pattern().by_distance();
         let mut links = Links {
             ends: Vec::new(),
             id: Vec::new(),
             up: Vec::new(),
             delay: Vec::new(),
         };
-        for l in snapshot.links.iter().filter(|l| fixed || l.is_up()) {
+        // Links of fixed patterns count whatever their state; of patterns
+        // that link by distance, those up at t = 0.
+        let fixed = |l: &crate::topology::LinkStatus| !world.group_of(l.id).pattern.by_distance();
+        for l in snapshot.links.iter().filter(|l| fixed(l) || l.is_up()) {
             links.ends.push((l.a.0, l.b.0));
             links.id.push(l.id);
             links.up.push(l.is_up());

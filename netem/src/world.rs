@@ -129,10 +129,15 @@ impl World {
         &self.groups
     }
 
+    /// The group of link `link`.
+    pub fn group_of(&self, link: LinkId) -> &LinkGroup {
+        let g = self.group_of.get(link.index()).copied().unwrap_or(0);
+        &self.groups[usize::from(g)]
+    }
+
     /// The model of link `link` (of its group).
     pub fn model_of(&self, link: LinkId) -> &LinkModel {
-        let g = self.group_of.get(link.index()).copied().unwrap_or(0);
-        &self.groups[usize::from(g)].model
+        &self.group_of(link).model
     }
 
     /// Schedules faults; every snapshot applies those active at its instant.

@@ -1,9 +1,13 @@
 //! The results directory of a run: `summary.json`, `events.jsonl`, CSV
-//! time series and SVG plots, all made from what the satellites reported.
+//! time series, SVG plots and an `index.html` that shows them, all made
+//! from what the satellites reported; and the summary as `orbnet up`
+//! prints it.
 
 mod collectives;
+mod page;
 mod plot;
 mod summary;
+mod terminal;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +21,7 @@ use crate::load::Source;
 use plot::{Series, line_plot};
 pub(crate) use summary::Summary;
 use summary::{EchoRow, GoodputRow, Host};
+pub(crate) use terminal::terminal;
 
 /// Everything the satellites of a run reported.
 #[derive(Debug, Default)]
@@ -109,6 +114,13 @@ pub(crate) fn write(
     out.csv("rtt.csv", &rtt_rows(&pings))?;
     out.csv("throughput.csv", &throughput_rows(&transfers))?;
     out.plots(scenario, &pings, &transfers, &s)?;
+    let mut plots = vec!["rtt.svg"];
+    if !transfers.is_empty() {
+        plots.push("throughput.svg");
+    }
+    if !s.collectives.is_empty() {
+        plots.push("collectives.svg");
+    }
     s.transfers = transfers.into_iter().map(|t| t.1).collect();
     s.ok = s.problems().is_empty();
     out.text("summary.json", &(s.json() + "\n"))?;
@@ -120,6 +132,7 @@ pub(crate) fn write(
         events.push_str(&(Event::Done(d.clone()).json() + "\n"));
     }
     out.text("events.jsonl", &events)?;
+    out.text("index.html", &page::index_html(&s, &plots))?;
     Ok(s)
 }
 

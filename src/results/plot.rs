@@ -5,13 +5,15 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::Serialize;
 
-/// min, p50, p99, max of a sample.
+/// min, p50, p99, max and mean of a sample.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
 pub(crate) struct Spread {
     pub min: f64,
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
+    /// The arithmetic mean (ping's "avg").
+    pub mean: f64,
 }
 
 /// Nearest-rank percentile of sorted `v` (0 when empty).
@@ -32,6 +34,11 @@ impl Spread {
             p50: percentile(&v, 50.0),
             p99: percentile(&v, 99.0),
             max: v.last().copied().unwrap_or(0.0),
+            mean: if v.is_empty() {
+                0.0
+            } else {
+                v.iter().sum::<f64>() / v.len() as f64
+            },
         }
     }
 }
@@ -116,7 +123,8 @@ mod tests {
                 min: 1.0,
                 p50: 2.0,
                 p99: 3.0,
-                max: 3.0
+                max: 3.0,
+                mean: 2.0
             }
         );
     }

@@ -37,4 +37,8 @@ impl Harness for Run {
         }
         None
     }
+
+    fn now(&self) -> Option<SimTime> {
+        Some(self.clock().now())
+    }
 }

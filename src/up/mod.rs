@@ -22,6 +22,7 @@ use orbnet_node::protocol::Event;
 use crate::Failure;
 use crate::load::Source;
 use crate::results::{Collected, Summary};
+pub(crate) use supervisor::Observer;
 use supervisor::{Action, Supervisor};
 
 /// Command-line overrides of scenario fields (for `up` and `node` alike).
@@ -100,12 +101,19 @@ pub(crate) trait Harness {
 
     /// Carries out `a`; returns why the run failed, if it did.
     async fn act(&mut self, a: Action) -> Option<String>;
+
+    /// The virtual time the run has reached, once it has started.
+    fn now(&self) -> Option<SimTime>;
 }
 
 /// Supervises a run to its end: every satellite reported, or a failure.
 async fn supervise<H: Harness>(h: &mut H, sup: &mut Supervisor<'_>) -> Result<(), Failure> {
     while !sup.all_reported() && !sup.failed() {
-        let action = match h.next(sup.next_fault(), sup).await? {
+        let happened = h.next(sup.next_fault(), sup).await?;
+        if let Some(t) = h.now() {
+            sup.time(t);
+        }
+        let action = match happened {
             Happening::Event(i, e) => sup.event(i, e),
             Happening::FaultDue => sup.fault_due(),
             Happening::Failed(why) => {
@@ -201,15 +209,19 @@ fn capture_args(scenario: &Scenario, specs: &[String]) -> Result<Vec<Capture>, F
     Ok(out)
 }
 
-/// The results of a run: written, then returned. A run that failed is an
-/// error naming where the results are.
+/// The results of a run: written (and shown to the observer), then
+/// returned. A run that failed is an error naming where the results are.
 fn finish(
     p: &Prepared,
     c: Collected,
     wall: std::time::Duration,
     harness: &str,
+    observer: Option<&dyn Observer>,
 ) -> Result<Summary, Failure> {
     let summary = crate::results::write(&p.scenario, &c, &p.dir, wall, harness)?;
+    if let Some(o) = observer {
+        o.end(&summary.json());
+    }
     match c.failure {
         Some(failure) => Err(Failure::Run(format!(
             "{failure}; results so far in {}",
@@ -220,14 +232,18 @@ fn finish(
 }
 
 /// Runs a scenario with every satellite a task of this process, on
-/// simulated time (`orbnet up --in-process`).
+/// simulated time (`orbnet up --in-process`), followed by `observer`.
 pub(crate) fn up_in_process(
     source: Source,
     overrides: Overrides,
     out: Option<PathBuf>,
     capture: &[String],
+    observer: Option<&dyn Observer>,
 ) -> Result<(Summary, PathBuf), Failure> {
     let p = prepare(&source, &overrides, out, capture)?;
+    if let Some(o) = observer {
+        o.begin(&p.scenario);
+    }
     let captures = p
         .captures
         .iter()
@@ -239,23 +255,27 @@ pub(crate) fn up_in_process(
     let collected = rt.block_on(async {
         let mut run = orbnet_node::inprocess::Run::start(p.scenario.clone(), captures)
             .map_err(Failure::BadInput)?;
-        let mut sup = Supervisor::new(&p.scenario);
+        let mut sup = Supervisor::new(&p.scenario).observed_by(observer);
         supervise(&mut run, &mut sup).await?;
         Ok::<_, Failure>(sup.into_collected())
     })?;
     drop(rt);
-    let s = finish(&p, collected, wall_start.elapsed(), "in-process")?;
+    let s = finish(&p, collected, wall_start.elapsed(), "in-process", observer)?;
     Ok((s, p.dir))
 }
 
-/// Runs a scenario with one process per satellite.
+/// Runs a scenario with one process per satellite, followed by `observer`.
 pub(crate) async fn up(
     source: Source,
     overrides: Overrides,
     out: Option<PathBuf>,
     capture: &[String],
+    observer: Option<&dyn Observer>,
 ) -> Result<(Summary, PathBuf), Failure> {
     let p = prepare(&source, &overrides, out, capture)?;
+    if let Some(o) = observer {
+        o.begin(&p.scenario);
+    }
     let scenario = &p.scenario;
     let n = scenario.world.satellites() as usize;
     capacity::check(n as u64)?;
@@ -290,7 +310,7 @@ pub(crate) async fn up(
     };
     let launch = processes::Launch { exe, common, args };
     let mut procs = processes::Processes::start(scenario, launch, tls, wall_start)?;
-    let mut sup = Supervisor::new(scenario);
+    let mut sup = Supervisor::new(scenario).observed_by(observer);
     let result = supervise(&mut procs, &mut sup).await;
     // Reports already sent by the others still count.
     for (i, e) in procs.stop().await {
@@ -305,6 +325,12 @@ pub(crate) async fn up(
             "satellites ended without a report: {missing}"
         )));
     }
-    let s = finish(&p, sup.into_collected(), wall_start.elapsed(), "processes")?;
+    let s = finish(
+        &p,
+        sup.into_collected(),
+        wall_start.elapsed(),
+        "processes",
+        observer,
+    )?;
     Ok((s, p.dir))
 }

@@ -375,4 +375,8 @@ impl Harness for Processes<'_> {
         }
         None
     }
+
+    fn now(&self) -> Option<SimTime> {
+        self.clock.map(|c| c.now())
+    }
 }

@@ -2,7 +2,9 @@
 //! gathers their events, crashes and restarts satellites on the fault
 //! schedule, tells them to stop once every workload is over, and knows
 //! when the run is done. It is a state machine: a harness feeds it what
-//! happened and carries out the [`Action`]s it returns.
+//! happened and carries out the [`Action`]s it returns. An [`Observer`]
+//! (the live web view) may follow the run through it: the events it
+//! collects, and the virtual time the run has reached.
 
 use std::collections::BTreeSet;
 
@@ -23,8 +25,22 @@ pub(crate) enum Action {
     StopAll,
 }
 
+/// Follows a run as it goes (the live web view of `orbnet up --web`):
+/// told the scenario once it is loaded, every event the supervisor
+/// collects in the order it collects them, the virtual time the run has
+/// reached, and the summary once the results are written.
+pub(crate) trait Observer {
+    /// The run's scenario (overrides applied), before its first event.
+    fn begin(&self, scenario: &Scenario);
+    /// An event the supervisor collected.
+    fn event(&self, e: &Event);
+    /// The run has reached virtual time `t`.
+    fn time(&self, t: SimTime);
+    /// The results are written: the summary as `summary.json` holds it.
+    fn end(&self, summary_json: &str);
+}
+
 /// A run's supervision.
-#[derive(Debug)]
 pub(crate) struct Supervisor<'s> {
     scenario: &'s Scenario,
     /// Crashes (true) and restarts (false) in time order.
@@ -33,6 +49,19 @@ pub(crate) struct Supervisor<'s> {
     down: BTreeSet<usize>,
     stopping: bool,
     collected: Collected,
+    observer: Option<&'s dyn Observer>,
+}
+
+impl std::fmt::Debug for Supervisor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("next", &self.next)
+            .field("down", &self.down)
+            .field("stopping", &self.stopping)
+            .field("events", &self.collected.events.len())
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl<'s> Supervisor<'s> {
@@ -44,7 +73,28 @@ impl<'s> Supervisor<'s> {
             down: BTreeSet::new(),
             stopping: false,
             collected: Collected::default(),
+            observer: None,
         }
+    }
+
+    /// The same supervision, followed by `observer`.
+    pub(crate) fn observed_by(self, observer: Option<&'s dyn Observer>) -> Supervisor<'s> {
+        Supervisor { observer, ..self }
+    }
+
+    /// The run has reached virtual time `t` (for the observer).
+    pub(crate) fn time(&self, t: SimTime) {
+        if let Some(o) = self.observer {
+            o.time(t);
+        }
+    }
+
+    /// Keeps an event, and shows it to the observer.
+    fn collect(&mut self, e: Event) {
+        if let Some(o) = self.observer {
+            o.event(&e);
+        }
+        self.collected.events.push(e);
     }
 
     /// When the next crash or restart is due, if any.
@@ -69,7 +119,7 @@ impl<'s> Supervisor<'s> {
         }
         let name = self.scenario.world.name(sat).to_owned();
         let t_s = t.as_secs_f64();
-        self.collected.events.push(if crash {
+        self.collect(if crash {
             Event::Crash { sat: name, t_s }
         } else {
             Event::Restart { sat: name, t_s }
@@ -99,7 +149,7 @@ impl<'s> Supervisor<'s> {
             }
             e => {
                 let ends = e.ends_workload();
-                self.collected.events.push(e);
+                self.collect(e);
                 if !self.stopping && ends && all_over(self.scenario, &self.collected.events) {
                     self.stopping = true;
                     return Some(Action::StopAll);
