@@ -149,6 +149,10 @@ pub(crate) fn build(input: GroundInput<'_>, world: World) -> Checked<World> {
         .map(|(_, links)| links.clone())
         .unwrap_or_default();
     let ground = ground.map(|(g, _)| g);
+    if ground.is_some() {
+        // The defaults on their own, so that a fault in them is named there.
+        links(&defaults, "ground", world.link_model())?;
+    }
     if let Some(file) = ground.as_ref().and_then(|g| g.stations.as_deref()) {
         let text = (input.read)(file).map_err(|e| bad("ground.stations", e))?;
         for (line, name, site) in parse_stations(&text, file)? {

@@ -15,6 +15,8 @@ mod elements;
 mod faults;
 mod gateways;
 mod ground;
+#[cfg(test)]
+mod ground_tests;
 mod links;
 mod raw;
 mod shells;
