@@ -368,7 +368,8 @@ fn up_split_command(a: UpArgs, source: Source, id: up::Identity) -> Result<(), F
     match ran? {
         Some((summary, dir)) => report_summary(&summary, &dir, a.json),
         None => {
-            eprintln!("{index}: its satellites ran to the end; host 0 holds the results");
+            let line = format!("{index}: its satellites ran to the end; host 0 holds the results");
+            eprintln!("{line}");
             Ok(())
         }
     }

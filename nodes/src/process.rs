@@ -42,7 +42,11 @@ pub struct NodeConfig {
 
 fn wire_socket(bind: IpAddr, port: Option<u16>) -> std::io::Result<tokio::net::UdpSocket> {
     let addr = SocketAddr::new(bind, port.unwrap_or(0));
-    let s = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        None,
+    )?;
     // Bursts of jumbo frames overflow the default 208 KiB buffers.
     let _ = s.set_recv_buffer_size(16 << 20);
     let _ = s.set_send_buffer_size(16 << 20);

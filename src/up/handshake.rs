@@ -78,11 +78,7 @@ impl Handshake {
         stopping: bool,
     ) -> Vec<Send> {
         if self.rejoining.remove(&i) {
-            let mut out: Vec<Send> = self
-                .start
-                .iter()
-                .map(|m| Send::One(i, m.clone()))
-                .collect();
+            let mut out: Vec<Send> = self.start.iter().map(|m| Send::One(i, m.clone())).collect();
             if stopping {
                 out.push(Send::One(i, ToNode::Stop));
             }

@@ -70,9 +70,11 @@ impl<'s> Processes<'s> {
                 self.fleet.send(i, &m).await;
                 Ok(())
             }
-            Send::All(m) => self.fleet.send_all(&m, |_| false).await.map_err(|i| {
-                Failure::Run(format!("satellite {} closed its pipe", self.name(i)))
-            }),
+            Send::All(m) => {
+                self.fleet.send_all(&m, |_| false).await.map_err(|i| {
+                    Failure::Run(format!("satellite {} closed its pipe", self.name(i)))
+                })
+            }
         }
     }
 

@@ -60,13 +60,20 @@ pub(super) async fn run(cfg: AgentConfig) -> Result<(), Failure> {
     let (tx, mut inbox) = mpsc::unbounded_channel();
     let link: Link<ToCoordinator> = Link::new(stream, 0, tx);
     link.send(ToCoordinator::Hello(cfg.hello.clone()));
-    let welcome = expect(&mut inbox, "welcome", JOIN_TIMEOUT + Duration::from_secs(30)).await;
+    let welcome = expect(
+        &mut inbox,
+        "welcome",
+        JOIN_TIMEOUT + Duration::from_secs(30),
+    )
+    .await;
     let token = match welcome {
         Ok(ToHost::Welcome { token }) => token,
         Ok(m) => return Err(unexpected(&cfg, m)),
         Err(e) => return Err(lost(&cfg, &e)),
     };
-    let offset = measure_clock(&link, &mut inbox).await.map_err(|e| lost(&cfg, &e))?;
+    let offset = measure_clock(&link, &mut inbox)
+        .await
+        .map_err(|e| lost(&cfg, &e))?;
     tracing::info!(
         "clock offset to host 0: {} ns ± {} ns",
         offset.offset_ns,
@@ -160,10 +167,7 @@ async fn expect(inbox: &mut Inbox, what: &str, limit: Duration) -> Result<ToHost
             Ok(Some((_, Incoming::Closed(e)))) => return Err(e.to_string()),
             Ok(None) => return Err("connection closed".into()),
             Err(_) => {
-                return Err(format!(
-                    "no {what} within {:.1} s",
-                    limit.as_secs_f64()
-                ));
+                return Err(format!("no {what} within {:.1} s", limit.as_secs_f64()));
             }
         }
     }
@@ -312,10 +316,7 @@ impl Host {
             }
             ToHost::Finish { failure } => return Some(failure.map_or(Ok(()), Err)),
             ToHost::Refused { why } => return Some(Err(why)),
-            ToHost::Alive
-            | ToHost::Welcome { .. }
-            | ToHost::Clock { .. }
-            | ToHost::Launch => {}
+            ToHost::Alive | ToHost::Welcome { .. } | ToHost::Clock { .. } | ToHost::Launch => {}
         }
         None
     }

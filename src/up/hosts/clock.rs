@@ -52,7 +52,9 @@ impl Offset {
     /// The offset from the exchange of least delay; `None` without any.
     pub(super) fn estimate(exchanges: &[Exchange]) -> Option<Offset> {
         let best = exchanges.iter().min_by_key(|e| e.delay())?;
-        let offset = best.offset().clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        let offset = best
+            .offset()
+            .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
         Some(Offset {
             offset_ns: offset,
             uncertainty_ns: best.delay().div_ceil(2),
@@ -84,8 +86,8 @@ mod tests {
 
     #[test]
     fn a_symmetric_exchange_gives_the_offset_exactly() {
-        let o = Offset::estimate(&[exchange(1_000_000, 5_000, 40_000, 40_000, 7_000)])
-            .expect("offset");
+        let o =
+            Offset::estimate(&[exchange(1_000_000, 5_000, 40_000, 40_000, 7_000)]).expect("offset");
         assert_eq!(o.offset_ns, 5_000);
         assert_eq!(o.uncertainty_ns, 40_000);
         assert_eq!(o.to_host(2_000_000 + 5_000), 2_000_000);

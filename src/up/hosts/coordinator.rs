@@ -186,7 +186,8 @@ impl<'s> Coordinator<'s> {
                 if !self.launched && self.hosts.iter().all(|h| h.offset.is_some()) {
                     self.launched = true;
                     self.broadcast(&ToHost::Launch);
-                    self.progress.message("starting the satellites on every host");
+                    self.progress
+                        .message("starting the satellites on every host");
                 }
             }
             ToCoordinator::Bound { sat, addr } => {

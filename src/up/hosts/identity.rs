@@ -109,9 +109,11 @@ impl HostArgs {
         let hosts = match self.hosts {
             Some(n) => n,
             None => from_env(env, &COUNT_VARS)?.ok_or_else(|| {
-                bad("a split run needs the number of hosts: --hosts N, ORBNET_HOSTS, \
+                bad(
+                    "a split run needs the number of hosts: --hosts N, ORBNET_HOSTS, \
                      or an MPI or Slurm job's size"
-                    .into())
+                        .into(),
+                )
             })?,
         };
         let index = match self.host_index {
@@ -148,9 +150,11 @@ impl HostArgs {
 fn from_env(env: &dyn Fn(&str) -> Option<String>, vars: &[&str]) -> Result<Option<u32>, Failure> {
     for var in vars {
         if let Some(v) = env(var) {
-            return v.trim().parse().map(Some).map_err(|_| {
-                Failure::BadInput(format!("{var}={v:?}: not a host index or count"))
-            });
+            return v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Failure::BadInput(format!("{var}={v:?}: not a host index or count")));
         }
     }
     Ok(None)
@@ -238,11 +242,17 @@ mod tests {
         };
         let c = args(Some("h0:7000"));
         assert_eq!(
-            id(&c, &[("OMPI_COMM_WORLD_RANK", "2"), ("OMPI_COMM_WORLD_SIZE", "3")]),
+            id(
+                &c,
+                &[("OMPI_COMM_WORLD_RANK", "2"), ("OMPI_COMM_WORLD_SIZE", "3")]
+            ),
             (2, 3)
         );
         assert_eq!(id(&c, &[("PMI_RANK", "1"), ("PMI_SIZE", "4")]), (1, 4));
-        assert_eq!(id(&c, &[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2")]), (0, 2));
+        assert_eq!(
+            id(&c, &[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2")]),
+            (0, 2)
+        );
         // Kubernetes gives the index; the count comes from ORBNET_HOSTS.
         assert_eq!(
             id(&c, &[("JOB_COMPLETION_INDEX", "4"), ("ORBNET_HOSTS", "5")]),

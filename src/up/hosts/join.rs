@@ -192,7 +192,13 @@ mod tests {
                 },
                 "same build",
             ),
-            (Hello { hosts: 4, ..hello(1) }, "host 1 counts 4 hosts"),
+            (
+                Hello {
+                    hosts: 4,
+                    ..hello(1)
+                },
+                "host 1 counts 4 hosts",
+            ),
             (hello(3), "host 3 of a run of 3"),
             (
                 Hello {

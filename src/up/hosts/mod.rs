@@ -144,13 +144,13 @@ impl Fnv {
 /// coordinator's own address if it is a loopback one (a run on one
 /// machine stays on loopback); every interface otherwise.
 fn listen_address(id: &Identity) -> SocketAddr {
-    let ip = id.bind.unwrap_or_else(|| {
-        match id.coordinator_host.parse::<IpAddr>() {
+    let ip = id
+        .bind
+        .unwrap_or_else(|| match id.coordinator_host.parse::<IpAddr>() {
             Ok(ip) if ip.is_loopback() => ip,
             Ok(IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
             _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        }
-    });
+        });
     SocketAddr::new(ip, id.coordinator_port)
 }
 
@@ -269,11 +269,7 @@ fn agent_config(
         names,
         coordinator_name: host_name(&p.scenario, &plan.placement, HostId(0)),
         my_name: host_name(&p.scenario, &plan.placement, id.index),
-        launch: Launch {
-            exe,
-            common,
-            args,
-        },
+        launch: Launch { exe, common, args },
         wall_start,
     })
 }

@@ -67,18 +67,30 @@ pub(super) struct Hello {
 pub(super) enum ToCoordinator {
     Hello(Hello),
     /// A clock probe sent at `t1` (host clock, Unix ns).
-    Clock { t1: u64 },
+    Clock {
+        t1: u64,
+    },
     /// The host's clock against the coordinator's.
     Offset(Offset),
     /// Satellite `sat` bound its wire to `addr`.
-    Bound { sat: u32, addr: SocketAddr },
+    Bound {
+        sat: u32,
+        addr: SocketAddr,
+    },
     /// Satellite `sat` reported `event`.
-    Event { sat: u32, event: Event },
+    Event {
+        sat: u32,
+        event: Event,
+    },
     /// The run fails: a satellite died, a signal came.
-    Failed { why: String },
+    Failed {
+        why: String,
+    },
     Alive,
     /// Every satellite of the host has stopped, `wall_s` after it started.
-    Finished { wall_s: f64 },
+    Finished {
+        wall_s: f64,
+    },
 }
 
 /// What the coordinator tells a host.
@@ -87,23 +99,40 @@ pub(super) enum ToCoordinator {
 pub(super) enum ToHost {
     /// Every host joined and agrees: the run's token (the certificate for
     /// QUIC comes to the satellites with their peers' addresses).
-    Welcome { token: u64 },
+    Welcome {
+        token: u64,
+    },
     /// The hosts disagree: every host stops (exit 2).
-    Refused { why: String },
+    Refused {
+        why: String,
+    },
     /// The answer to a probe: received at `t2`, sent at `t3` (coordinator
     /// clock, Unix ns).
-    Clock { t1: u64, t2: u64, t3: u64 },
+    Clock {
+        t1: u64,
+        t2: u64,
+        t3: u64,
+    },
     /// Every host has measured its clock: start the satellites.
     Launch,
     /// A message for satellites of this host.
-    Node { to: Target, msg: ToNode },
+    Node {
+        to: Target,
+        msg: ToNode,
+    },
     /// Kill satellite `sat` (a crash on the fault schedule).
-    Crash { sat: u32 },
+    Crash {
+        sat: u32,
+    },
     /// Start it again.
-    Restart { sat: u32 },
+    Restart {
+        sat: u32,
+    },
     Alive,
     /// The run is over (failed if `failure` says why): stop everything.
-    Finish { failure: Option<String> },
+    Finish {
+        failure: Option<String>,
+    },
 }
 
 /// Which satellites a relayed message goes to.
@@ -111,7 +140,9 @@ pub(super) enum ToHost {
 #[serde(rename_all = "kebab-case")]
 pub(super) enum Target {
     /// Every satellite of the host but these (restarting ones).
-    All { except: Vec<u32> },
+    All {
+        except: Vec<u32>,
+    },
     One(u32),
 }
 
@@ -241,8 +272,9 @@ mod tests {
             .await
             .expect("listen");
         let addr = listener.local_addr().expect("addr");
-        let (host_in_tx, mut host_in) = mpsc::unbounded_channel();
-        let (coord_in_tx, mut coord_in) = mpsc::unbounded_channel();
+        let (host_in_tx, mut host_in) = mpsc::unbounded_channel::<(usize, Incoming<ToHost>)>();
+        let (coord_in_tx, mut coord_in) =
+            mpsc::unbounded_channel::<(usize, Incoming<ToCoordinator>)>();
         let client = TcpStream::connect(addr).await.expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
         let host: Link<ToCoordinator> = Link::new(client, 7, host_in_tx);
@@ -251,7 +283,9 @@ mod tests {
             ToCoordinator::Clock { t1: 5 },
             ToCoordinator::Event {
                 sat: 2,
-                event: Event::Ready { sat: "sat-2".into() },
+                event: Event::Ready {
+                    sat: "sat-2".into(),
+                },
             },
             ToCoordinator::Bound {
                 sat: 1,
