@@ -185,6 +185,9 @@ fn three_namespaced_hosts_run_ring_12_like_one_host_then_stop_together() {
     // satellites; and again, host 2's sent SIGTERM.
     stop_one(&hosts, &file, &dir.join("killed"), 1, "KILL");
     stop_one(&hosts, &file, &dir.join("terminated"), 2, "TERM");
+    // And host 0's own launcher frozen (SIGSTOP) mid-run: the others hear
+    // nothing from it for 1.5 s and stop.
+    stop_one(&hosts, &file, &dir.join("frozen"), 0, "STOP");
 
     drop(hosts);
     for ns in &names {
@@ -194,11 +197,18 @@ fn three_namespaced_hosts_run_ring_12_like_one_host_then_stop_together() {
 }
 
 /// Runs the split run again and sends `signal` to host `victim`'s
-/// launcher once every host runs its satellites: every host exits 1
-/// within 2 s, naming the victim, and nothing is left in the namespaces.
+/// launcher once every host runs its satellites: every other host (and
+/// the victim, if it can) exits 1 within 2 s, naming the victim, and
+/// nothing is left in the namespaces.
 fn stop_one(hosts: &Hosts, file: &Path, out: &Path, victim: usize, signal: &str) {
     let mut launchers: Vec<Child> = (0..3).map(|k| hosts.up(k, file, out)).collect();
     wait_for_satellites(hosts, 4);
+    if signal == "STOP" {
+        // Into the run (it starts within a fraction of a second of the
+        // satellites and lasts some 7 s): before the start a host may stay
+        // silent a minute while it starts its satellites.
+        std::thread::sleep(Duration::from_secs(2));
+    }
     let sent = Instant::now();
     let pid = launchers[victim].id().to_string();
     let killed = Command::new("kill")
@@ -209,7 +219,12 @@ fn stop_one(hosts: &Hosts, file: &Path, out: &Path, victim: usize, signal: &str)
         "host {victim} ({})",
         ["sat-0–sat-3", "sat-4–sat-7", "sat-8–sat-11"][victim]
     );
+    let mut frozen = None;
     for (k, c) in launchers.drain(..).enumerate() {
+        if k == victim && signal == "STOP" {
+            frozen = Some(c);
+            continue;
+        }
         let (code, took, stderr) = stopped(c, sent);
         eprintln!(
             "SIG{signal} to host {victim}: host {k} exit {code:?} after {took:?}: {}",
@@ -224,6 +239,11 @@ fn stop_one(hosts: &Hosts, file: &Path, out: &Path, victim: usize, signal: &str)
             "host {k} stopped after {took:?}"
         );
         assert!(stderr.contains(&named), "host {k}: {stderr}");
+    }
+    // Frozen, it cannot stop: killed, its satellites go with it.
+    if let Some(mut c) = frozen {
+        c.kill().expect("kill the frozen launcher");
+        let _ = c.wait();
     }
     assert_eq!(
         hosts.wait_empty(),

@@ -50,7 +50,7 @@ use crate::results::{ClockCheck, Collected, HostFigures, Split, Summary};
 pub(crate) use identity::{HostArgs, Identity};
 
 /// How long a host may stay silent once the run has started before the
-/// others give up on it: four heartbeats missed, so that a lost host stops
+/// others give up on it: six heartbeats missed, so that a lost host stops
 /// the run within two seconds.
 const SILENCE_RUNNING: Duration = Duration::from_millis(1500);
 /// The same before the start, while hosts start thousands of processes.
