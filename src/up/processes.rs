@@ -38,7 +38,7 @@ impl<'s> Processes<'s> {
         tls: Option<(String, String)>,
         wall_start: Instant,
     ) -> Result<Processes<'s>, Failure> {
-        let n = scenario.world.satellites() as usize;
+        let n = scenario.world.nodes() as usize;
         use tokio::signal::unix::{SignalKind, signal};
         let sigterm = signal(SignalKind::terminate())
             .map_err(|e| Failure::Run(format!("cannot watch SIGTERM: {e}")))?;
@@ -164,7 +164,7 @@ pub(super) fn setup_time(n: usize) -> Duration {
 /// is put: every process reads its start line and settles before virtual
 /// zero, 0.2 s and half a millisecond per satellite.
 pub(super) fn start_margin(scenario: &Scenario) -> u64 {
-    200_000_000 + 500_000 * u64::from(scenario.world.satellites())
+    200_000_000 + 500_000 * u64::from(scenario.world.nodes())
 }
 
 impl Harness for Processes<'_> {

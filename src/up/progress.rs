@@ -15,7 +15,7 @@ pub(super) struct Progress {
 
 impl Progress {
     pub(super) fn new(scenario: &Scenario) -> Progress {
-        let n = scenario.world.satellites() as usize;
+        let n = scenario.world.nodes() as usize;
         let bar = ProgressBar::new((scenario.duration.as_secs_f64() * 1000.0).ceil() as u64);
         bar.set_style(
             ProgressStyle::with_template(

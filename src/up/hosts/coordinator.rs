@@ -77,7 +77,7 @@ impl<'s> Coordinator<'s> {
         tls: Option<(String, String)>,
     ) -> Result<Coordinator<'s>, Failure> {
         let now = Instant::now();
-        let n = scenario.world.satellites() as usize;
+        let n = scenario.world.nodes() as usize;
         let names = (0..placement.hosts())
             .map(|k| super::host_name(scenario, placement, HostId(k)))
             .collect();
@@ -277,9 +277,9 @@ impl<'s> Coordinator<'s> {
         }
         if !self.handshake.started() && Instant::now() > self.setup_deadline {
             let (bound, ready) = self.handshake.counts();
-            let n = self.scenario.world.satellites();
+            let n = self.scenario.world.nodes();
             return Err(Failure::Run(format!(
-                "only {bound} bound and {ready} ready of {n} satellites in time"
+                "only {bound} bound and {ready} ready of {n} nodes in time"
             )));
         }
         Ok(Some(Happening::Tick))

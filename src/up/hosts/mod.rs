@@ -259,7 +259,7 @@ fn agent_config(
         .into_iter()
         .filter(|(i, _)| members.contains(i))
         .collect();
-    let names = (0..world.satellites())
+    let names = (0..world.nodes())
         .map(|i| world.name(SatId(i)).to_owned())
         .collect();
     Ok(agent::AgentConfig {
