@@ -17,7 +17,9 @@ pub(crate) const TDF: &str = "10";
 
 /// `topologies/ring-12.toml` with four echoes instead of forty, and an
 /// all-reduce between sat-0, sat-4 and sat-8 (one rank on each host of a
-/// three-host split), written into `dir`.
+/// three-host split), written into `dir`. The all-reduce starts at 1 s,
+/// after the last echo: its chunks would queue ahead of an echo by as
+/// much as their ranks' start-up lets them, on one host as on three.
 pub(crate) fn scenario(dir: &Path) -> PathBuf {
     let ring = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/ring-12.toml");
     let text = std::fs::read_to_string(ring).expect("topologies/ring-12.toml");
@@ -33,6 +35,7 @@ min_bytes = 65536
 max_bytes = 65536
 iterations = 1
 warmup = 0
+start_s = 1
 "#;
     let file = dir.join("ring-12-split.toml");
     std::fs::write(&file, text).expect("write the scenario");
