@@ -19,7 +19,7 @@ use orbnet_node::protocol::{Counters, Done, Event};
 use crate::Failure;
 use crate::load::Source;
 use plot::{Series, line_plot};
-pub(crate) use summary::Summary;
+pub(crate) use summary::{ClockCheck, HostFigures, Split, Summary};
 use summary::{EchoRow, GoodputRow, Host};
 pub(crate) use terminal::terminal;
 
@@ -33,6 +33,8 @@ pub(crate) struct Collected {
     /// A satellite that died, and how: the run failed, but what the others
     /// reported until then is kept.
     pub failure: Option<String>,
+    /// A run split across hosts: their figures.
+    pub split: Option<Split>,
 }
 
 /// Copies the scenario and the files it refers to into `dir/scenario/`, so
@@ -111,6 +113,7 @@ pub(crate) fn write(
             wall_s: wall.as_secs_f64(),
             late_max_us,
         },
+        split: c.split.clone(),
     };
     out.csv("rtt.csv", &rtt_rows(&pings))?;
     out.csv("throughput.csv", &throughput_rows(&transfers))?;
