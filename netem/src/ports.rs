@@ -61,6 +61,7 @@ impl PortPlan {
                 Workload::Bulk(b) if b.transport == Transport::Tcp => b.streams as usize,
                 Workload::Collective(c) if c.transport == Transport::Tcp => c.ranks.len(),
                 Workload::Train(t) if t.transport == Transport::Tcp => t.ranks.len(),
+                Workload::Graph(g) if g.transport == Transport::Tcp => g.ranks.len(),
                 _ => {
                     tcp.push(None);
                     continue;

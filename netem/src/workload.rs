@@ -1,5 +1,6 @@
-//! The traffic a scenario runs: pings, bulk transfers, collectives and
-//! training steps, as types that hold only valid workloads (made by
+//! The traffic a scenario runs: pings, bulk transfers, collectives,
+//! training steps and per-rank execution graphs
+//! ([`crate::training::GraphWorkload`]), as types that hold only valid workloads (made by
 //! [`crate::scenario`] from the file).
 //!
 //! Training compute follows Kaplan et al., "Scaling laws for neural
@@ -15,6 +16,8 @@ pub enum Workload {
     Bulk(Bulk),
     Collective(Collective),
     Train(Train),
+    /// Per-rank execution graphs: Chakra traces or a generated model.
+    Graph(Box<crate::training::GraphWorkload>),
 }
 
 crate::named! {
