@@ -6,6 +6,7 @@
 //! files that launch a run split across hosts (Kubernetes, Slurm).
 
 mod deploy;
+mod export;
 mod geometric;
 mod load;
 mod plan;
@@ -102,6 +103,11 @@ enum Command {
         /// human summary.
         #[arg(long)]
         json: bool,
+        /// Also write every `model` and `trace` workload as Chakra files
+        /// (one per rank), its comm-group JSON and a `trace` workload table,
+        /// into DIR.
+        #[arg(long, value_name = "DIR")]
+        export_chakra: Option<PathBuf>,
     },
     /// Show a run in the browser: a results directory of `orbnet up` replayed
     /// (time slider, play, speed), or a scenario file's world over time.
@@ -221,6 +227,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             in_process,
             web,
             json,
+            export_chakra,
         } => up_command(UpArgs {
             scenario,
             out,
@@ -229,6 +236,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             in_process,
             web,
             json,
+            export_chakra,
         }),
         Command::View { path, listen } => view::view_command(&path, listen),
         Command::Deploy { engine } => deploy::run(&engine).map_err(|e| {
@@ -288,12 +296,19 @@ struct UpArgs {
     in_process: bool,
     web: Option<SocketAddr>,
     json: bool,
+    export_chakra: Option<PathBuf>,
 }
 
 /// `orbnet up`: runs the scenario (with its live view, if asked), prints
 /// its summary; exit 1 when a workload failed.
 fn up_command(a: UpArgs) -> Result<(), Failure> {
     let source = Source::from_arg(a.scenario.as_deref());
+    if let Some(dir) = &a.export_chakra {
+        let s = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+        for prefix in export::export_chakra(&s, dir)? {
+            eprintln!("chakra files {prefix}.<rank>.et, {prefix}.json and {prefix}.toml");
+        }
+    }
     let live = a.web.map(view::LiveView::start).transpose()?;
     if let Some(l) = &live {
         eprintln!("live view at {}", l.url());
@@ -445,6 +460,7 @@ fn describe(s: &orbnet_netem::Scenario) -> String {
                 t.steps,
                 t.transport.as_str()
             ),
+            Workload::Graph(g) => results::describe_graph(g),
         };
         out.push_str(&format!("  workload[{i}]: {line}\n"));
     }

@@ -34,6 +34,7 @@ mod collective;
 pub mod command;
 pub mod driver;
 mod gateway;
+mod graph_exec;
 pub mod inprocess;
 mod pcap;
 mod ping;
