@@ -16,6 +16,9 @@ mod elements;
 mod faults;
 mod gateways;
 mod graphs;
+mod ground;
+#[cfg(test)]
+mod ground_tests;
 mod links;
 mod raw;
 mod shells;
@@ -137,6 +140,9 @@ impl Scenario {
 
     /// The name of the constellation satellite `sat` belongs to.
     pub fn shell_of(&self, sat: crate::units::SatId) -> &str {
+        if self.world.station_of(sat).is_some() {
+            return "ground";
+        }
         self.shells
             .iter()
             .find(|s| s.satellites.contains(&sat.0))
@@ -234,10 +240,21 @@ fn parse_checked(text: &str, read: ReadBytes<'_>) -> Checked<Scenario> {
         })?;
     let raw: RawScenario = typed(value, "")?;
     let h = header(&raw)?;
+    let seed = raw.seed.unwrap_or(1);
     let mut read_text = |p: &str| {
         read(p).and_then(|b| String::from_utf8(b).map_err(|e| format!("not UTF-8 text: {e}")))
     };
-    let (shells, mut world) = shells::build(raw.constellation, raw.links, h.epoch, &mut read_text)?;
+    let (shells, world) = shells::build(raw.constellation, raw.links, h.epoch, &mut read_text)?;
+    let mut world = ground::build(
+        ground::GroundInput {
+            ground: raw.ground,
+            stations: raw.ground_station,
+            epoch: h.epoch,
+            seed,
+            read: &mut read_text,
+        },
+        world,
+    )?;
     world.set_faults(faults::build_all(raw.fault, &world)?);
     let gateways = raw
         .gateway
@@ -274,7 +291,7 @@ fn parse_checked(text: &str, read: ReadBytes<'_>) -> Checked<Scenario> {
     Ok(Scenario {
         name: h.name,
         epoch: h.epoch,
-        seed: raw.seed.unwrap_or(1),
+        seed,
         tdf: h.tdf,
         duration: h.duration,
         routing_interval: h.routing_interval,
