@@ -15,7 +15,8 @@
 
 use std::ops::{Range, RangeInclusive};
 
-use crate::workload::{Transport, Workload};
+use crate::traffic::Workload;
+use crate::workload::Transport;
 
 /// The UDP port of the QUIC endpoint of workload 0.
 pub const QUIC_BASE: u16 = 4433;

@@ -41,6 +41,7 @@ mod ping;
 pub mod process;
 pub mod protocol;
 pub mod quic;
+mod rank_work;
 pub mod report;
 pub mod router;
 mod satellite;

@@ -332,7 +332,7 @@ fn start_collective(
             Ok(c) => c,
             Err(e) => {
                 let sat = &names[rank];
-                report.emit(crate::collective::failed_rank(
+                report.emit(crate::rank_work::failed_rank(
                     &w,
                     index,
                     rank,
@@ -342,7 +342,7 @@ fn start_collective(
                 return;
             }
         };
-        crate::collective::run_workload(index, w, acc, comm, clock, report).await;
+        crate::rank_work::run_workload(index, w, acc, comm, clock, report).await;
         // Let the last frames (closes, acknowledgements) leave.
         ep.wait_idle().await;
     });
@@ -369,6 +369,6 @@ fn start_tcp_collective(s: &Start<'_>, index: usize, w: Workload, (to, from): Tc
     tokio::spawn(async move {
         tokio::time::sleep_until(clock.wall(start)).await;
         let comm = crate::collective::Comm::over_tcp(rank, ranks, names, to, from);
-        crate::collective::run_workload(index, w, acc, comm, clock, report).await;
+        crate::rank_work::run_workload(index, w, acc, comm, clock, report).await;
     });
 }

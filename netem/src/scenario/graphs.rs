@@ -28,11 +28,12 @@ use super::check::{Checked, bad, check_positive, start_and_timeout};
 use super::workloads::{Context, named_ranks, ranks, tcp_ranks, transport};
 use crate::chakra::{CommGroups, CtrlDeps, GroupId, Op, RankGraph, decode_trace, trace_file_name};
 use crate::routing::Routes;
+use crate::traffic::Workload;
 use crate::training::{
     Batch, ComputeModel, GraphSource, GraphWorkload, Job, JobSpec, Model, Placement, Plan, Schedule,
 };
 use crate::units::{SatId, SimTime};
-use crate::workload::{Algorithm, DType, Transport, Workload};
+use crate::workload::{Algorithm, DType, Transport};
 
 crate::named! {
     /// What a trace's compute nodes take.
@@ -463,5 +464,7 @@ fn named_groups(graphs: &[RankGraph]) -> std::collections::BTreeSet<GroupId> {
     out
 }
 
+#[cfg(test)]
+mod placement_tests;
 #[cfg(test)]
 mod tests;

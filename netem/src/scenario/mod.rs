@@ -31,8 +31,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ports::PortPlan;
+use crate::traffic::Workload;
 use crate::units::{SimDuration, SimTime, Tdf};
-use crate::workload::{Accelerator, Transport, Workload};
+use crate::workload::{Accelerator, Transport};
 use crate::world::World;
 use check::{Checked, bad, check_positive, check_range, line_col, positive_duration, typed};
 use raw::{RawAccelerator, RawScenario};

@@ -4,10 +4,9 @@
 
 use super::check::{Checked, bad, check_positive, check_range, kind_of, start_and_timeout, typed};
 use super::raw::{RawBulk, RawCollective, RawPing, RawTrain};
+use crate::traffic::Workload;
 use crate::units::{SatId, SimDuration, SimTime};
-use crate::workload::{
-    Algorithm, Bulk, Cc, Collective, DType, Op, Ping, Train, Transport, Workload,
-};
+use crate::workload::{Algorithm, Bulk, Cc, Collective, DType, Op, Ping, Train, Transport};
 use crate::world::World;
 
 crate::named! {

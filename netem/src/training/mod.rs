@@ -53,6 +53,8 @@ use crate::chakra::{CommGroups, Rank, RankGraph};
 use crate::units::SimDuration;
 use crate::workload::{Accelerator, DType};
 pub use layout::Coords;
+#[cfg(test)]
+pub(crate) use placement::place;
 pub use workload::{ComputeModel, GraphSource, GraphWorkload, Placement, op_of};
 
 /// The transformer.
