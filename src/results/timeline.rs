@@ -24,6 +24,10 @@ use serde_json::{Value, json};
 
 use super::training::{SendIndex, Stream};
 
+/// A span a rank reported: (start ns, end ns, step, node index), ordered
+/// by start.
+type RankSpan = (u64, u64, u64, u32);
+
 /// The timeline of every graph workload, `None` when there is none.
 pub(super) fn chrome_trace(scenario: &Scenario, events: &[Event]) -> Option<String> {
     let mut out: Vec<Value> = Vec::new();
@@ -84,7 +88,7 @@ fn workload_events(
         out.push(json!({"name": "process_name", "ph": "M", "pid": pid, "args": {"name": name}}));
         out.push(json!({"name": "process_sort_index", "ph": "M", "pid": pid, "args": {"sort_index": pid}}));
         let nodes = g.graphs[rank].nodes();
-        let mut mine: Vec<(u64, u64, u64, u32)> = reports
+        let mut mine: Vec<RankSpan> = reports
             .iter()
             .filter(|r| r.rank == rank)
             .flat_map(|r| {
@@ -97,7 +101,7 @@ fn workload_events(
         mine.sort_unstable();
         // Lanes of each stream: the end of each lane's last span.
         let mut lanes: BTreeMap<Stream, Vec<u64>> = BTreeMap::new();
-        let mut placed: Vec<(Stream, usize, (u64, u64, u64, u32))> = Vec::new();
+        let mut placed: Vec<(Stream, usize, RankSpan)> = Vec::new();
         for span in mine {
             let Some(stream) = Stream::of(&nodes[span.3 as usize].op) else {
                 continue;
@@ -141,7 +145,7 @@ fn span_event(
     rank: usize,
     pid: u64,
     tid: u64,
-    (start, end, step, node): (u64, u64, u64, u32),
+    (start, end, step, node): RankSpan,
 ) -> Value {
     let nodes = g.graphs[rank].nodes();
     let n = &nodes[node as usize];

@@ -15,6 +15,9 @@ use super::graph::{CollectiveKind, GroupId, Op, Rank, RankGraph};
 use super::{ChakraError, CommGroups, Problem};
 use crate::units::Bytes;
 
+/// One rank's collectives on one group, in issue order: (node id, kind, bytes).
+type Issued = Vec<(u64, CollectiveKind, Bytes)>;
+
 /// Checks `graphs` (by rank) against each other; `file` names rank r's
 /// trace in errors.
 pub fn check_partners(
@@ -25,8 +28,7 @@ pub fn check_partners(
     let fail = |r: usize, node: u64, reason: String| {
         ChakraError::new(&file(r), Problem::Partner { node, reason })
     };
-    // Each rank's collectives per group, in issue order: (node id, kind, bytes).
-    type Issued = Vec<(u64, CollectiveKind, Bytes)>;
+    // Each rank's collectives per group.
     let mut issued: BTreeMap<(GroupId, usize), Issued> = BTreeMap::new();
     // Sends and receives per (from, to, tag), in order: (node id, bytes).
     let mut sends: BTreeMap<(usize, usize, u32), Vec<(u64, Bytes)>> = BTreeMap::new();
@@ -91,7 +93,7 @@ pub fn check_partners(
 
 /// Every member of each group issues the same collectives in the same order.
 fn collectives_agree(
-    issued: &BTreeMap<(GroupId, usize), Vec<(u64, CollectiveKind, Bytes)>>,
+    issued: &BTreeMap<(GroupId, usize), Issued>,
     groups: &CommGroups,
     fail: &dyn Fn(usize, u64, String) -> ChakraError,
 ) -> Result<(), ChakraError> {
