@@ -96,6 +96,7 @@ pub(crate) fn write(
         tdf: scenario.tdf.factor(),
         seed: scenario.seed,
         satellites: scenario.world.satellites(),
+        ground_stations: scenario.world.nodes() - scenario.world.satellites(),
         duration_s: scenario.duration.as_secs_f64(),
         ok: false,
         failure: c.failure.clone(),

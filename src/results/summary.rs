@@ -18,6 +18,8 @@ pub(crate) struct Summary {
     pub tdf: f64,
     pub seed: u64,
     pub satellites: u32,
+    /// Ground stations and user terminals (nodes after the satellites).
+    pub ground_stations: u32,
     pub duration_s: f64,
     /// Every workload succeeded and no satellite failed.
     pub ok: bool,

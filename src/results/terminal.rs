@@ -17,10 +17,15 @@ pub(crate) fn terminal(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {}, {} satellites, {} harness, TDF {}, seed {}, {} s virtual, {:.2} s wall",
+        "{}: {}, {} satellites{}, {} harness, TDF {}, seed {}, {} s virtual, {:.2} s wall",
         s.scenario,
         if s.ok { "ok" } else { "FAILED" },
         s.satellites,
+        match s.ground_stations {
+            0 => String::new(),
+            1 => ", 1 ground station".into(),
+            n => format!(", {n} ground stations"),
+        },
         s.harness,
         s.tdf,
         s.seed,
@@ -331,6 +336,7 @@ mod tests {
             tdf: 1.0,
             seed: 1,
             satellites: 8,
+            ground_stations: 0,
             duration_s: 600.0,
             ok: false,
             failure: None,

@@ -41,8 +41,13 @@ pub(super) struct Processes<'s> {
     scenario: &'s Scenario,
     launch: Launch,
     sats: Vec<Sat>,
-    tx: mpsc::UnboundedSender<(usize, Event)>,
-    rx: mpsc::UnboundedReceiver<(usize, Event)>,
+    /// Each process's events in order, then `None` at the end of its output.
+    tx: mpsc::UnboundedSender<(usize, Option<Event>)>,
+    rx: mpsc::UnboundedReceiver<(usize, Option<Event>)>,
+    /// Per satellite, how many of its processes (a restart makes another)
+    /// have had their output end: all of them once its last event is in.
+    eof: Vec<u32>,
+    spawned: Vec<u32>,
     handshake: Handshake,
     clock: Option<VirtualClock>,
     bar: ProgressBar,
@@ -92,6 +97,8 @@ impl<'s> Processes<'s> {
             bar,
             progress: (vec![0; n], vec![0; n]),
             exited: vec![None; n],
+            eof: vec![0; n],
+            spawned: vec![1; n],
             sigterm,
             sigchld,
             tick: tokio::time::interval(Duration::from_millis(100)),
@@ -138,9 +145,10 @@ impl<'s> Processes<'s> {
                 while let Ok(Some(l)) = lines.next_line().await {
                     // A line that is no event (a stray print) is ignored.
                     if let Ok(e) = serde_json::from_str::<Event>(&l) {
-                        let _ = tx.send((i, e));
+                        let _ = tx.send((i, Some(e)));
                     }
                 }
+                let _ = tx.send((i, None));
             });
         }
         Ok(Sat {
@@ -236,14 +244,18 @@ impl<'s> Processes<'s> {
         }
     }
 
-    /// A satellite that exits before reporting its end has failed (a clean
-    /// exit's last lines get two seconds to arrive).
+    /// A satellite that exits before reporting its end has failed. A clean
+    /// exit is judged once all it wrote has been read (a launcher behind
+    /// on thousands of satellites' events may read its last lines well
+    /// after it exits), or after half a minute.
     fn check_exits(&mut self, sup: &Supervisor<'_>) -> Result<Option<Happening>, Failure> {
         for i in 0..self.sats.len() {
             let Some((since, status)) = self.exited[i] else {
                 continue;
             };
-            let grace = status.success() && since.elapsed() < Duration::from_secs(2);
+            let grace = status.success()
+                && self.eof[i] < self.spawned[i]
+                && since.elapsed() < Duration::from_secs(30);
             if grace || sup.is_down(i) || sup.is_done(i) {
                 continue;
             }
@@ -291,8 +303,8 @@ impl<'s> Processes<'s> {
             let _ = tokio::time::timeout(Duration::from_secs(2), s.child.wait()).await;
         }
         let mut late = Vec::new();
-        while let Ok(m) = self.rx.try_recv() {
-            late.push(m);
+        while let Ok((i, m)) = self.rx.try_recv() {
+            late.extend(m.map(|e| (i, e)));
         }
         late
     }
@@ -317,6 +329,12 @@ impl Harness for Processes<'_> {
             tokio::select! {
                 m = self.rx.recv() => {
                     let Some((i, e)) = m else { return Ok(Happening::Closed) };
+                    let Some(e) = e else {
+                        if let Some(eof) = self.eof.get_mut(i) {
+                            *eof += 1;
+                        }
+                        continue;
+                    };
                     if let Some(e) = self.intercept(i, e, sup).await? {
                         return Ok(Happening::Event(i, e));
                     }
@@ -354,6 +372,7 @@ impl Harness for Processes<'_> {
                     Ok(s) => {
                         self.sats[i] = s;
                         self.exited[i] = None;
+                        self.spawned[i] += 1;
                         self.handshake.rejoin(i);
                     }
                     Err(e) => {
