@@ -36,8 +36,8 @@ pub(crate) fn load(source: &Source) -> Result<Scenario, ScenarioError> {
                 reason: format!("cannot read: {e}"),
             })?;
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            Scenario::parse(&text, &label, &mut |rel: &str| {
-                std::fs::read_to_string(dir.join(rel)).map_err(|e| e.to_string())
+            Scenario::parse_bytes(&text, &label, &mut |rel: &str| {
+                std::fs::read(dir.join(rel)).map_err(|e| e.to_string())
             })
         }
     }

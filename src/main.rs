@@ -6,6 +6,7 @@
 //! files that launch a run split across hosts (Kubernetes, Slurm).
 
 mod deploy;
+mod export;
 mod geometric;
 mod load;
 mod plan;
@@ -112,6 +113,11 @@ enum Command {
         json: bool,
         #[command(flatten)]
         hosts: up::HostArgs,
+        /// Also write every `model` and `trace` workload as Chakra files
+        /// (one per rank), its comm-group JSON and a `trace` workload table,
+        /// into DIR.
+        #[arg(long, value_name = "DIR")]
+        export_chakra: Option<PathBuf>,
     },
     /// Show a run in the browser: a results directory of `orbnet up` replayed
     /// (time slider, play, speed), or a scenario file's world over time.
@@ -251,6 +257,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             web,
             json,
             hosts,
+            export_chakra,
         } => up_command(UpArgs {
             scenario,
             out,
@@ -260,6 +267,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             web,
             json,
             hosts,
+            export_chakra,
         }),
         Command::View { path, listen } => view::view_command(&path, listen),
         Command::Deploy { engine } => deploy::run(&engine).map_err(|e| {
@@ -357,6 +365,7 @@ struct UpArgs {
     web: Option<SocketAddr>,
     json: bool,
     hosts: up::HostArgs,
+    export_chakra: Option<PathBuf>,
 }
 
 /// `orbnet up`: runs the scenario (with its live view, if asked), prints
@@ -366,6 +375,12 @@ fn up_command(a: UpArgs) -> Result<(), Failure> {
     let env = |k: &str| std::env::var(k).ok();
     if let Some(id) = a.hosts.identity(&env)? {
         return up_split_command(a, source, id);
+    }
+    if let Some(dir) = &a.export_chakra {
+        let s = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+        for prefix in export::export_chakra(&s, dir)? {
+            eprintln!("chakra files {prefix}.<rank>.et, {prefix}.json and {prefix}.toml");
+        }
     }
     let live = a.web.map(view::LiveView::start).transpose()?;
     if let Some(l) = &live {
@@ -576,6 +591,7 @@ fn describe(s: &orbnet_netem::Scenario) -> String {
                 t.steps,
                 t.transport.as_str()
             ),
+            Workload::Graph(g) => results::describe_graph(g),
         };
         out.push_str(&format!("  workload[{i}]: {line}\n"));
     }

@@ -27,6 +27,7 @@ pub mod routing;
 pub mod scenario;
 pub mod shaper;
 pub mod topology;
+pub mod traffic;
 pub mod training;
 pub mod units;
 pub mod workload;
@@ -34,6 +35,6 @@ pub mod world;
 
 pub use scenario::{Scenario, ScenarioError};
 pub use topology::{DownReason, LinkState, LinkStatus, Pattern, Snapshot};
+pub use traffic::Workload;
 pub use units::{BitsPerSecond, Bytes, LinkId, Meters, SatId, SimDuration, SimTime, Tdf};
-pub use workload::Workload;
 pub use world::{Timeline, World};

@@ -15,7 +15,8 @@
 
 use std::ops::{Range, RangeInclusive};
 
-use crate::workload::{Transport, Workload};
+use crate::traffic::Workload;
+use crate::workload::Transport;
 
 /// The UDP port of the QUIC endpoint of workload 0.
 pub const QUIC_BASE: u16 = 4433;
@@ -61,6 +62,7 @@ impl PortPlan {
                 Workload::Bulk(b) if b.transport == Transport::Tcp => b.streams as usize,
                 Workload::Collective(c) if c.transport == Transport::Tcp => c.ranks.len(),
                 Workload::Train(t) if t.transport == Transport::Tcp => t.ranks.len(),
+                Workload::Graph(g) if g.transport == Transport::Tcp => g.ranks.len(),
                 _ => {
                     tcp.push(None);
                     continue;

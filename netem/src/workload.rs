@@ -1,21 +1,15 @@
-//! The traffic a scenario runs: pings, bulk transfers, collectives and
-//! training steps, as types that hold only valid workloads (made by
-//! [`crate::scenario`] from the file).
+//! The kinds of traffic a scenario runs and their vocabulary: pings, bulk
+//! transfers, collectives and training steps, with the transports,
+//! collective operations, algorithms, element types and the accelerator
+//! they use, as types that hold only valid workloads (made by
+//! [`crate::scenario`] from the file). [`crate::traffic::Workload`] gathers
+//! them with the per-rank execution graphs of [`crate::training`].
 //!
 //! Training compute follows Kaplan et al., "Scaling laws for neural
 //! language models" (2020), §2.1: 2 FLOPs per parameter and token forward,
 //! 4 backward.
 
 use crate::units::{SatId, SimDuration, SimTime};
-
-/// Traffic a scenario runs.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Workload {
-    Ping(Ping),
-    Bulk(Bulk),
-    Collective(Collective),
-    Train(Train),
-}
 
 crate::named! {
     /// The transport a workload runs over.

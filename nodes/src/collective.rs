@@ -99,6 +99,11 @@ enum Out {
 }
 
 /// One rank's connections to its group.
+///
+/// A view ([`Comm::view`]) is a sub-communicator: a subset of the ranks,
+/// renumbered from 0 in the subset's order, over the same connections and
+/// mailbox; `global` maps its ranks back to the connections' indices, so
+/// the algorithms run unchanged on a group.
 #[derive(Debug)]
 pub(crate) struct Comm {
     pub rank: usize,
@@ -108,6 +113,8 @@ pub(crate) struct Comm {
     conns: Vec<Option<Out>>,
     mailbox: Arc<Mailbox>,
     next_id: AtomicU64,
+    /// The index in `conns` and in the mailbox of each rank.
+    global: Vec<usize>,
 }
 
 impl Comm {
@@ -176,12 +183,43 @@ impl Comm {
     ) -> Comm {
         Comm {
             rank,
+            global: (0..ranks.len()).collect(),
             ranks,
             names,
             conns,
             mailbox,
             next_id: AtomicU64::new(0),
         }
+    }
+
+    /// The sub-communicator of `members` (ranks of this communicator, in
+    /// the order the view numbers them), which must include this rank; its
+    /// calls are numbered from `first_id`, which no other call on these
+    /// connections may use.
+    pub(crate) fn view(&self, members: &[usize], first_id: u64) -> Option<Comm> {
+        let rank = members.iter().position(|&m| m == self.rank)?;
+        let pick = |v: &[usize]| members.iter().map(|&m| v.get(m).copied()).collect();
+        let global: Option<Vec<usize>> = pick(&self.global);
+        Some(Comm {
+            rank,
+            ranks: members
+                .iter()
+                .filter_map(|&m| self.ranks.get(m).copied())
+                .collect(),
+            names: members
+                .iter()
+                .filter_map(|&m| self.names.get(m).cloned())
+                .collect(),
+            conns: self.conns.clone(),
+            mailbox: self.mailbox.clone(),
+            next_id: AtomicU64::new(first_id),
+            global: global?,
+        })
+    }
+
+    /// The satellite name of this rank.
+    pub(crate) fn name(&self) -> &str {
+        self.names.get(self.rank).map_or("?", String::as_str)
     }
 
     /// A rank's view of its group over TCP streams already set up by the
@@ -210,7 +248,7 @@ impl Comm {
         self.ranks.len()
     }
 
-    fn label(&self, r: usize) -> String {
+    pub(crate) fn label(&self, r: usize) -> String {
         format!(
             "rank {r} ({})",
             self.names.get(r).map_or("?", String::as_str)
@@ -229,7 +267,7 @@ impl Comm {
     }
 
     /// Starts sending `data` to rank `to`, tagged (`id`, `step`).
-    fn send(
+    pub(crate) fn send(
         &self,
         to: usize,
         id: u64,
@@ -237,7 +275,8 @@ impl Comm {
         offset: u64,
         data: Bytes,
     ) -> tokio::task::JoinHandle<Result<(), CommError>> {
-        let conn = self.conns.get(to).cloned().flatten();
+        let at = self.global.get(to).copied().unwrap_or(usize::MAX);
+        let conn = self.conns.get(at).cloned().flatten();
         let label = self.label(to);
         tokio::spawn(async move {
             let fail = |e: String| CommError::Send {
@@ -287,17 +326,18 @@ impl Comm {
     }
 
     /// Waits for the message from rank `from` tagged (`id`, `step`).
-    async fn recv(&self, from: usize, id: u64, step: u32) -> Result<Bytes, CommError> {
+    pub(crate) async fn recv(&self, from: usize, id: u64, step: u32) -> Result<Bytes, CommError> {
         tracing::trace!(rank = self.rank, from, id, step, "waiting");
+        let at = self.global.get(from).copied().unwrap_or(usize::MAX);
         loop {
             let notified = self.mailbox.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let found = self
                 .mailbox
-                .with(|s| match s.ready.remove(&(from, id, step)) {
+                .with(|s| match s.ready.remove(&(at, id, step)) {
                     Some(b) => Some(Ok(b)),
-                    None => s.lost.get(&from).map(|e| Err(e.clone())),
+                    None => s.lost.get(&at).map(|e| Err(e.clone())),
                 })
                 .flatten();
             match found {
@@ -313,7 +353,7 @@ impl Comm {
         }
     }
 
-    async fn join(
+    pub(crate) async fn join(
         sends: Vec<tokio::task::JoinHandle<Result<(), CommError>>>,
     ) -> Result<(), CommError> {
         for s in sends {
@@ -339,7 +379,12 @@ impl Comm {
         Ok(())
     }
 
-    fn expect_len(&self, got: &Bytes, want: usize, from: usize) -> Result<(), CommError> {
+    pub(crate) fn expect_len(
+        &self,
+        got: &Bytes,
+        want: usize,
+        from: usize,
+    ) -> Result<(), CommError> {
         if got.len() == want {
             Ok(())
         } else {
@@ -859,77 +904,6 @@ pub(crate) fn peers(
         .map(|(a, _)| *a)
         .collect();
     (to, from)
-}
-
-/// The report of a rank that failed before its first size or step, or
-/// ran out of time.
-pub(crate) fn failed_rank(
-    w: &orbnet_netem::Workload,
-    index: usize,
-    rank: usize,
-    sat: &str,
-    error: String,
-) -> Event {
-    if matches!(w, orbnet_netem::Workload::Train(_)) {
-        Event::TrainStep(StepReport {
-            workload: index,
-            rank,
-            sat: sat.to_owned(),
-            verified: false,
-            error: Some(error),
-            ..StepReport::default()
-        })
-    } else {
-        Event::Collective(RankReport {
-            workload: index,
-            rank,
-            sat: sat.to_owned(),
-            verified: false,
-            error: Some(error),
-            ..RankReport::default()
-        })
-    }
-}
-
-/// Runs this rank's part of workload `w`, a collective sweep or training
-/// steps (which need the accelerator model).
-pub(crate) async fn run_workload(
-    w: usize,
-    workload: orbnet_netem::Workload,
-    acc: Option<orbnet_netem::workload::Accelerator>,
-    comm: Comm,
-    clock: VirtualClock,
-    emit: crate::report::Reporter,
-) {
-    let (start, timeout) = match &workload {
-        orbnet_netem::Workload::Collective(c) => (c.start, c.timeout),
-        orbnet_netem::Workload::Train(t) => (t.start, t.timeout),
-        _ => return,
-    };
-    let sat = comm.names.get(comm.rank).cloned().unwrap_or_default();
-    let timed_out = timeout.map(|t| {
-        let why = format!("timed out after {:.6} s", t.as_secs_f64());
-        failed_rank(&workload, w, comm.rank, &sat, why)
-    });
-    let report = emit.clone();
-    let run = async move {
-        match (workload, acc) {
-            (orbnet_netem::Workload::Collective(c), _) => {
-                run_sweep(w, c, comm, clock, report).await;
-            }
-            (orbnet_netem::Workload::Train(t), Some(acc)) => {
-                run_train(w, t, acc, comm, clock, report).await;
-            }
-            _ => {}
-        }
-    };
-    let (Some(timeout), Some(report)) = (timeout, timed_out) else {
-        return run.await;
-    };
-    let deadline = clock.wall(start + timeout);
-    if tokio::time::timeout_at(deadline, run).await.is_err() {
-        emit.emit(report);
-    }
 }
 
 /// Runs this rank's part of collective workload `w`: for every size,

@@ -46,6 +46,8 @@ pub enum Event {
     Collective(RankReport),
     /// One training step on one rank.
     TrainStep(StepReport),
+    /// One step of a graph workload (`trace` or `model`) on one rank.
+    GraphStep(GraphStepReport),
     /// The satellite's last words: its counters.
     Done(Done),
     /// The satellite stopped on an error.
@@ -62,7 +64,11 @@ impl Event {
     pub fn ends_workload(&self) -> bool {
         matches!(
             self,
-            Event::Echo(_) | Event::Transfer(_) | Event::Collective(_) | Event::TrainStep(_)
+            Event::Echo(_)
+                | Event::Transfer(_)
+                | Event::Collective(_)
+                | Event::TrainStep(_)
+                | Event::GraphStep(_)
         )
     }
 }
@@ -159,6 +165,38 @@ pub struct StepReport {
     pub comm_s: Option<f64>,
     pub verified: bool,
     pub error: Option<String>,
+}
+
+/// One rank's step of a graph workload: when it ran and when each node
+/// ran. A rank that failed before its first step reports once with no
+/// step; a failed step carries the spans of the nodes that completed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphStepReport {
+    pub workload: usize,
+    pub rank: usize,
+    pub sat: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u64>,
+    /// Virtual seconds: the step began when the rank's previous one ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_s: Option<f64>,
+    /// Each node that ran, in the order they completed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<GraphSpan>,
+    /// Every collective and receive carried the bytes it should.
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+/// When one node of a rank's graph ran, in virtual nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphSpan {
+    /// The node's index in the rank's graph.
+    pub node: u32,
+    pub start_ns: u64,
+    pub end_ns: u64,
 }
 
 /// A satellite's counters.

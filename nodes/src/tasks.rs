@@ -204,7 +204,20 @@ struct Rank {
 /// it takes part.
 fn rank_of(s: &Start<'_>, w: &Workload, port: u16) -> Option<Rank> {
     use orbnet_netem::workload::Op;
-    let world = &s.scenario.world;
+    if let Workload::Graph(g) = w {
+        let rank = g.ranks.iter().position(|&r| r == s.me)?;
+        let peers = crate::graph_exec::peers(g, rank);
+        let message = g.largest_message();
+        return Some(rank_tuned(
+            s,
+            g.ranks.clone(),
+            rank,
+            g.start,
+            peers,
+            port,
+            message,
+        ));
+    }
     // The largest buffer one call works on: a sweep's largest size, or a
     // gradient bucket.
     let (ranks, op, algorithm, start, largest) = match w {
@@ -227,6 +240,28 @@ fn rank_of(s: &Start<'_>, w: &Workload, port: u16) -> Option<Rank> {
     let rank = ranks.iter().position(|&r| r == s.me)?;
     let p = ranks.len();
     let peers = crate::collective::peers(op, algorithm, p, rank);
+    // Only ring steps: the pairs of a tree's or halving–doubling's step
+    // share links, and starting each at its whole message made them
+    // slower (BENCHMARKS.md, the algorithm table).
+    let message = orbnet_netem::collective::ring_message(op, algorithm, p, largest).unwrap_or(0);
+    Some(rank_tuned(s, ranks, rank, start, peers, port, message))
+}
+
+/// Rank `rank` of `ranks` with its connections' tuning: windows for the
+/// paths to its `peers` and for messages of `message` bytes.
+fn rank_tuned(
+    s: &Start<'_>,
+    ranks: Vec<SatId>,
+    rank: usize,
+    start: orbnet_netem::SimTime,
+    peers: (
+        std::collections::BTreeSet<usize>,
+        std::collections::BTreeSet<usize>,
+    ),
+    port: u16,
+    message: u64,
+) -> Rank {
+    let world = &s.scenario.world;
     // Windows for the longest path to a peer; a dead peer is declared after
     // ten of its round trips or two wall seconds, whichever is longer, and
     // never under a millisecond.
@@ -252,18 +287,15 @@ fn rank_of(s: &Start<'_>, w: &Workload, port: u16) -> Option<Rank> {
         // QUIC carries the idle timeout in whole milliseconds (RFC 9000 §18.2).
         idle: (rtt * 10).max(wall_floor).max(Duration::from_millis(1)),
         seed: quic_seed(s.scenario.seed, s.me, port),
-        // Only ring steps: the pairs of a tree's or halving–doubling's step
-        // share links, and starting each at its whole message made them
-        // slower (BENCHMARKS.md, the algorithm table).
-        message: orbnet_netem::collective::ring_message(op, algorithm, p, largest).unwrap_or(0),
+        message,
     };
-    Some(Rank {
+    Rank {
         ranks,
         rank,
         start,
         peers,
         tuning,
-    })
+    }
 }
 
 /// Connects this satellite's rank of a collective or training workload to
@@ -300,7 +332,7 @@ fn start_collective(
             Ok(c) => c,
             Err(e) => {
                 let sat = &names[rank];
-                report.emit(crate::collective::failed_rank(
+                report.emit(crate::rank_work::failed_rank(
                     &w,
                     index,
                     rank,
@@ -310,7 +342,7 @@ fn start_collective(
                 return;
             }
         };
-        crate::collective::run_workload(index, w, acc, comm, clock, report).await;
+        crate::rank_work::run_workload(index, w, acc, comm, clock, report).await;
         // Let the last frames (closes, acknowledgements) leave.
         ep.wait_idle().await;
     });
@@ -322,6 +354,7 @@ fn start_tcp_collective(s: &Start<'_>, index: usize, w: Workload, (to, from): Tc
     let (ranks, start) = match &w {
         Workload::Collective(c) => (c.ranks.clone(), c.start),
         Workload::Train(t) => (t.ranks.clone(), t.start),
+        Workload::Graph(g) => (g.ranks.clone(), g.start),
         _ => return,
     };
     let Some(rank) = ranks.iter().position(|&r| r == s.me) else {
@@ -336,6 +369,6 @@ fn start_tcp_collective(s: &Start<'_>, index: usize, w: Workload, (to, from): Tc
     tokio::spawn(async move {
         tokio::time::sleep_until(clock.wall(start)).await;
         let comm = crate::collective::Comm::over_tcp(rank, ranks, names, to, from);
-        crate::collective::run_workload(index, w, acc, comm, clock, report).await;
+        crate::rank_work::run_workload(index, w, acc, comm, clock, report).await;
     });
 }

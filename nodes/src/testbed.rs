@@ -70,8 +70,9 @@ impl Testbed {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Scenario(format!("{}: {e}", path.display())))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let scenario = Scenario::parse(&text, &path.display().to_string(), &mut |rel: &str| {
-            std::fs::read_to_string(dir.join(rel)).map_err(|e| e.to_string())
+        let label = path.display().to_string();
+        let scenario = Scenario::parse_bytes(&text, &label, &mut |rel: &str| {
+            std::fs::read(dir.join(rel)).map_err(|e| e.to_string())
         })
         .map_err(|e| Error::Scenario(e.to_string()))?;
         Ok(Testbed { scenario })

@@ -1,13 +1,16 @@
 //! The results directory of a run: `summary.json`, `events.jsonl`, CSV
-//! time series, SVG plots and an `index.html` that shows them, all made
-//! from what the satellites reported; and the summary as `orbnet up`
-//! prints it.
+//! time series, SVG plots and an `index.html` that shows them, `trace.json`
+//! (every rank's timeline of graph workloads), all made from what the
+//! satellites reported; and the summary as `orbnet up` prints it.
 
 mod collectives;
 mod page;
 mod plot;
 mod summary;
 mod terminal;
+mod timeline;
+mod training;
+mod training_table;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +25,7 @@ use plot::{Series, line_plot};
 pub(crate) use summary::{ClockCheck, HostFigures, Split, Summary};
 use summary::{EchoRow, GoodputRow, Host};
 pub(crate) use terminal::terminal;
+pub(crate) use training::describe as describe_graph;
 
 /// Everything the satellites of a run reported.
 #[derive(Debug, Default)]
@@ -102,6 +106,7 @@ pub(crate) fn write(
         transfers: Vec::new(),
         collectives,
         train,
+        training: training::graphs(scenario, &c.events, c.failure.as_deref()),
         counters: counters.into(),
         link_changes: c
             .events
@@ -136,6 +141,9 @@ pub(crate) fn write(
         events.push_str(&(Event::Done(d.clone()).json() + "\n"));
     }
     out.text("events.jsonl", &events)?;
+    if let Some(trace) = timeline::chrome_trace(scenario, &c.events) {
+        out.text("trace.json", &trace)?;
+    }
     out.text("index.html", &page::index_html(&s, &plots))?;
     Ok(s)
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Collected;
 use super::collectives::{CollectiveSummary, TrainSummary};
 use super::plot::Spread;
+use super::training::TrainingSummary;
 use crate::geometric::Oracle;
 
 /// The figures of a run.
@@ -27,6 +28,9 @@ pub(crate) struct Summary {
     pub transfers: Vec<TransferSummary>,
     pub collectives: Vec<CollectiveSummary>,
     pub train: Vec<TrainSummary>,
+    /// Graph workloads (`trace`, `model`); absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub training: Vec<TrainingSummary>,
     pub counters: RunCounters,
     /// Link changes after the start (the first report of each port is its
     /// initial state).
@@ -195,6 +199,14 @@ impl Summary {
         for t in self.train.iter().filter(|t| !t.verified) {
             why.push(format!(
                 "training: {}",
+                t.error.as_deref().unwrap_or("not verified")
+            ));
+        }
+        for t in self.training.iter().filter(|t| !t.verified) {
+            why.push(format!(
+                "{} workload {}: {}",
+                t.kind,
+                t.workload,
                 t.error.as_deref().unwrap_or("not verified")
             ));
         }

@@ -56,6 +56,9 @@ pub(crate) fn terminal(s: &Summary) -> String {
     for t in &s.train {
         out.push_str(&train_table(t));
     }
+    for t in &s.training {
+        out.push_str(&super::training_table::table(t));
+    }
     out
 }
 
@@ -408,6 +411,7 @@ mod tests {
                 verified: true,
                 error: None,
             }],
+            training: Vec::new(),
             counters: RunCounters::default(),
             link_changes: 4,
             harness: "in-process".into(),

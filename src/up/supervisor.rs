@@ -265,6 +265,16 @@ fn all_over(scenario: &Scenario, events: &[Event]) -> bool {
                     mine().any(|r| r.error.is_some())
                         || mine().count() >= t.steps as usize * t.ranks.len()
                 }
+                Workload::Graph(g) => {
+                    let mine = || {
+                        events.iter().filter_map(|e| match e {
+                            Event::GraphStep(r) if r.workload == w => Some(r),
+                            _ => None,
+                        })
+                    };
+                    mine().any(|r| r.error.is_some())
+                        || mine().count() >= g.steps as usize * g.ranks.len()
+                }
             })
 }
 

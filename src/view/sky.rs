@@ -282,6 +282,14 @@ fn flows(scenario: &Scenario) -> Vec<Flow> {
                     }
                 }
             }
+            Workload::Graph(g) => {
+                let pairs = g.pairs();
+                if pairs.len() <= MAX_PAIRS {
+                    for (a, b) in pairs {
+                        out.push(flow(g.ranks[a], g.ranks[b], g.start, None, false));
+                    }
+                }
+            }
         }
     }
     out
@@ -410,6 +418,7 @@ fn scenario_json(s: &Scenario, live: bool) -> String {
                 Workload::Bulk(b) => ("bulk", Some(b.from), Some(b.to), None),
                 Workload::Collective(c) => ("collective", None, None, names(&c.ranks)),
                 Workload::Train(t) => ("train", None, None, names(&t.ranks)),
+                Workload::Graph(g) => (graph_kind(g), None, None, names(&g.ranks)),
             };
             WorkloadJson {
                 index,
@@ -434,4 +443,12 @@ fn scenario_json(s: &Scenario, live: bool) -> String {
         workloads,
     };
     serde_json::to_string(&json).unwrap_or_default()
+}
+
+/// The scenario kind of a graph workload: `trace` or `model`.
+fn graph_kind(g: &orbnet_netem::training::GraphWorkload) -> &'static str {
+    match g.source {
+        orbnet_netem::training::GraphSource::Trace { .. } => "trace",
+        orbnet_netem::training::GraphSource::Model { .. } => "model",
+    }
 }

@@ -62,6 +62,14 @@ impl Traffic {
                     self.ended(r.workload, start + took);
                 }
             }
+            Event::GraphStep(r) => {
+                if let (Some(Workload::Graph(g)), Some(step), Some(end)) =
+                    (scenario.workloads.get(r.workload), r.step, r.end_s)
+                    && step + 1 == u64::from(g.steps)
+                {
+                    self.ended(r.workload, end);
+                }
+            }
             _ => {}
         }
     }

@@ -27,17 +27,21 @@
 //! own feeder (`src/feeder/et_feeder.cpp`) reads every trace.
 //!
 //! Every error names the file (the caller's label) and the node id, or the
-//! JSON key of a communicator-group file. Nothing here reads a file.
+//! JSON key of a communicator-group file; [`check_partners`] checks that
+//! the ranks' graphs agree (every collective and send finds its partners).
+//! Nothing here reads a file.
 
 mod attrs;
 pub mod et_def;
 mod graph;
 mod groups;
 mod order;
+mod partners;
 mod trace;
 
 pub use graph::{CollectiveKind, CtrlDeps, GraphNode, GroupId, Op, OtherKind, Rank, RankGraph};
 pub use groups::CommGroups;
+pub use partners::check_partners;
 pub use trace::{Trace, decode_trace, encode_trace, trace_file_name};
 
 /// A Chakra trace or communicator-group file refused: which file, and what
@@ -106,4 +110,8 @@ pub enum Problem {
     UnknownRank { node: u64, rank: u32, ranks: u32 },
     #[error("{key}: {reason}")]
     Group { key: String, reason: String },
+    /// A communication node whose partner on another rank is missing or
+    /// differs (see `check_partners`).
+    #[error("node {node}: {reason}")]
+    Partner { node: u64, reason: String },
 }

@@ -6,7 +6,8 @@
 //! (a TLE set) gets its text through the `read` callback the caller passes.
 //!
 //! One module per table: `constellation` (and its `elements`), `links`,
-//! `workloads`, `gateways`, `faults`; `raw` holds the forms as written and
+//! `workloads` (and its `graphs`: Chakra traces and models), `gateways`,
+//! `faults`; `raw` holds the forms as written and
 //! `check` the field checks they share.
 
 mod check;
@@ -14,6 +15,7 @@ mod constellation;
 mod elements;
 mod faults;
 mod gateways;
+mod graphs;
 mod ground;
 #[cfg(test)]
 mod ground_tests;
@@ -29,8 +31,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ports::PortPlan;
+use crate::traffic::Workload;
 use crate::units::{SimDuration, SimTime, Tdf};
-use crate::workload::{Accelerator, Transport, Workload};
+use crate::workload::{Accelerator, Transport};
 use crate::world::World;
 use check::{Checked, bad, check_positive, check_range, line_col, positive_duration, typed};
 use raw::{RawAccelerator, RawScenario};
@@ -92,9 +95,23 @@ pub struct Scenario {
 /// Reads a file a scenario refers to (path as written in the scenario).
 pub type ReadFile<'a> = &'a mut dyn FnMut(&str) -> Result<String, String>;
 
+/// Reads a file a scenario refers to as bytes (Chakra traces are binary).
+pub type ReadBytes<'a> = &'a mut dyn FnMut(&str) -> Result<Vec<u8>, String>;
+
 impl Scenario {
     /// Parses and validates scenario `text`; `file` names it in errors.
+    /// The files it refers to are read as text (see [`Scenario::parse_bytes`]).
     pub fn parse(text: &str, file: &str, read: ReadFile<'_>) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_bytes(text, file, &mut |p: &str| read(p).map(String::into_bytes))
+    }
+
+    /// Parses and validates scenario `text`, reading the files it refers
+    /// to as bytes; `file` names it in errors.
+    pub fn parse_bytes(
+        text: &str,
+        file: &str,
+        read: ReadBytes<'_>,
+    ) -> Result<Scenario, ScenarioError> {
         let mut files = Vec::new();
         let mut recording = |path: &str| {
             files.push(path.to_owned());
@@ -139,6 +156,7 @@ impl Scenario {
             Workload::Bulk(b) => b.transport == Transport::Quic,
             Workload::Collective(c) => c.transport == Transport::Quic,
             Workload::Train(t) => t.transport == Transport::Quic,
+            Workload::Graph(g) => g.transport == Transport::Quic,
             Workload::Ping(_) => false,
         })
     }
@@ -211,7 +229,7 @@ fn accelerator(a: Option<RawAccelerator>) -> Checked<Option<Accelerator>> {
     }))
 }
 
-fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
+fn parse_checked(text: &str, read: ReadBytes<'_>) -> Checked<Scenario> {
     let value: toml::Value = toml::from_str::<toml::Table>(text)
         .map(toml::Value::Table)
         .map_err(|e| {
@@ -224,14 +242,17 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     let raw: RawScenario = typed(value, "")?;
     let h = header(&raw)?;
     let seed = raw.seed.unwrap_or(1);
-    let (shells, world) = shells::build(raw.constellation, raw.links, h.epoch, read)?;
+    let mut read_text = |p: &str| {
+        read(p).and_then(|b| String::from_utf8(b).map_err(|e| format!("not UTF-8 text: {e}")))
+    };
+    let (shells, world) = shells::build(raw.constellation, raw.links, h.epoch, &mut read_text)?;
     let mut world = ground::build(
         ground::GroundInput {
             ground: raw.ground,
             stations: raw.ground_station,
             epoch: h.epoch,
             seed,
-            read,
+            read: &mut read_text,
         },
         world,
     )?;
@@ -242,9 +263,12 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         .enumerate()
         .map(|(i, g)| gateways::build(g, i, &world))
         .collect::<Checked<Vec<_>>>()?;
+    let accelerator = accelerator(raw.accelerator)?;
     let cx = workloads::Context {
         world: &world,
         grid: h.routing_interval,
+        accelerator: accelerator.as_ref(),
+        read: std::cell::RefCell::new(read),
     };
     let workloads = raw
         .workload
@@ -255,7 +279,6 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     let ports = PortPlan::new(&workloads)
         .map_err(|e| bad(format!("workload[{}]", e.workload), e.to_string()))?;
     gateways::outside_the_plan(&gateways, &ports, workloads.len())?;
-    let accelerator = accelerator(raw.accelerator)?;
     if accelerator.is_none()
         && let Some(i) = workloads
             .iter()

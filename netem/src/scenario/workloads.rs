@@ -1,12 +1,12 @@
-//! `[[workload]]`: pings, bulk transfers, collective sweeps and training
-//! steps, checked against the world they run in.
+//! `[[workload]]`: pings, bulk transfers, collective sweeps, training
+//! steps and per-rank graphs (`trace` and `model`, in `graphs`), checked
+//! against the world they run in.
 
 use super::check::{Checked, bad, check_positive, check_range, kind_of, start_and_timeout, typed};
 use super::raw::{RawBulk, RawCollective, RawPing, RawTrain};
+use crate::traffic::Workload;
 use crate::units::{SatId, SimDuration, SimTime};
-use crate::workload::{
-    Algorithm, Bulk, Cc, Collective, DType, Op, Ping, Train, Transport, Workload,
-};
+use crate::workload::{Algorithm, Bulk, Cc, Collective, DType, Op, Ping, Train, Transport};
 use crate::world::World;
 
 crate::named! {
@@ -16,6 +16,8 @@ crate::named! {
         Bulk = "bulk",
         Collective = "collective",
         Train = "train",
+        Trace = "trace",
+        Model = "model",
     }
 }
 
@@ -33,10 +35,14 @@ pub(crate) struct Context<'a> {
     /// The routing interval, on whose instants the satellites' routes (and
     /// so a collective's ring) are set.
     pub(crate) grid: SimDuration,
+    /// The accelerator every satellite carries (a `model` needs it).
+    pub(crate) accelerator: Option<&'a crate::workload::Accelerator>,
+    /// Reads the files a workload refers to (Chakra traces).
+    pub(crate) read: std::cell::RefCell<super::ReadBytes<'a>>,
 }
 
 impl Context<'_> {
-    fn sat(&self, field: &str, key: &str, name: &str) -> Checked<SatId> {
+    pub(super) fn sat(&self, field: &str, key: &str, name: &str) -> Checked<SatId> {
         self.world.find(name).ok_or_else(|| {
             bad(
                 format!("{field}.{key}"),
@@ -58,6 +64,8 @@ pub(crate) fn build(table: toml::Table, i: usize, cx: &Context<'_>) -> Checked<W
             collective(typed(value, &field)?, &field, cx).map(Workload::Collective)
         }
         WorkloadKind::Train => train(typed(value, &field)?, &field, cx).map(Workload::Train),
+        WorkloadKind::Trace => super::graphs::trace(typed(value, &field)?, &field, cx),
+        WorkloadKind::Model => super::graphs::model(typed(value, &field)?, &field, cx),
     }
 }
 
@@ -138,7 +146,11 @@ fn bulk(b: RawBulk, field: &str, cx: &Context<'_>) -> Checked<Bulk> {
 }
 
 /// The `transport` key: QUIC (the default) or TCP.
-fn transport(field: &str, value: Option<Transport>, world: &World) -> Checked<Transport> {
+pub(super) fn transport(
+    field: &str,
+    value: Option<Transport>,
+    world: &World,
+) -> Checked<Transport> {
     let t = value.unwrap_or(Transport::Quic);
     // QUIC never sends UDP payloads under 1200 bytes (RFC 9000 §14): with
     // 20 bytes of IPv4 and 8 of UDP the links must carry 1228.
@@ -154,7 +166,7 @@ fn transport(field: &str, value: Option<Transport>, world: &World) -> Checked<Tr
 
 /// The `ranks` key: a count (the first N satellites), a list of names, or
 /// absent (every satellite); returned in ring order at `start`.
-fn ranks(
+pub(super) fn ranks(
     field: &str,
     value: Option<&toml::Value>,
     world: &World,
@@ -188,7 +200,7 @@ fn ranks(
 }
 
 /// Ranks listed by satellite name.
-fn named_ranks(f: &str, a: &[toml::Value], world: &World) -> Checked<Vec<SatId>> {
+pub(super) fn named_ranks(f: &str, a: &[toml::Value], world: &World) -> Checked<Vec<SatId>> {
     let mut out = Vec::new();
     for (i, v) in a.iter().enumerate() {
         let Some(name) = v.as_str() else {
@@ -211,7 +223,7 @@ fn named_ranks(f: &str, a: &[toml::Value], world: &World) -> Checked<Vec<SatId>>
     Ok(out)
 }
 
-fn tcp_ranks(field: &str, transport: Transport, n: usize) -> Checked<()> {
+pub(super) fn tcp_ranks(field: &str, transport: Transport, n: usize) -> Checked<()> {
     if transport == Transport::Tcp && n > MAX_TCP_RANKS {
         return Err(bad(
             format!("{field}.ranks"),

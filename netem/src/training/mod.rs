@@ -43,14 +43,19 @@ mod check;
 mod flops;
 mod generate;
 mod layout;
+mod placement;
 mod schedule;
 #[cfg(test)]
 mod tests;
+mod workload;
 
 use crate::chakra::{CommGroups, Rank, RankGraph};
 use crate::units::SimDuration;
 use crate::workload::{Accelerator, DType};
 pub use layout::Coords;
+#[cfg(test)]
+pub(crate) use placement::place;
+pub use workload::{ComputeModel, GraphSource, GraphWorkload, Placement, op_of};
 
 /// The transformer.
 #[derive(Clone, Debug, PartialEq)]
@@ -214,6 +219,17 @@ impl Job {
             ideal_step: SimDuration::from_secs_f64(ideal),
             pipelined_step: SimDuration::from_secs_f64(ideal / (1.0 - bubble)),
         }
+    }
+
+    /// The satellite of every rank: `candidates` (one per rank, in ring
+    /// order at the start) arranged by `placement` over `snapshot`.
+    pub fn place(
+        &self,
+        placement: Placement,
+        snapshot: &crate::topology::Snapshot,
+        candidates: &[crate::units::SatId],
+    ) -> Vec<crate::units::SatId> {
+        placement::place(placement, &self.spec.plan, snapshot, candidates)
     }
 
     fn layout(&self) -> layout::Layout {

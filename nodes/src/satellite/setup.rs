@@ -247,6 +247,7 @@ impl Apps {
             let (ranks, transport) = match w {
                 Workload::Collective(c) => (&c.ranks, c.transport),
                 Workload::Train(t) => (&t.ranks, t.transport),
+                Workload::Graph(g) => (&g.ranks, g.transport),
                 _ => continue,
             };
             if !ranks.contains(&me) {
@@ -329,12 +330,16 @@ fn tcp_collective(
     let (ranks, op, algorithm, start) = match workload {
         Workload::Collective(c) => (&c.ranks, c.op, c.algorithm, c.start),
         Workload::Train(t) => (&t.ranks, Op::AllReduce, t.algorithm, t.start),
+        Workload::Graph(g) => (&g.ranks, Op::SendRecv, g.algorithm, g.start),
         _ => return Ok((Vec::new(), (Vec::new(), Vec::new()))),
     };
     let Some(rank) = ranks.iter().position(|&r| r == me) else {
         return Ok((Vec::new(), (Vec::new(), Vec::new())));
     };
-    let (to, from) = crate::collective::peers(op, algorithm, ranks.len(), rank);
+    let (to, from) = match workload {
+        Workload::Graph(g) => crate::graph_exec::peers(g, rank),
+        _ => crate::collective::peers(op, algorithm, ranks.len(), rank),
+    };
     let world = &scenario.world;
     // Per connection: the path's bandwidth-delay product and a quarter
     // more, within [256 KiB, 16 MiB] (a rank may hold many connections).
