@@ -40,6 +40,7 @@ mod ping;
 pub mod process;
 pub mod protocol;
 pub mod quic;
+pub mod replay;
 pub mod report;
 pub mod router;
 mod satellite;

@@ -6,6 +6,7 @@ use orbnet_node::protocol::{Counters, Event};
 use serde::Serialize;
 
 use super::Collected;
+use super::accounting::Accounting;
 use super::collectives::{CollectiveSummary, TrainSummary};
 use super::plot::Spread;
 use crate::geometric::Oracle;
@@ -26,6 +27,8 @@ pub(crate) struct Summary {
     pub collectives: Vec<CollectiveSummary>,
     pub train: Vec<TrainSummary>,
     pub counters: RunCounters,
+    /// Every frame and packet of the run accounted for.
+    pub accounting: Accounting,
     /// Link changes after the start (the first report of each port is its
     /// initial state).
     pub link_changes: usize,

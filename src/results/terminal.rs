@@ -30,6 +30,9 @@ pub(crate) fn terminal(s: &Summary) -> String {
     if let Some(f) = &s.failure {
         let _ = writeln!(out, "  {f}");
     }
+    if let Some(p) = s.accounting.problem() {
+        let _ = writeln!(out, "  {p}");
+    }
     for p in &s.ping {
         out.push_str(&ping_line(p));
     }
@@ -270,8 +273,10 @@ fn train_table(t: &TrainSummary) -> String {
 
 #[cfg(test)]
 mod tests {
+    use orbnet_node::protocol::Counters;
     use serde_json::Value;
 
+    use super::super::accounting::Accounting;
     use super::super::collectives::StepSummary;
     use super::super::plot::Spread;
     use super::super::summary::{Host, RunCounters};
@@ -376,6 +381,7 @@ mod tests {
                 error: None,
             }],
             counters: RunCounters::default(),
+            accounting: Accounting::of(&Counters::default(), Vec::new()),
             link_changes: 4,
             harness: "in-process".into(),
             host: Host {

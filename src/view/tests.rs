@@ -87,7 +87,8 @@ fn get(rt: &tokio::runtime::Runtime, app: &Router, uri: &str) -> (StatusCode, Va
 
 /// The links `orbnet plan --at t --format json` lists as up or acquiring, as (a, b).
 fn planned(scenario: &orbnet_netem::Scenario, t: f64) -> BTreeSet<(String, String)> {
-    let plan: Value = serde_json::from_str(&render(scenario, &[t], Format::Json, None)).expect("plan");
+    let plan: Value =
+        serde_json::from_str(&render(scenario, &[t], Format::Json, None)).expect("plan");
     plan["steps"][0]["links"]
         .as_array()
         .expect("links")
