@@ -15,6 +15,8 @@ mod elements;
 mod faults;
 mod gateways;
 mod links;
+#[cfg(test)]
+mod port_properties;
 mod raw;
 mod shells;
 #[cfg(test)]
@@ -238,6 +240,7 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     let ports = PortPlan::new(&workloads)
         .map_err(|e| bad(format!("workload[{}]", e.workload), e.to_string()))?;
     gateways::outside_the_plan(&gateways, &ports, workloads.len())?;
+    gateways::distinct(&gateways)?;
     let accelerator = accelerator(raw.accelerator)?;
     if accelerator.is_none()
         && let Some(i) = workloads
