@@ -152,7 +152,11 @@ fn forged_replayed_and_foreign_frames_are_dropped_and_counted() {
     let peers: Vec<UdpSocket> = (1..8).map(|_| udp()).collect();
     let stranger = udp();
     let mut addrs = vec![wire.to_string()];
-    addrs.extend(peers.iter().map(|s| s.local_addr().expect("addr").to_string()));
+    addrs.extend(
+        peers
+            .iter()
+            .map(|s| s.local_addr().expect("addr").to_string()),
+    );
     node.say(&json!({"msg": "peers", "peers": addrs}));
     assert_eq!(node.until("ready")["sat"], "sat-0");
     let now_ns = std::time::SystemTime::now()
@@ -172,11 +176,20 @@ fn forged_replayed_and_foreign_frames_are_dropped_and_counted() {
         (sat1, frame(token, to_sat1, 2, &echo_request(1, 0, 3))),
         // Another run's token; a genuine frame from a stranger; a frame
         // of sat-7's link from sat-1's address.
-        (sat1, frame(token ^ 1, to_sat1, 6000, &echo_request(1, 0, 4))),
-        (&stranger, frame(token, to_sat1, 7000, &echo_request(1, 0, 5))),
+        (
+            sat1,
+            frame(token ^ 1, to_sat1, 6000, &echo_request(1, 0, 4)),
+        ),
+        (
+            &stranger,
+            frame(token, to_sat1, 7000, &echo_request(1, 0, 5)),
+        ),
         (sat1, frame(token, to_sat7, 1, &echo_request(7, 0, 6))),
         // Not frames at all.
-        (sat1, b"GET / HTTP/1.1\r\n\r\n----------------------------------".to_vec()),
+        (
+            sat1,
+            b"GET / HTTP/1.1\r\n\r\n----------------------------------".to_vec(),
+        ),
         (sat1, genuine[..20].to_vec()),
         (sat1, genuine[..orbnet_node::wire::HEADER_LEN].to_vec()),
     ];
@@ -193,7 +206,10 @@ fn forged_replayed_and_foreign_frames_are_dropped_and_counted() {
         let f = orbnet_node::wire::Frame::parse(&buf[..n], token).expect("a frame");
         assert_eq!(f.header.link.0, to_sat1);
         assert_eq!(f.packet[20], 0, "an echo reply");
-        seqs.push((f.header.seq, u16::from_be_bytes([f.packet[26], f.packet[27]])));
+        seqs.push((
+            f.header.seq,
+            u16::from_be_bytes([f.packet[26], f.packet[27]]),
+        ));
     }
     assert_eq!(seqs, [(1, 1), (2, 2)]);
     node.say(&json!({"msg": "stop"}));
