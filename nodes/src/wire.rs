@@ -60,6 +60,8 @@ pub enum FrameError {
     BadMagic,
     #[error("unsupported version {0}")]
     Version(u8),
+    #[error("reserved header bytes not zero")]
+    Reserved,
     #[error("wrong run token")]
     WrongToken,
     #[error("no IP packet")]
@@ -72,6 +74,7 @@ impl FrameError {
             FrameError::Truncated => "truncated",
             FrameError::BadMagic => "bad-magic",
             FrameError::Version(_) => "bad-version",
+            FrameError::Reserved => "reserved",
             FrameError::WrongToken => "wrong-token",
             FrameError::Empty => "empty",
         }
@@ -108,6 +111,11 @@ impl<'a> Frame<'a> {
         }
         if buf[4] != VERSION {
             return Err(FrameError::Version(buf[4]));
+        }
+        // Zero in version 1 (what `emit` writes): a frame is exactly what
+        // its header and packet emit again (found by fuzzing).
+        if buf[5..8] != [0, 0, 0] {
+            return Err(FrameError::Reserved);
         }
         let header = Header {
             token: be_u64(buf, 8),
