@@ -67,7 +67,7 @@ impl<'s> Oracle<'s> {
         let world = &scenario.world;
         let mut at = from;
         let mut tau = t;
-        for _ in 0..world.satellites() {
+        for _ in 0..world.nodes() {
             if at == to {
                 return Some(tau - t);
             }

@@ -15,7 +15,7 @@ mod view;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -70,6 +70,14 @@ enum Command {
         /// satellites, the links cut between hosts, the shortest cut delay.
         #[arg(long)]
         hosts: Option<u32>,
+        /// Also show at each instant the route from node A to node B (ids
+        /// or labels): its path, one-way delay and RTT.
+        #[arg(long, num_args = 2, value_names = ["A", "B"])]
+        route: Option<Vec<String>>,
+        /// Instead, list the passes over ground station STATION from --at
+        /// to --until (default: the scenario's duration).
+        #[arg(long, value_name = "STATION")]
+        passes: Option<String>,
     },
     /// Run a scenario: one process per satellite, then write the results.
     Up {
@@ -212,7 +220,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             step,
             format,
             hosts,
-        } => plan_command(&scenario, plan::Steps { at, until, step }, format, hosts),
+            route,
+            passes,
+        } => plan_command(PlanArgs {
+            scenario,
+            steps: plan::Steps { at, until, step },
+            format,
+            hosts,
+            route,
+            passes,
+        }),
         Command::Up {
             scenario,
             out,
@@ -250,14 +267,51 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 /// `orbnet plan`: prints the world at the instants, and with `hosts` the
 /// split across that many hosts.
-fn plan_command(
-    scenario: &Path,
+/// `orbnet plan`'s arguments.
+struct PlanArgs {
+    scenario: PathBuf,
     steps: plan::Steps,
     format: plan::Format,
     hosts: Option<u32>,
-) -> Result<(), Failure> {
-    let source = Source::from_arg(Some(scenario));
+    route: Option<Vec<String>>,
+    passes: Option<String>,
+}
+
+fn plan_command(args: PlanArgs) -> Result<(), Failure> {
+    let PlanArgs {
+        scenario,
+        steps,
+        format,
+        hosts,
+        route,
+        passes,
+    } = args;
+    let source = Source::from_arg(Some(&scenario));
     let scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
+    if let Some(station) = passes {
+        let until = steps
+            .until
+            .unwrap_or_else(|| scenario.duration.as_secs_f64());
+        if format == plan::Format::Csv {
+            return Err(Failure::BadInput(
+                "--passes: use --format table or json".into(),
+            ));
+        }
+        let text = plan::passes_report(
+            &scenario,
+            &station,
+            steps.at,
+            until,
+            format == plan::Format::Json,
+        )
+        .map_err(Failure::BadInput)?;
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return Ok(());
+    }
+    let route = match route.as_deref() {
+        Some([a, b]) => Some(plan::Ends::find(&scenario, a, b).map_err(Failure::BadInput)?),
+        _ => None,
+    };
     let instants = steps.instants().map_err(Failure::BadInput)?;
     let placement = match hosts {
         Some(_) if format == plan::Format::Csv => {
@@ -271,7 +325,7 @@ fn plan_command(
         ),
         None => None,
     };
-    let text = plan::render(&scenario, &instants, format, placement.as_ref());
+    let text = plan::render(&scenario, &instants, format, placement.as_ref(), route);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth reporting.
     let _ = stdout.write_all(text.as_bytes());
@@ -337,10 +391,10 @@ fn node(args: NodeArgs) -> Result<(), Failure> {
     let token = u64::from_str_radix(&args.token, 16)
         .map_err(|e| Failure::BadInput(format!("--token: {e}")))?;
     let sat = args.sat;
-    if sat >= scenario.world.satellites() {
+    if sat >= scenario.world.nodes() {
         return Err(Failure::BadInput(format!(
-            "--sat {sat}: the scenario has {} satellites",
-            scenario.world.satellites()
+            "--sat {sat}: the scenario has {} nodes",
+            scenario.world.nodes()
         )));
     }
     let me = orbnet_netem::SatId(sat);
@@ -408,6 +462,15 @@ fn describe(s: &orbnet_netem::Scenario) -> String {
                 sh.satellites.end.saturating_sub(1)
             ));
         }
+    }
+    if let Some(g) = s.world.ground() {
+        let labels: Vec<&str> = g.stations().iter().map(|s| s.label.as_str()).collect();
+        out.push_str(&format!(
+            "  {} ground stations (gs-0 … gs-{}): {}\n",
+            labels.len(),
+            labels.len().saturating_sub(1),
+            labels.join(", ")
+        ));
     }
     if let Some(a) = &s.accelerator {
         out.push_str(&format!(

@@ -2,6 +2,8 @@
 //! satellite; with `--hosts N`, also how a run splits across N hosts
 //! ([`orbnet_netem::placement`]).
 
+mod ground;
+
 use std::fmt::Write as _;
 
 use orbnet_netem::placement::{Placement, Share};
@@ -9,6 +11,8 @@ use orbnet_netem::routing::{Routes, summarize};
 use orbnet_netem::world::World;
 use orbnet_netem::{LinkState, Scenario, SimTime, Snapshot};
 use serde::Serialize;
+
+pub(crate) use ground::{Ends, passes_report};
 
 /// Output formats of `orbnet plan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -56,6 +60,8 @@ struct PlanJson<'a> {
     epoch: String,
     constellation: &'static str,
     satellites: Vec<SatJson<'a>>,
+    /// The ground stations (empty without any).
+    ground: Vec<ground::StationJson<'a>>,
     steps: Vec<StepJson<'a>>,
     /// With `--hosts`: the split as a whole, then each host's share.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,12 +111,20 @@ struct StepJson<'a> {
     down: usize,
     links: Vec<LinkJson<'a>>,
     routes: RoutesJson,
+    /// With `--route A B`: the path from A to B at this instant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<ground::RouteJson>,
 }
 
 #[derive(Serialize)]
 struct LinkJson<'a> {
     a: &'a str,
     b: &'a str,
+    /// `isl` between satellites, `gsl` between a satellite and a station.
+    kind: &'static str,
+    /// A ground link's satellite above the station's horizon, degrees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    elevation_deg: Option<f64>,
     state: &'static str,
     reason: Option<&'static str>,
     distance_km: f64,
@@ -158,13 +172,14 @@ pub(crate) fn render(
     instants: &[f64],
     format: Format,
     placement: Option<&Placement>,
+    route: Option<Ends>,
 ) -> String {
     let snaps = snapshots(scenario, instants);
     match format {
-        Format::Json => json(scenario, &snaps, placement),
+        Format::Json => json(scenario, &snaps, placement, route),
         Format::Csv => csv(scenario, &snaps),
         Format::Table => {
-            let mut out = table(scenario, &snaps);
+            let mut out = table(scenario, &snaps, route);
             if let Some(p) = placement {
                 out.push_str(&hosts_table(&scenario.world, p));
             }
@@ -173,7 +188,12 @@ pub(crate) fn render(
     }
 }
 
-fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) -> String {
+fn json(
+    scenario: &Scenario,
+    snaps: &[Snapshot],
+    placement: Option<&Placement>,
+    route: Option<Ends>,
+) -> String {
     let world = &scenario.world;
     let plan = PlanJson {
         placement: placement.map(|p| PlacementJson {
@@ -187,8 +207,7 @@ fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) 
         scenario: &scenario.name,
         epoch: scenario.epoch.to_rfc3339(),
         constellation: scenario.constellation.kind(),
-        satellites: world
-            .names()
+        satellites: world.names()[..world.satellites() as usize]
             .iter()
             .enumerate()
             .map(|(i, n)| SatJson {
@@ -198,6 +217,7 @@ fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) 
                 constellation: scenario.shell_of(orbnet_netem::SatId(i as u32)),
             })
             .collect(),
+        ground: ground::stations(scenario),
         steps: snaps
             .iter()
             .map(|s| StepJson {
@@ -211,6 +231,8 @@ fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) 
                     .map(|l| LinkJson {
                         a: world.name(l.a),
                         b: world.name(l.b),
+                        kind: link_kind(world, l.id),
+                        elevation_deg: world.elevation_deg(l.id, s.t).map(|e| round(e, 3)),
                         state: l.state.as_str(),
                         reason: l.reason.map(|r| r.as_str()),
                         distance_km: round(l.distance.km(), 3),
@@ -220,6 +242,7 @@ fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) 
                     })
                     .collect(),
                 routes: routes_json(s),
+                route: route.map(|r| ground::route(scenario, s, r)),
             })
             .collect(),
     };
@@ -229,14 +252,21 @@ fn json(scenario: &Scenario, snaps: &[Snapshot], placement: Option<&Placement>) 
     out
 }
 
+/// `isl` or `gsl`.
+fn link_kind(world: &World, link: orbnet_netem::LinkId) -> &'static str {
+    if world.is_gsl(link) { "gsl" } else { "isl" }
+}
+
 fn csv(scenario: &Scenario, snaps: &[Snapshot]) -> String {
     let world = &scenario.world;
-    let mut out = String::from("t_s,a,b,state,reason,distance_km,delay_ms,rate_gbps,loss\n");
+    let mut out = String::from(
+        "t_s,a,b,state,reason,distance_km,delay_ms,rate_gbps,loss,kind,elevation_deg\n",
+    );
     for s in snaps {
         for l in &s.links {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{:.3},{:.6},{:.6},{:e}",
+                "{},{},{},{},{},{:.3},{:.6},{:.6},{:e},{},{}",
                 s.t.as_secs_f64(),
                 world.name(l.a),
                 world.name(l.b),
@@ -245,7 +275,11 @@ fn csv(scenario: &Scenario, snaps: &[Snapshot]) -> String {
                 l.distance.km(),
                 l.delay.as_millis_f64(),
                 l.rate.gbps(),
-                l.loss
+                l.loss,
+                link_kind(world, l.id),
+                world
+                    .elevation_deg(l.id, s.t)
+                    .map_or(String::new(), |e| format!("{e:.3}")),
             );
         }
     }
@@ -261,7 +295,7 @@ fn spread(v: &mut [f64]) -> (f64, f64, f64) {
     (v[0], v[v.len() / 2], v[v.len() - 1])
 }
 
-fn table(scenario: &Scenario, snaps: &[Snapshot]) -> String {
+fn table(scenario: &Scenario, snaps: &[Snapshot], route: Option<Ends>) -> String {
     let world = &scenario.world;
     let model = world.link_model();
     let mut out = String::new();
@@ -316,6 +350,13 @@ fn table(scenario: &Scenario, snaps: &[Snapshot]) -> String {
                 String::new()
             },
         );
+        if let Some(ends) = route {
+            let _ = writeln!(
+                out,
+                "{}",
+                ground::route_line(&ground::route(scenario, s, ends))
+            );
+        }
     }
     out
 }
@@ -417,6 +458,7 @@ mod tests {
         epoch: String,
         constellation: String,
         satellites: Vec<SatBack>,
+        ground: Vec<serde_json::Value>,
         steps: Vec<StepBack>,
         placement: Option<PlacementBack>,
         hosts: Option<Vec<HostBack>>,
@@ -440,6 +482,8 @@ mod tests {
         down: usize,
         links: Vec<LinkBack>,
         routes: RoutesBack,
+        #[serde(default)]
+        route: Option<serde_json::Value>,
     }
 
     #[derive(Debug, Deserialize, PartialEq)]
@@ -447,6 +491,9 @@ mod tests {
     struct LinkBack {
         a: String,
         b: String,
+        kind: String,
+        #[serde(default)]
+        elevation_deg: Option<f64>,
         state: String,
         reason: Option<String>,
         distance_km: f64,
@@ -543,7 +590,7 @@ mod tests {
             hosts in prop::option::of(1u32..4),
         ) {
             let placement = hosts.and_then(|h| Placement::new(&s.world, &s.constellation, h).ok());
-            let text = render(&s, &at, Format::Json, placement.as_ref());
+            let text = render(&s, &at, Format::Json, placement.as_ref(), None);
             let back: PlanBack = serde_json::from_str(&text).map_err(|e| {
                 TestCaseError::fail(format!("{e}\n{text}"))
             })?;
@@ -552,6 +599,7 @@ mod tests {
             prop_assert_eq!(&back.epoch, &s.epoch.to_rfc3339());
             prop_assert_eq!(back.constellation.as_str(), s.constellation.kind());
             prop_assert_eq!(back.satellites.len(), world.satellites() as usize);
+            prop_assert!(back.ground.is_empty(), "no station in a shell: {:?}", back.ground);
             for (i, sat) in back.satellites.iter().enumerate() {
                 let id = SatId(i as u32);
                 prop_assert_eq!(sat.index, i as u32);
@@ -572,6 +620,8 @@ mod tests {
                     .map(|l| LinkBack {
                         a: world.name(l.a).to_owned(),
                         b: world.name(l.b).to_owned(),
+                        kind: "isl".to_owned(),
+                        elevation_deg: None,
                         state: l.state.as_str().to_owned(),
                         reason: l.reason.map(|r| r.as_str().to_owned()),
                         distance_km: round(l.distance.km(), 3),

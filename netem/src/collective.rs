@@ -526,6 +526,7 @@ mod tests {
                     loss: 0.0,
                 })
                 .collect(),
+            stubs: std::sync::Arc::new([]),
         }
     }
 

@@ -26,6 +26,8 @@ use crate::units::{BitsPerSecond, LinkId, SatId, SimDuration};
 pub struct Graph {
     offsets: Vec<u32>,
     edges: Vec<Edge>,
+    /// Nodes routes end at but never pass through (see [`Snapshot::stubs`]).
+    stubs: Arc<[bool]>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -66,7 +68,16 @@ impl Graph {
                 *slot += 1;
             }
         }
-        Graph { offsets, edges }
+        Graph {
+            offsets,
+            edges,
+            stubs: snapshot.stubs.clone(),
+        }
+    }
+
+    /// Whether `node` ends routes without forwarding.
+    fn is_stub(&self, node: SatId) -> bool {
+        self.stubs.get(node.index()).copied().unwrap_or(false)
     }
 
     /// How many satellites the graph spans.
@@ -129,6 +140,9 @@ pub fn routes_from(graph: &Graph, source: SatId) -> RoutingTable {
     }
     while let Some(Reverse((delay, hops, node))) = heap.pop() {
         if std::mem::replace(&mut done[node.index()], true) {
+            continue;
+        }
+        if node != source && graph.is_stub(node) {
             continue;
         }
         for e in graph.edges(node) {
@@ -370,6 +384,7 @@ mod tests {
                 link(3, 2, 3, 1),
                 down,
             ],
+            stubs: Arc::new([]),
         }))
     }
 
@@ -441,6 +456,7 @@ mod tests {
                         t: SimTime::ZERO,
                         satellites: n,
                         links,
+                        stubs: Arc::new([]),
                     }
                 })
             })

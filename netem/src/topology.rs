@@ -104,6 +104,13 @@ crate::named! {
         NoTerminal = "no-terminal",
         /// Cut by a scheduled fault.
         Fault = "fault",
+        /// A ground link: the satellite is below the station's elevation mask.
+        BelowMask = "below-mask",
+        /// An optical ground link: cloud over the station's site.
+        Cloud = "cloud",
+        /// A ground link: the station is re-pointing after a handover
+        /// (a change of site, or of satellite under break-before-make).
+        Handover = "handover",
     }
 }
 
@@ -133,8 +140,12 @@ impl LinkStatus {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub t: SimTime,
+    /// Nodes: the satellites, then the ground stations.
     pub satellites: u32,
     pub links: Vec<LinkStatus>,
+    /// Nodes that end routes but never forward (ground stations that are
+    /// not relays), by index; empty when every node forwards.
+    pub stubs: std::sync::Arc<[bool]>,
 }
 
 impl Snapshot {
@@ -163,6 +174,9 @@ impl Snapshot {
 #[derive(Clone, Debug)]
 pub struct AcquisitionTracker {
     acquisition: SimDuration,
+    /// Links with ids from here on are not tracked (ground links, whose
+    /// handover time the world applies itself).
+    untracked_from: usize,
     ready_at: Vec<Option<SimTime>>,
     started: bool,
 }
@@ -171,9 +185,16 @@ impl AcquisitionTracker {
     pub fn new(acquisition: SimDuration, links: usize) -> AcquisitionTracker {
         AcquisitionTracker {
             acquisition,
+            untracked_from: usize::MAX,
             ready_at: vec![None; links],
             started: false,
         }
+    }
+
+    /// Leaves links with ids `from` and above alone.
+    pub fn untracked_from(mut self, from: usize) -> AcquisitionTracker {
+        self.untracked_from = from;
+        self
     }
 
     /// Rewrites `snapshot` in place: feasible links still acquiring become `acquiring`.
@@ -184,6 +205,9 @@ impl AcquisitionTracker {
         let first = !self.started;
         self.started = true;
         for link in &mut snapshot.links {
+            if link.id.index() >= self.untracked_from {
+                continue;
+            }
             let ready = &mut self.ready_at[link.id.index()];
             if link.state != LinkState::Up {
                 *ready = None;
@@ -249,6 +273,7 @@ mod tests {
             t: SimTime::from_millis(ms),
             satellites: 2,
             links: vec![status(0, s0), status(1, s1)],
+            stubs: std::sync::Arc::new([]),
         };
         let mut s = snap(0, LinkState::Up, LinkState::Down);
         tr.apply(&mut s);

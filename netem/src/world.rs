@@ -6,10 +6,13 @@
 //! two constellations (each satellite of one to its nearest of the other).
 //! Terminals are counted per group.
 
+mod gsl;
+
 use std::ops::Range;
 use std::sync::Arc;
 
 use crate::geometry::{Vec3, distance, line_of_sight};
+use crate::ground::segment::{GroundNode, GroundSegment};
 use crate::link::{LinkModel, propagation_delay};
 use crate::orbit::Orbit;
 use crate::topology::{AcquisitionTracker, DownReason, LinkState, LinkStatus, Pattern, Snapshot};
@@ -68,25 +71,73 @@ pub struct World {
     local_terminals: bool,
     /// Loss probability of an MTU-sized packet, by group.
     mtu_loss: Arc<Vec<f64>>,
+    /// The ground stations, numbered after the satellites.
+    ground: Option<Arc<GroundSegment>>,
+    /// How many nodes are satellites (the rest are ground stations).
+    satellites: u32,
+    /// Groups below this are links between satellites; one group per
+    /// ground station follows.
+    isl_groups: usize,
+    /// Candidates below this are links between satellites; ground links
+    /// follow, station by station.
+    first_gsl: usize,
+    /// Nodes that never forward (see [`Snapshot::stubs`]).
+    stubs: Arc<[bool]>,
 }
 
 impl World {
     /// `names` and `orbits` are indexed by satellite; one link group at
     /// least (the first gives the world's MTU and defaults).
     pub fn new(names: Vec<String>, orbits: Vec<Arc<dyn Orbit>>, groups: Vec<LinkGroup>) -> World {
+        World::with_ground(names, orbits, groups, None)
+    }
+
+    /// [`World::new`] with ground stations: they become nodes `gs-<k>`
+    /// after the satellites, each with a link group to every satellite.
+    pub fn with_ground(
+        mut names: Vec<String>,
+        mut orbits: Vec<Arc<dyn Orbit>>,
+        mut groups: Vec<LinkGroup>,
+        ground: Option<GroundSegment>,
+    ) -> World {
         debug_assert_eq!(names.len(), orbits.len());
+        let satellites = names.len() as u32;
+        let isl_groups = groups.len();
+        let ground = ground.map(Arc::new);
+        let mut stubs = vec![false; names.len()];
+        if let Some(segment) = &ground {
+            for (k, station) in segment.stations().iter().enumerate() {
+                let id = satellites + k as u32;
+                names.push(format!("gs-{k}"));
+                orbits.push(Arc::new(GroundNode {
+                    segment: segment.clone(),
+                    station: k,
+                }));
+                stubs.push(!station.links.relay);
+                groups.push(LinkGroup {
+                    pattern: Pattern::All,
+                    a: id..id + 1,
+                    b: Some(0..satellites),
+                    model: station.links.model.clone(),
+                });
+            }
+        }
         let mut candidates = Vec::new();
         let mut group_of = Vec::new();
         let mut local_terminals = true;
+        let mut first_gsl = 0;
         for (g, group) in groups.iter().enumerate() {
             let c = group.candidates();
-            let mut degree = vec![0u32; names.len()];
-            for &(a, b) in &c {
-                degree[a.index()] += 1;
-                degree[b.index()] += 1;
+            if g < isl_groups {
+                let mut degree = vec![0u32; names.len()];
+                for &(a, b) in &c {
+                    degree[a.index()] += 1;
+                    degree[b.index()] += 1;
+                }
+                local_terminals &=
+                    !group.pattern.by_distance() && degree.iter().all(|&d| d <= group.cap());
+                first_gsl += c.len();
             }
-            local_terminals &=
-                !group.pattern.by_distance() && degree.iter().all(|&d| d <= group.cap());
             group_of.extend(std::iter::repeat_n(g as u16, c.len()));
             candidates.extend(c);
         }
@@ -104,7 +155,29 @@ impl World {
             group_of: Arc::new(group_of),
             faults: Vec::new(),
             local_terminals,
+            ground,
+            satellites,
+            isl_groups,
+            first_gsl,
+            stubs: if stubs.contains(&true) {
+                stubs.into()
+            } else {
+                Arc::new([])
+            },
         }
+    }
+
+    /// This world with `ground`'s stations (replacing any it had).
+    pub fn add_ground(self, ground: GroundSegment) -> World {
+        let n = self.satellites as usize;
+        let mut w = World::with_ground(
+            self.names[..n].to_vec(),
+            self.orbits[..n].to_vec(),
+            self.groups[..self.isl_groups].to_vec(),
+            Some(ground),
+        );
+        w.faults = self.faults;
+        w
     }
 
     /// A world of one constellation: `pattern` over every satellite.
@@ -149,8 +222,38 @@ impl World {
         &self.faults
     }
 
+    /// How many satellites (nodes `0..satellites()`).
     pub fn satellites(&self) -> u32 {
+        self.satellites
+    }
+
+    /// How many nodes: the satellites, then the ground stations.
+    pub fn nodes(&self) -> u32 {
         self.names.len() as u32
+    }
+
+    /// The ground stations, if any.
+    pub fn ground(&self) -> Option<&GroundSegment> {
+        self.ground.as_deref()
+    }
+
+    /// The ground station node `node` is, if it is one (its index).
+    pub fn station_of(&self, node: SatId) -> Option<usize> {
+        let k = node.0.checked_sub(self.satellites)? as usize;
+        (k < self.ground.as_ref()?.stations().len()).then_some(k)
+    }
+
+    /// A node's label: a station's name, a satellite's name.
+    pub fn label(&self, node: SatId) -> &str {
+        match (self.station_of(node), &self.ground) {
+            (Some(k), Some(g)) => &g.stations()[k].label,
+            _ => self.name(node),
+        }
+    }
+
+    /// Whether link `link` joins a ground station to a satellite.
+    pub fn is_gsl(&self, link: LinkId) -> bool {
+        link.index() >= self.first_gsl && link.index() < self.candidates.len()
     }
 
     pub fn name(&self, sat: SatId) -> &str {
@@ -167,8 +270,13 @@ impl World {
         if let Some(i) = self.names.iter().position(|n| n == name) {
             return Some(SatId(i as u32));
         }
+        if let Some(g) = &self.ground
+            && let Some(k) = g.stations().iter().position(|s| s.label == name)
+        {
+            return Some(SatId(self.satellites + k as u32));
+        }
         let i: u32 = name.strip_prefix("sat-")?.parse().ok()?;
-        (i < self.satellites()).then_some(SatId(i))
+        (i < self.satellites).then_some(SatId(i))
     }
 
     /// The link model of the first group: the world's MTU, acquisition
@@ -215,20 +323,36 @@ impl World {
 
     /// [`World::snapshot`] with `extra` faults besides the scenario's.
     pub fn snapshot_with(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Snapshot {
-        let positions = self.positions(t);
-        let mut links: Vec<LinkStatus> = self
-            .candidates
+        let mut links = self.isl_statuses(t, extra);
+        let mut gsl = self.gsl_statuses(t, self.first_gsl..self.candidates.len());
+        self.apply_faults(t, extra, &mut gsl);
+        links.append(&mut gsl);
+        self.snapshot_of(t, links)
+    }
+
+    fn snapshot_of(&self, t: SimTime, links: Vec<LinkStatus>) -> Snapshot {
+        Snapshot {
+            t,
+            satellites: self.nodes(),
+            links,
+            stubs: self.stubs.clone(),
+        }
+    }
+
+    /// Every link between satellites at `t`, faults and terminals applied.
+    fn isl_statuses(&self, t: SimTime, extra: &[crate::fault::Fault]) -> Vec<LinkStatus> {
+        let positions: Vec<Vec3> = self.orbits[..self.satellites as usize]
+            .iter()
+            .map(|o| o.position(t))
+            .collect();
+        let mut links: Vec<LinkStatus> = self.candidates[..self.first_gsl]
             .iter()
             .enumerate()
             .map(|(i, &(a, b))| self.status(i, positions[a.index()], positions[b.index()]))
             .collect();
         self.apply_faults(t, extra, &mut links);
         self.assign_terminals(&mut links);
-        Snapshot {
-            t,
-            satellites: self.satellites(),
-            links,
-        }
+        links
     }
 
     /// The states of `links` alone at `t` (a partial snapshot holding only
@@ -241,12 +365,14 @@ impl World {
         links: &[LinkId],
         extra: &[crate::fault::Fault],
     ) -> Snapshot {
+        let (isl, gsl): (Vec<LinkId>, Vec<LinkId>) = links
+            .iter()
+            .filter(|id| id.index() < self.candidates.len())
+            .partition(|id| id.index() < self.first_gsl);
         let mut out: Vec<LinkStatus> = if self.local_terminals {
             let mut out = Vec::with_capacity(links.len());
-            for &id in links {
-                let Some(&(a, b)) = self.candidates.get(id.index()) else {
-                    continue;
-                };
+            for id in isl {
+                let (a, b) = self.candidates[id.index()];
                 let (pa, pb) = (
                     self.orbits[a.index()].position(t),
                     self.orbits[b.index()].position(t),
@@ -255,19 +381,19 @@ impl World {
             }
             self.apply_faults(t, extra, &mut out);
             out
+        } else if isl.is_empty() {
+            Vec::new()
         } else {
-            let full = self.snapshot_with(t, extra);
-            links
-                .iter()
-                .filter_map(|&id| full.link(id).copied())
+            let full = self.isl_statuses(t, extra);
+            isl.iter()
+                .filter_map(|id| full.get(id.index()).copied())
                 .collect()
         };
+        let mut ground = self.gsl_statuses(t, gsl.iter().map(|id| id.index()));
+        self.apply_faults(t, extra, &mut ground);
+        out.append(&mut ground);
         out.sort_by_key(|l| l.id);
-        Snapshot {
-            t,
-            satellites: self.satellites(),
-            links: out,
-        }
+        self.snapshot_of(t, out)
     }
 
     /// Candidate link `i` between ends at `pa` and `pb`, before faults and
@@ -320,7 +446,7 @@ impl World {
     /// the rest wait.
     fn assign_terminals(&self, links: &mut [LinkStatus]) {
         let mut start = 0;
-        for (g, group) in self.groups.iter().enumerate() {
+        for (g, group) in self.groups[..self.isl_groups].iter().enumerate() {
             let len = self.group_of[start..]
                 .iter()
                 .take_while(|&&x| usize::from(x) == g)
@@ -393,7 +519,8 @@ impl World {
     pub fn timeline(&self, interval: SimDuration) -> Timeline {
         Timeline {
             world: self.clone(),
-            tracker: AcquisitionTracker::new(self.link_model().acquisition, self.candidates.len()),
+            tracker: AcquisitionTracker::new(self.link_model().acquisition, self.candidates.len())
+                .untracked_from(self.first_gsl),
             interval: SimDuration::from_nanos(interval.as_nanos().max(1)),
             last: None,
             extra: Vec::new(),

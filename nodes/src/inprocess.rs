@@ -94,7 +94,7 @@ impl Run {
         if scenario.tdf.factor() < MIN_TDF {
             scenario.set_tdf(MIN_TDF)?;
         }
-        let n = scenario.world.satellites() as usize;
+        let n = scenario.world.nodes() as usize;
         let tls = if scenario.uses_quic() {
             Some(crate::quic::generate_tls(tls_seed(scenario.seed))?)
         } else {
@@ -174,7 +174,7 @@ impl Run {
     }
 
     fn sats_total(&self) -> usize {
-        self.scenario.world.satellites() as usize
+        self.scenario.world.nodes() as usize
     }
 
     pub fn scenario(&self) -> &Scenario {

@@ -85,7 +85,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         port,
     });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let n = scenario.world.satellites() as usize;
+    let n = scenario.world.nodes() as usize;
     let (addrs, tls) = peers(&mut lines, n).await?;
     let wire = crate::wire::WireIo::Udp(crate::wire::UdpWire::new(sock)?);
     let (mut sat, tasks) = Satellite::new(Setup {

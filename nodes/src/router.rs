@@ -100,6 +100,8 @@ pub struct LinkChange {
     pub peer: SatId,
     pub state: LinkState,
     pub t: SimTime,
+    /// The port's first state (at the start).
+    pub first: bool,
 }
 
 /// Routing state of one satellite.
@@ -241,6 +243,7 @@ impl Router {
                     peer: port.peer,
                     state: new.state,
                     t: snapshot.t,
+                    first: old.is_none(),
                 });
             }
             port.status = Some(new);

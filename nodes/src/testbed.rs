@@ -271,7 +271,7 @@ impl Net {
     /// effect at their next routing update.
     pub fn inject(&self, fault: Fault) {
         self.with_run(|r| {
-            for i in 0..r.scenario().world.satellites() {
+            for i in 0..r.scenario().world.nodes() {
                 r.command(SatId(i), Command::Fault(fault.clone()));
             }
         });
@@ -307,7 +307,7 @@ impl Net {
         let s = self.sat(name)?;
         let now = self.clock.now();
         self.with_run(|r| {
-            for i in 0..r.scenario().world.satellites() {
+            for i in 0..r.scenario().world.nodes() {
                 r.command(SatId(i), Command::Heal { sat: s, at: now });
             }
             r.restart(s);

@@ -277,7 +277,7 @@ pub(crate) async fn up(
         o.begin(&p.scenario);
     }
     let scenario = &p.scenario;
-    let n = scenario.world.satellites() as usize;
+    let n = scenario.world.nodes() as usize;
     capacity::check(n as u64)?;
     let token: u64 = rand::random();
     let exe = std::env::current_exe()

@@ -66,7 +66,7 @@ impl<'s> Processes<'s> {
         tls: Option<(String, String)>,
         wall_start: Instant,
     ) -> Result<Processes<'s>, Failure> {
-        let n = scenario.world.satellites() as usize;
+        let n = scenario.world.nodes() as usize;
         let (tx, rx) = mpsc::unbounded_channel();
         use tokio::signal::unix::{SignalKind, signal};
         let sigterm = signal(SignalKind::terminate())

@@ -184,13 +184,13 @@ impl<'s> Supervisor<'s> {
 
     /// Whether every satellite has reported its end or is down.
     pub(crate) fn all_reported(&self) -> bool {
-        let n = self.scenario.world.satellites() as usize;
+        let n = self.scenario.world.nodes() as usize;
         self.collected.done.len() + self.down.len() >= n
     }
 
     /// The satellites that neither reported their end nor are down.
     pub(crate) fn missing(&self) -> Vec<&str> {
-        let n = self.scenario.world.satellites() as usize;
+        let n = self.scenario.world.nodes() as usize;
         (0..n)
             .filter(|i| !self.is_done(*i) && !self.is_down(*i))
             .map(|i| self.scenario.world.name(SatId(i as u32)))

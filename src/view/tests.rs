@@ -88,7 +88,7 @@ fn get(rt: &tokio::runtime::Runtime, app: &Router, uri: &str) -> (StatusCode, Va
 /// The links `orbnet plan --at t --format json` lists as up or acquiring, as (a, b).
 fn planned(scenario: &orbnet_netem::Scenario, t: f64) -> BTreeSet<(String, String)> {
     let plan: Value =
-        serde_json::from_str(&render(scenario, &[t], Format::Json, None)).expect("plan");
+        serde_json::from_str(&render(scenario, &[t], Format::Json, None, None)).expect("plan");
     plan["steps"][0]["links"]
         .as_array()
         .expect("links")
@@ -230,8 +230,8 @@ fn link_states_follow_the_plan_through_acquisition_and_back_in_time() {
     let instants = [
         0.0, 100.0, 300.0, 324.0, 325.0, 325.5, 326.0, 327.0, 328.0, 400.0,
     ];
-    let plan: Value =
-        serde_json::from_str(&render(&scenario, &instants, Format::Json, None)).expect("plan");
+    let plan: Value = serde_json::from_str(&render(&scenario, &instants, Format::Json, None, None))
+        .expect("plan");
     let steps = plan["steps"].as_array().expect("steps");
     let sky = Sky::new(scenario, false);
     let mut acquiring = 0;

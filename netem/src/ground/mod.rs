@@ -23,11 +23,13 @@
 pub mod earth;
 pub mod look;
 pub mod passes;
+pub mod segment;
 pub mod station;
 pub mod weather;
 
 pub use earth::{EarthRotation, Geodetic, GeodeticError};
 pub use look::{Look, Mask, MaskError, look, visible};
 pub use passes::{Pass, passes};
+pub use segment::{GroundSegment, GroundStation, GslKind, Handover, Policy, Rain, StationLinks};
 pub use station::Station;
 pub use weather::{Climate, ClimateError, Obscurant, Sky, Spell};

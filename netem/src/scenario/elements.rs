@@ -14,6 +14,8 @@ pub enum ElementsError {
 
 /// Element sets from CelesTrak-style text: 3-line (name, line 1, line 2) or
 /// 2-line sets (named `norad-<catalog number>`), or OMM JSON (a list).
+/// A first line of two integers (Hypatia's `tles.txt` header: orbits and
+/// satellites per orbit) is skipped.
 pub fn parse_element_sets(text: &str) -> Result<Vec<(String, sgp4::Elements)>, ElementsError> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
@@ -42,8 +44,12 @@ pub fn parse_element_sets(text: &str) -> Result<Vec<(String, sgp4::Elements)>, E
         .map(|(i, l)| (i + 1, l))
         .collect();
     let is_line = |l: &str, n: char| l.len() >= 69 && l.starts_with(n) && l[1..].starts_with(' ');
+    let hypatia_header = |l: &str| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() == 2 && f.iter().all(|x| x.parse::<u32>().is_ok())
+    };
     let mut out = Vec::new();
-    let mut i = 0;
+    let mut i = usize::from(lines.first().is_some_and(|&(_, l)| hypatia_header(l)));
     while i < lines.len() {
         let (first, text) = lines[i];
         let (name, skip) = if is_line(text, '1') {

@@ -14,6 +14,9 @@ mod constellation;
 mod elements;
 mod faults;
 mod gateways;
+mod ground;
+#[cfg(test)]
+mod ground_tests;
 mod links;
 #[cfg(test)]
 mod port_properties;
@@ -123,6 +126,9 @@ impl Scenario {
 
     /// The name of the constellation satellite `sat` belongs to.
     pub fn shell_of(&self, sat: crate::units::SatId) -> &str {
+        if self.world.station_of(sat).is_some() {
+            return "ground";
+        }
         self.shells
             .iter()
             .find(|s| s.satellites.contains(&sat.0))
@@ -219,7 +225,18 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
         })?;
     let raw: RawScenario = typed(value, "")?;
     let h = header(&raw)?;
-    let (shells, mut world) = shells::build(raw.constellation, raw.links, h.epoch, read)?;
+    let seed = raw.seed.unwrap_or(1);
+    let (shells, world) = shells::build(raw.constellation, raw.links, h.epoch, read)?;
+    let mut world = ground::build(
+        ground::GroundInput {
+            ground: raw.ground,
+            stations: raw.ground_station,
+            epoch: h.epoch,
+            seed,
+            read,
+        },
+        world,
+    )?;
     world.set_faults(faults::build_all(raw.fault, &world)?);
     let gateways = raw
         .gateway
@@ -255,7 +272,7 @@ fn parse_checked(text: &str, read: ReadFile<'_>) -> Checked<Scenario> {
     Ok(Scenario {
         name: h.name,
         epoch: h.epoch,
-        seed: raw.seed.unwrap_or(1),
+        seed,
         tdf: h.tdf,
         duration: h.duration,
         routing_interval: h.routing_interval,

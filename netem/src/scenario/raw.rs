@@ -28,6 +28,10 @@ pub(crate) struct RawScenario {
     pub(crate) fault: Vec<RawFault>,
     #[serde(default)]
     pub(crate) gateway: Vec<RawGateway>,
+    /// `[ground]`: defaults for every station, and a stations file.
+    pub(crate) ground: Option<toml::Value>,
+    #[serde(default)]
+    pub(crate) ground_station: Vec<toml::Value>,
 }
 
 #[derive(Deserialize)]

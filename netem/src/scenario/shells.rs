@@ -55,7 +55,7 @@ pub(crate) fn build(
     let parts = parts(raw, epoch, read)?;
     let mut groups = Vec::new();
     for p in &parts {
-        groups.push(group(p, &links)?);
+        groups.push(group(p, &links, read)?);
     }
     let mtu = groups[0].model.mtu;
     if let Some((p, g)) = parts.iter().zip(&groups).find(|(_, g)| g.model.mtu != mtu) {
@@ -69,6 +69,8 @@ pub(crate) fn build(
     }
     if let Some(b) = between {
         let raw: Vec<RawBetween> = typed(b, "links.between")?;
+        let mut links = links;
+        links.remove("file");
         let defaults = links::model(
             &typed::<RawLinks>(toml::Value::Table(links), "links")?,
             "links",
@@ -204,8 +206,8 @@ fn part(
 }
 
 /// A constellation's own links: `[links]` with its overrides.
-fn group(p: &Part, defaults: &toml::Table) -> Checked<LinkGroup> {
-    let (table, at) = match &p.links {
+fn group(p: &Part, defaults: &toml::Table, read: ReadFile<'_>) -> Checked<LinkGroup> {
+    let (mut table, at) = match &p.links {
         None => (defaults.clone(), "links".to_owned()),
         Some(over) => {
             let mut t = defaults.clone();
@@ -213,6 +215,19 @@ fn group(p: &Part, defaults: &toml::Table) -> Checked<LinkGroup> {
             (t, format!("{}.links", p.at))
         }
     };
+    if let Some(file) = table.remove("file") {
+        let pairs = pairs_file(file, &at, &p.names, read)?;
+        if table.contains_key("pairs") {
+            return Err(bad(
+                format!("{at}.file"),
+                "give `pairs` or `file`, not both",
+            ));
+        }
+        if table.get("pattern").and_then(toml::Value::as_str) != Some("explicit") {
+            return Err(bad(format!("{at}.file"), "only for pattern = \"explicit\""));
+        }
+        table.insert("pairs".into(), pairs);
+    }
     let raw: RawLinks = typed(toml::Value::Table(table), &at)?;
     let (pattern, model) = links::build(&raw, &at, &p.names, p.layout)?;
     Ok(LinkGroup {
@@ -221,6 +236,49 @@ fn group(p: &Part, defaults: &toml::Table) -> Checked<LinkGroup> {
         b: None,
         model,
     })
+}
+
+/// `file = "isls.txt"`: pairs of satellite indices (counted from 0 in
+/// this constellation), one pair a line, as Hypatia writes them; as the
+/// `pairs` of names they stand for.
+fn pairs_file(
+    file: toml::Value,
+    at: &str,
+    names: &[String],
+    read: ReadFile<'_>,
+) -> Checked<toml::Value> {
+    let field = format!("{at}.file");
+    let toml::Value::String(path) = file else {
+        return Err(bad(field, format!("must be a file name (got {file})")));
+    };
+    let text = read(&path).map_err(|e| bad(&field, e))?;
+    let mut pairs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let index = |s: &str| s.parse::<usize>().ok().filter(|&i| i < names.len());
+        let (Some(a), Some(b), 2) = (
+            fields.first().and_then(|s| index(s)),
+            fields.get(1).and_then(|s| index(s)),
+            fields.len(),
+        ) else {
+            return Err(bad(
+                field,
+                format!(
+                    "{path} line {}: must be two satellite indices in [0, {}) (got {line:?})",
+                    n + 1,
+                    names.len()
+                ),
+            ));
+        };
+        pairs.push(toml::Value::Array(vec![
+            toml::Value::String(names[a].clone()),
+            toml::Value::String(names[b].clone()),
+        ]));
+    }
+    Ok(toml::Value::Array(pairs))
 }
 
 /// `[[links.between]]` number `i`.

@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use orbnet_netem::{LinkId, SatId, Scenario, SimDuration, SimTime};
+use orbnet_netem::{LinkId, LinkState, SatId, Scenario, SimDuration, SimTime};
 
 use crate::app::{App, Outbox};
 use crate::pcap::Capture;
@@ -352,6 +352,11 @@ impl Satellite {
         let busy = self.router.routed();
         let world = &self.scenario.world;
         for c in self.router.update(&view.links, view.routes) {
+            // A ground link down at the start says nothing (a station has
+            // one to every satellite).
+            if c.first && c.state == LinkState::Down && world.is_gsl(c.link) {
+                continue;
+            }
             self.out.events.push_back(Event::Link(protocol::LinkChange {
                 sat: self.name.clone(),
                 t_s: c.t.as_secs_f64(),

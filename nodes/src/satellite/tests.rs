@@ -20,7 +20,7 @@ impl Constellation {
         let scenario = Scenario::parse(toml, "test.toml", &mut |_| Err("no files".into()))
             .expect("a valid scenario");
         let scenario = Arc::new(scenario);
-        let sats = (0..scenario.world.satellites())
+        let sats = (0..scenario.world.nodes())
             .map(|i| {
                 let (mut sat, _tasks) = Satellite::new(Setup {
                     scenario: scenario.clone(),
