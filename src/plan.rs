@@ -613,6 +613,7 @@ mod tests {
                 prop_assert_eq!(step.t_s, snap.t.as_secs_f64());
                 prop_assert_eq!(step.up + step.acquiring + step.down, snap.links.len());
                 prop_assert_eq!(step.up, snap.count(LinkState::Up));
+                prop_assert!(step.route.is_none(), "a route without --route");
                 prop_assert_eq!(step.acquiring, snap.count(LinkState::Acquiring));
                 let links: Vec<LinkBack> = snap
                     .links
