@@ -438,3 +438,235 @@ fn delay_ms(d: Option<orbnet_netem::SimDuration>) -> String {
         format!("{:.6} ms", d.as_millis_f64())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use orbnet_netem::SatId;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+
+    use super::*;
+
+    // What `orbnet plan --format json` prints, read back: written apart
+    // from the types that print it, strict about unknown fields.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlanBack {
+        scenario: String,
+        epoch: String,
+        constellation: String,
+        satellites: Vec<SatBack>,
+        ground: Vec<serde_json::Value>,
+        steps: Vec<StepBack>,
+        placement: Option<PlacementBack>,
+        hosts: Option<Vec<HostBack>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct SatBack {
+        id: String,
+        index: u32,
+        label: String,
+        constellation: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct StepBack {
+        t_s: f64,
+        up: usize,
+        acquiring: usize,
+        down: usize,
+        links: Vec<LinkBack>,
+        routes: RoutesBack,
+        #[serde(default)]
+        route: Option<serde_json::Value>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct LinkBack {
+        a: String,
+        b: String,
+        kind: String,
+        #[serde(default)]
+        elevation_deg: Option<f64>,
+        state: String,
+        reason: Option<String>,
+        distance_km: f64,
+        delay_ms: f64,
+        rate_gbps: f64,
+        loss: f64,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct RoutesBack {
+        diameter_hops: u32,
+        max_delay_ms: f64,
+        mean_hops: f64,
+        unreachable_pairs: u64,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PlacementBack {
+        method: String,
+        hosts: u32,
+        links_cut: usize,
+        shortest_cut_delay_ms: Option<f64>,
+        digest: String,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct HostBack {
+        index: u32,
+        satellites: Vec<String>,
+        ranges: Vec<[String; 2]>,
+        #[serde(default)]
+        planes: Vec<u32>,
+        links_cut: usize,
+        shortest_cut_delay_ms: Option<f64>,
+    }
+
+    /// `s` as a TOML basic string.
+    fn toml_string(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\u{:04X}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// A Walker shell of random size, height and tilt, under a name of any
+    /// characters (quotes, backslashes, control characters, emoji).
+    fn scenario() -> impl Strategy<Value = Scenario> {
+        (
+            ".{1,24}",
+            1u32..5,
+            2u32..13,
+            300.0f64..3000.0,
+            0.0f64..180.0,
+            0.1f64..400.0,
+            prop::sample::select(vec!["plus-grid", "nearest", "all"]),
+        )
+            .prop_filter_map(
+                "a valid scenario",
+                |(name, p, s, alt, inc, rate, pattern)| {
+                    let text = format!(
+                        "name = {}\nduration_s = 600\n[constellation]\nkind = \"walker\"\n\
+                     planes = {p}\nper_plane = {s}\naltitude_km = {alt}\ninclination_deg = {inc}\n\
+                     [links]\npattern = \"{pattern}\"\nrate_gbps = {rate}\nacquisition_s = 30\n",
+                        toml_string(&name)
+                    );
+                    Scenario::parse(&text, "plan.toml", &mut |_| Err("no files".into())).ok()
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+
+        /// `orbnet plan --format json` parses back to exactly the values it
+        /// was made from: names whatever their characters, every link's
+        /// figures (rounded as documented, and finite), the route figures
+        /// and the placement.
+        #[test]
+        fn plan_json_round_trips(
+            s in scenario(),
+            at in prop::collection::vec(0.0f64..6000.0, 1..4),
+            hosts in prop::option::of(1u32..4),
+        ) {
+            let placement = hosts.and_then(|h| Placement::new(&s.world, &s.constellation, h).ok());
+            let text = render(&s, &at, Format::Json, placement.as_ref(), None);
+            let back: PlanBack = serde_json::from_str(&text).map_err(|e| {
+                TestCaseError::fail(format!("{e}\n{text}"))
+            })?;
+            let world = &s.world;
+            prop_assert_eq!(&back.scenario, &s.name);
+            prop_assert_eq!(&back.epoch, &s.epoch.to_rfc3339());
+            prop_assert_eq!(back.constellation.as_str(), s.constellation.kind());
+            prop_assert_eq!(back.satellites.len(), world.satellites() as usize);
+            prop_assert!(back.ground.is_empty(), "no station in a shell: {:?}", back.ground);
+            for (i, sat) in back.satellites.iter().enumerate() {
+                let id = SatId(i as u32);
+                prop_assert_eq!(sat.index, i as u32);
+                prop_assert_eq!(sat.id.as_str(), world.name(id));
+                prop_assert_eq!(sat.label.as_str(), world.name(id));
+                prop_assert_eq!(sat.constellation.as_str(), s.shell_of(id));
+            }
+            let snaps = snapshots(&s, &at);
+            prop_assert_eq!(back.steps.len(), snaps.len());
+            for (step, snap) in back.steps.iter().zip(&snaps) {
+                prop_assert_eq!(step.t_s, snap.t.as_secs_f64());
+                prop_assert_eq!(step.up + step.acquiring + step.down, snap.links.len());
+                prop_assert_eq!(step.up, snap.count(LinkState::Up));
+                prop_assert!(step.route.is_none(), "a route without --route");
+                prop_assert_eq!(step.acquiring, snap.count(LinkState::Acquiring));
+                let links: Vec<LinkBack> = snap
+                    .links
+                    .iter()
+                    .map(|l| LinkBack {
+                        a: world.name(l.a).to_owned(),
+                        b: world.name(l.b).to_owned(),
+                        kind: "isl".to_owned(),
+                        elevation_deg: None,
+                        state: l.state.as_str().to_owned(),
+                        reason: l.reason.map(|r| r.as_str().to_owned()),
+                        distance_km: round(l.distance.km(), 3),
+                        delay_ms: round(l.delay.as_millis_f64(), 6),
+                        rate_gbps: round(l.rate.gbps(), 6),
+                        loss: l.loss,
+                    })
+                    .collect();
+                prop_assert_eq!(&step.links, &links);
+                let r = summarize(&Routes::new(std::sync::Arc::new(snap.clone())));
+                prop_assert_eq!(&step.routes, &RoutesBack {
+                    diameter_hops: r.diameter_hops,
+                    max_delay_ms: round(r.max_delay.as_millis_f64(), 6),
+                    mean_hops: round(r.mean_hops, 3),
+                    unreachable_pairs: r.unreachable_pairs,
+                });
+            }
+            match (&placement, &back.placement, &back.hosts) {
+                (None, None, None) => {}
+                (Some(p), Some(pb), Some(hb)) => {
+                    prop_assert_eq!(pb.method.as_str(), p.method().as_str());
+                    prop_assert_eq!(pb.hosts, p.hosts());
+                    prop_assert_eq!(pb.links_cut, p.cut().len());
+                    prop_assert_eq!(
+                        pb.shortest_cut_delay_ms,
+                        p.shortest_cut_delay().map(|d| round(d.as_millis_f64(), 6))
+                    );
+                    prop_assert_eq!(&pb.digest, &format!("{:016x}", p.digest()));
+                    prop_assert_eq!(hb.len(), p.shares().len());
+                    for (h, share) in hb.iter().zip(p.shares()) {
+                        let names: Vec<&str> = share.satellites.iter().map(|&x| world.name(x)).collect();
+                        prop_assert_eq!(&h.satellites, &names);
+                        prop_assert_eq!(h.ranges.len(), share.runs().len());
+                        prop_assert_eq!(&h.planes, &share.planes);
+                        prop_assert_eq!(h.links_cut, share.links_cut);
+                        prop_assert!(h.index < p.hosts());
+                        prop_assert_eq!(
+                            h.shortest_cut_delay_ms,
+                            share.shortest_cut_delay.map(|d| round(d.as_millis_f64(), 6))
+                        );
+                    }
+                }
+                other => prop_assert!(false, "placement printed as {other:?}"),
+            }
+        }
+    }
+}

@@ -425,6 +425,121 @@ mod tests {
         assert_eq!(made.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A random snapshot: `n` satellites, links between random pairs
+        /// (parallel links allowed) with delays of 1 ns to 50 ms, some down.
+        fn snapshot() -> impl Strategy<Value = Snapshot> {
+            (2u32..24).prop_flat_map(|n| {
+                let link = (0..n, 0..n, 1u64..50_000_000, prop::bool::weighted(0.85));
+                prop::collection::vec(link, 0..(n as usize * 3)).prop_map(move |ls| {
+                    let links = ls
+                        .into_iter()
+                        .filter(|(a, b, _, _)| a != b)
+                        .enumerate()
+                        .map(|(i, (a, b, ns, up))| LinkStatus {
+                            id: LinkId(i as u32),
+                            a: SatId(a),
+                            b: SatId(b),
+                            state: if up { LinkState::Up } else { LinkState::Down },
+                            reason: None,
+                            distance: Meters(0.0),
+                            delay: SimDuration::from_nanos(ns),
+                            rate: BitsPerSecond(1),
+                            loss: 0.0,
+                        })
+                        .collect();
+                    Snapshot {
+                        t: SimTime::ZERO,
+                        satellites: n,
+                        links,
+                        stubs: Arc::new([]),
+                    }
+                })
+            })
+        }
+
+        /// All-pairs shortest delays by Floyd–Warshall over the up links:
+        /// an independent oracle for Dijkstra's tables.
+        fn floyd_warshall(s: &Snapshot) -> Vec<Vec<Option<u64>>> {
+            let n = s.satellites as usize;
+            let mut d = vec![vec![None; n]; n];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[i] = Some(0);
+            }
+            for l in s.links.iter().filter(|l| l.is_up()) {
+                let (a, b, w) = (l.a.index(), l.b.index(), l.delay.as_nanos());
+                for (x, y) in [(a, b), (b, a)] {
+                    if d[x][y].is_none_or(|v| w < v) {
+                        d[x][y] = Some(w);
+                    }
+                }
+            }
+            for k in 0..n {
+                for i in 0..n {
+                    for j in 0..n {
+                        if let (Some(ik), Some(kj)) = (d[i][k], d[k][j])
+                            && d[i][j].is_none_or(|v| ik + kj < v)
+                        {
+                            d[i][j] = Some(ik + kj);
+                        }
+                    }
+                }
+            }
+            d
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Every satellite's next hops, followed hop by hop as the
+            /// satellites forward (each by its own table), reach the
+            /// destination without a loop, along up links, in exactly the
+            /// shortest delay the oracle finds; a pair the oracle cannot
+            /// join has no route.
+            #[test]
+            fn next_hops_form_loop_free_shortest_paths(s in snapshot()) {
+                let oracle = floyd_warshall(&s);
+                let n = s.satellites;
+                let routes = Routes::new(Arc::new(s.clone()));
+                for from in 0..n {
+                    for to in 0..n {
+                        let (f, t) = (SatId(from), SatId(to));
+                        let best = oracle[from as usize][to as usize];
+                        let route = routes.route(f, t);
+                        if from == to || best.is_none() {
+                            prop_assert!(route.is_none(), "{from} → {to}: {route:?}");
+                            prop_assert!(routes.path(f, t).is_none());
+                            continue;
+                        }
+                        let route = route.expect("checked above");
+                        prop_assert_eq!(Some(route.delay.as_nanos()), best);
+                        // Hop by hop, each satellite by its own table.
+                        let (mut at, mut walked, mut seen) = (f, 0u64, vec![f]);
+                        while at != t {
+                            let r = routes.route(at, t).expect("a route at every hop");
+                            let l = s.link(r.link).expect("a link of the snapshot");
+                            prop_assert!(l.is_up(), "forwarded over a down link");
+                            let ends = [l.a, l.b];
+                            prop_assert!(ends.contains(&at) && ends.contains(&r.next_hop));
+                            walked += l.delay.as_nanos();
+                            at = r.next_hop;
+                            prop_assert!(!seen.contains(&at), "a loop through {at:?}");
+                            seen.push(at);
+                        }
+                        prop_assert_eq!(Some(walked), best, "{} → {} walked", from, to);
+                        let p = routes.path(f, t).expect("a path");
+                        prop_assert_eq!(p.delay, route.delay);
+                        prop_assert_eq!(p.links.len(), seen.len() - 1);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn summary_over_all_pairs() {
         let s = summarize(&routes());

@@ -189,6 +189,19 @@ fn tcp_socket(buffer: usize, cc: Cc) -> tcp::Socket<'static> {
     s
 }
 
+/// Whether the connection of `handle` is over: closed, or waiting out
+/// TIME-WAIT after both FINs.
+fn closed(stack: &mut Stack, handle: SocketHandle) -> bool {
+    let state = stack.sockets.get_mut::<tcp::Socket>(handle).state();
+    matches!(state, tcp::State::Closed | tcp::State::TimeWait)
+}
+
+fn remove(stack: &mut Stack, handles: impl Iterator<Item = SocketHandle>) {
+    for h in handles {
+        stack.sockets.remove(h);
+    }
+}
+
 #[derive(Debug)]
 struct SendStream {
     handle: SocketHandle,
@@ -480,6 +493,19 @@ impl App for Sender {
     fn poll(&mut self, _now: SimTime, stack: &mut Stack, _out: &mut Outbox) -> bool {
         self.pump(stack)
     }
+
+    /// Every connection closed and its FIN acknowledged: the sockets
+    /// leave the stack with their buffers.
+    fn retire(&mut self, stack: &mut Stack) -> bool {
+        let done = self
+            .streams
+            .iter()
+            .all(|s| s.closed && closed(stack, s.handle));
+        if done {
+            remove(stack, self.streams.iter().map(|s| s.handle));
+        }
+        done
+    }
 }
 
 impl App for Receiver {
@@ -506,6 +532,17 @@ impl App for Receiver {
                 t_s: now.as_secs_f64(),
                 bytes: self.received(),
             }));
+    }
+
+    /// The outcome reported and every connection closed: the sockets
+    /// leave the stack with their buffers (a soak run would otherwise keep
+    /// those of every transfer that ever ran).
+    fn retire(&mut self, stack: &mut Stack) -> bool {
+        let done = self.outcome.is_some() && self.streams.iter().all(|s| closed(stack, s.handle));
+        if done {
+            remove(stack, self.streams.iter().map(|s| s.handle));
+        }
+        done
     }
 
     fn finish(&mut self, now: SimTime, out: &mut Outbox) {

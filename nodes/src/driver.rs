@@ -2,9 +2,18 @@
 //! reads the one clock, moves frames between the satellite and its wire,
 //! reports its events, and sleeps until the satellite's next timer, a
 //! frame, a request, or word from the launcher.
+//!
+//! At the end it drains the wire: frames its neighbours sent before they
+//! stopped are still arriving, and each is counted as in flight at the
+//! stop. The drain lasts until the wire has been quiet for
+//! [`DRAIN_QUIET`] (neighbours stop within moments of each other), at most
+//! [`DRAIN_MAX`] (a flood from outside cannot hold a satellite up); then
+//! the satellite makes its last report, with the kernel's drops on its
+//! wire socket.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use orbnet_netem::SatId;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -14,6 +23,12 @@ use crate::command::Command;
 use crate::report::Reporter;
 use crate::satellite::Satellite;
 use crate::wire::WireIo;
+
+/// How long the wire must be quiet before a satellite that has stopped
+/// makes its last report (wall time; paused time in-process).
+pub const DRAIN_QUIET: Duration = Duration::from_millis(50);
+/// The longest a satellite drains its wire after it stopped.
+pub const DRAIN_MAX: Duration = Duration::from_secs(1);
 
 /// Why a satellite stopped abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +156,19 @@ impl NodeIo {
             next = self.wire.try_recv_from(buf).ok();
         }
     }
+
+    /// Takes what arrives on the wire until it has been quiet for
+    /// [`DRAIN_QUIET`], for at most [`DRAIN_MAX`].
+    async fn drain(&mut self, sat: &mut Satellite, buf: &mut [u8]) {
+        let deadline = tokio::time::Instant::now() + DRAIN_MAX;
+        loop {
+            let quiet = (tokio::time::Instant::now() + DRAIN_QUIET).min(deadline);
+            match tokio::time::timeout_at(quiet, self.wire.recv_from(buf)).await {
+                Ok(Ok(first)) => self.receive(sat, first, buf),
+                Ok(Err(_)) | Err(_) => return,
+            }
+        }
+    }
 }
 
 /// Opens the capture files asked for: every link of `sat` (`None`) or
@@ -169,6 +197,9 @@ pub async fn drive(mut sat: Satellite, mut io: NodeIo) -> Result<(), NodeError> 
         sat.handle_timeout(io.clock.now());
         io.exchange(&mut sat);
         if sat.is_finished() {
+            io.drain(&mut sat, &mut buf).await;
+            sat.close(io.wire.kernel_drops());
+            io.exchange(&mut sat);
             return Ok(());
         }
         let wake = io.clock.wall(sat.poll_timeout());

@@ -42,6 +42,7 @@ pub mod process;
 pub mod protocol;
 pub mod quic;
 mod rank_work;
+pub mod replay;
 pub mod report;
 pub mod router;
 mod satellite;

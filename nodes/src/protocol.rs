@@ -17,7 +17,8 @@
 //! 3. node → [`Event::Ready`]; launcher → [`ToNode::Start`];
 //! 4. node → link, echo, stats and workload events; the launcher may send
 //!    [`ToNode::Stop`] once every workload is over;
-//! 5. node → [`Event::Done`], and exits.
+//! 5. node drains its wire for a moment (frames its neighbours sent before
+//!    they stopped), → [`Event::Done`], and exits.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -200,6 +201,15 @@ pub struct GraphSpan {
 }
 
 /// A satellite's counters.
+///
+/// They balance, summed over a run's satellites (see the launcher's
+/// accounting): every frame handed to the wire (`frames_out`) was taken by
+/// its neighbour (`frames_in`), failed to send (`send_errors`) or was
+/// dropped by the receiver's kernel (`kernel_drops`); every packet a stack
+/// offered its router (`offered`) was delivered (`delivered_local`),
+/// dropped by a router (`drops`), lost on the wire as above, or was still
+/// held at the stop (`in_flight`). `rejected` counts datagrams that were
+/// no frame of the run (forged, copied, foreign): they are outside the sums.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     /// Frames taken from the wire (after the checks).
@@ -211,7 +221,20 @@ pub struct Counters {
     pub send_errors: u64,
     /// Datagrams refused, by reason.
     pub rejected: BTreeMap<String, u64>,
-    /// Packets this satellite's stack sent into the network.
+    /// Packets this satellite's stack handed to its router.
+    #[serde(default)]
+    pub offered: u64,
+    /// Frames taken from the wire and still held for their delivery
+    /// instant when the run stopped.
+    #[serde(default)]
+    pub in_flight: u64,
+    /// Datagrams the kernel dropped at the wire socket (its receive buffer
+    /// was full), as the socket counts them (`SO_MEMINFO`'s drops, the
+    /// figure `SO_RXQ_OVFL` reports).
+    #[serde(default)]
+    pub kernel_drops: u64,
+    /// Packets this satellite's stack sent into the network (handed to
+    /// the wire).
     pub sent: u64,
     /// Packets forwarded for others.
     pub forwarded: u64,
@@ -228,6 +251,9 @@ impl Counters {
         self.bytes_in += other.bytes_in;
         self.frames_out += other.frames_out;
         self.send_errors += other.send_errors;
+        self.offered += other.offered;
+        self.in_flight += other.in_flight;
+        self.kernel_drops += other.kernel_drops;
         self.sent += other.sent;
         self.forwarded += other.forwarded;
         self.delivered_local += other.delivered_local;

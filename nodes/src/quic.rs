@@ -672,6 +672,18 @@ impl App for Port {
     fn flush(&mut self, _now: SimTime, stack: &mut crate::stack::Stack, _out: &mut Outbox) -> bool {
         self.flush_out(stack)
     }
+
+    /// Once nothing else holds the queues (quinn's endpoint, or a test's
+    /// or a gateway's socket, has been dropped), the port is over: its
+    /// socket leaves the stack, and with it the buffers that a soak run
+    /// would otherwise keep for every workload that ever ran.
+    fn retire(&mut self, stack: &mut crate::stack::Stack) -> bool {
+        let over = Arc::strong_count(&self.link.queues) == 1;
+        if over {
+            stack.sockets.remove(self.handle);
+        }
+        over
+    }
 }
 
 /// The satellite's watch over a QUIC transfer it receives: the transfer

@@ -23,6 +23,7 @@ use orbnet_netem::{
 use smoltcp::wire::Ipv4Packet;
 
 use crate::addr;
+use crate::replay::{Replay, ReplayWindow};
 use crate::wire::Header;
 
 /// One optical terminal's link to a neighbour.
@@ -32,7 +33,10 @@ pub struct Port {
     pub peer: SatId,
     pub status: Option<LinkStatus>,
     shaper: Shaper,
+    /// The last sequence number sent on the link.
     seq: u64,
+    /// The sequence numbers received on it.
+    window: ReplayWindow,
     /// The link's model, for each packet's loss.
     model: LinkModel,
     /// Loss probability of an MTU-sized packet, and of the last packet
@@ -108,6 +112,8 @@ pub struct Router {
     ports: BTreeMap<LinkId, Port>,
     routes: Option<Arc<Routes>>,
     pub drops: BTreeMap<RouterDrop, u64>,
+    /// Packets the local stack handed to the router.
+    pub offered: u64,
     pub forwarded: u64,
     pub delivered_local: u64,
     pub sent: u64,
@@ -150,6 +156,7 @@ impl Router {
                         status: None,
                         shaper: Shaper::new(model.queue, model.burst, rng),
                         seq: 0,
+                        window: ReplayWindow::new(),
                         model: model.clone(),
                         mtu_loss: model.packet_loss(model.mtu),
                         last_loss: (model.mtu.0, model.packet_loss(model.mtu)),
@@ -163,6 +170,7 @@ impl Router {
             ports,
             routes: None,
             drops: BTreeMap::new(),
+            offered: 0,
             forwarded: 0,
             delivered_local: 0,
             sent: 0,
@@ -174,9 +182,10 @@ impl Router {
         self.token
     }
 
-    /// Adds the router's counters (packets sent, forwarded, delivered,
-    /// dropped by reason) into `c`.
+    /// Adds the router's counters (packets offered, sent, forwarded,
+    /// delivered, dropped by reason) into `c`.
     pub fn count_into(&self, c: &mut crate::protocol::Counters) {
+        c.offered += self.offered;
         c.sent += self.sent;
         c.forwarded += self.forwarded;
         c.delivered_local += self.delivered_local;
@@ -192,6 +201,21 @@ impl Router {
     /// The peer at the far end of `link`, if it is one of ours.
     pub fn peer(&self, link: LinkId) -> Option<SatId> {
         self.ports.get(&link).map(|p| p.peer)
+    }
+
+    /// Numbers the frames of every link from `base` up (see
+    /// [`crate::replay::restart_base`]).
+    pub fn number_from(&mut self, base: u64) {
+        for p in self.ports.values_mut() {
+            p.seq = base;
+        }
+    }
+
+    /// Takes sequence number `seq` of a frame that arrived on `link`
+    /// (from the link's peer, with the run's token) if it is new; `None`
+    /// for a link that is not ours.
+    pub fn accept(&mut self, link: LinkId, seq: u64) -> Option<Result<(), Replay>> {
+        self.ports.get_mut(&link).map(|p| p.window.check(seq))
     }
 
     /// Links of ours that are up.
@@ -271,6 +295,9 @@ impl Router {
     /// Routes `packet` at virtual time `now`. `from_link` is true for
     /// packets that arrived from a neighbour (their TTL is decremented).
     pub fn route(&mut self, now: SimTime, mut packet: Vec<u8>, from_link: bool) -> Decision {
+        if !from_link {
+            self.offered += 1;
+        }
         let Some((dst, ttl)) = parse_ipv4(&packet) else {
             return self.drop(RouterDrop::Malformed);
         };

@@ -329,4 +329,45 @@ mod tests {
             Err(ChunkError::TooLong(_))
         ));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Every header a sender can write reads back as itself, and
+            /// whatever follows it is left for the chunk.
+            #[test]
+            fn chunk_headers_round_trip(
+                collective in any::<u64>(),
+                step in any::<u32>(),
+                offset in any::<u64>(),
+                len in 0..=ChunkHeader::MAX_LEN,
+                tail in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let h = ChunkHeader { collective, step, offset, len };
+                let mut bytes = h.encode().to_vec();
+                prop_assert_eq!(bytes.len(), ChunkHeader::LEN);
+                bytes.extend_from_slice(&tail);
+                prop_assert_eq!(ChunkHeader::decode(&bytes), Ok(h));
+            }
+
+            /// Any bytes decode to a header or to an error, never a panic;
+            /// a header that decodes is within the limit and encodes back
+            /// to the bytes it came from.
+            #[test]
+            fn arbitrary_bytes_decode_or_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+                match ChunkHeader::decode(&bytes) {
+                    Ok(h) => {
+                        prop_assert!(h.len <= ChunkHeader::MAX_LEN);
+                        prop_assert_eq!(&h.encode()[..], &bytes[..ChunkHeader::LEN]);
+                    }
+                    Err(ChunkError::Truncated(n)) => prop_assert!(n < ChunkHeader::LEN && n == bytes.len()),
+                    Err(ChunkError::Magic(m)) => prop_assert_ne!(m, ChunkHeader::MAGIC),
+                    Err(ChunkError::TooLong(l)) => prop_assert!(l > ChunkHeader::MAX_LEN),
+                }
+            }
+        }
+    }
 }

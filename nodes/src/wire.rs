@@ -18,7 +18,15 @@
 //! and scheduling jitter are hidden behind the emulated delay.
 //!
 //! A frame is parsed through a checked view ([`Frame::parse`]); anything
-//! malformed is an error value, never a panic.
+//! malformed is an error value, never a panic. `sequence` numbers the
+//! frames of each link and direction from 1; the receiver refuses numbers
+//! it has seen ([`crate::replay`]).
+//!
+//! The kernel drops datagrams that find the wire socket's receive buffer
+//! full; [`WireIo::kernel_drops`] reads the socket's own count of them
+//! (`getsockopt(SO_MEMINFO)`, the `sk_drops` that `SO_RXQ_OVFL` would
+//! attach to every read: one call at the end instead of a control message
+//! on each read, which quinn-udp's receive path has no room for).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -52,6 +60,8 @@ pub enum FrameError {
     BadMagic,
     #[error("unsupported version {0}")]
     Version(u8),
+    #[error("reserved header bytes not zero")]
+    Reserved,
     #[error("wrong run token")]
     WrongToken,
     #[error("no IP packet")]
@@ -64,6 +74,7 @@ impl FrameError {
             FrameError::Truncated => "truncated",
             FrameError::BadMagic => "bad-magic",
             FrameError::Version(_) => "bad-version",
+            FrameError::Reserved => "reserved",
             FrameError::WrongToken => "wrong-token",
             FrameError::Empty => "empty",
         }
@@ -100,6 +111,11 @@ impl<'a> Frame<'a> {
         }
         if buf[4] != VERSION {
             return Err(FrameError::Version(buf[4]));
+        }
+        // Zero in version 1 (what `emit` writes): a frame is exactly what
+        // its header and packet emit again (found by fuzzing).
+        if buf[5..8] != [0, 0, 0] {
+            return Err(FrameError::Reserved);
         }
         let header = Header {
             token: be_u64(buf, 8),
@@ -392,6 +408,70 @@ impl WireIo {
             },
         }
     }
+}
+
+impl WireIo {
+    /// Datagrams the kernel dropped at this satellite's wire socket since
+    /// it was opened (none on the in-memory wire, whose queues are unbounded).
+    pub fn kernel_drops(&self) -> u64 {
+        match self {
+            WireIo::Udp(u) => socket_drops(&u.sock).unwrap_or(0),
+            WireIo::Mem(_) => 0,
+        }
+    }
+}
+
+/// The `sk_drops` of a socket: datagrams the kernel dropped because its
+/// receive buffer was full (or a filter refused them).
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64"
+    )
+))]
+pub fn socket_drops(sock: &impl std::os::fd::AsRawFd) -> io::Result<u64> {
+    // From asm-generic/socket.h and linux/sock_diag.h (libc does not export them).
+    const SO_MEMINFO: libc::c_int = 55;
+    const SK_MEMINFO_DROPS: usize = 8;
+    let mut info = [0u32; 16];
+    let mut len = std::mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: `info` is writable for `len` bytes, and the kernel writes at
+    // most `len` bytes and stores the length it wrote in `len`.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if (len as usize) < (SK_MEMINFO_DROPS + 1) * 4 {
+        return Err(io::Error::other("SO_MEMINFO without a drop count"));
+    }
+    Ok(u64::from(info[SK_MEMINFO_DROPS]))
+}
+
+/// The kernel's drops are not read on this platform.
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64"
+    )
+)))]
+pub fn socket_drops(_sock: &impl std::os::fd::AsRawFd) -> io::Result<u64> {
+    Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
 /// Copies a datagram into `buf`, truncating as a UDP socket would.

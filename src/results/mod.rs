@@ -2,7 +2,13 @@
 //! time series, SVG plots and an `index.html` that shows them, `trace.json`
 //! (every rank's timeline of graph workloads), all made from what the
 //! satellites reported; and the summary as `orbnet up` prints it.
+//!
+//! Every file is written whole or not at all: into a temporary file
+//! beside it, flushed to disk, then renamed over its name (a rename within
+//! a directory is atomic), so a crash or a full disk never leaves a
+//! truncated `summary.json` or CSV, only an older whole one or none.
 
+mod accounting;
 mod collectives;
 mod page;
 mod plot;
@@ -13,6 +19,7 @@ mod training;
 mod training_table;
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -91,6 +98,7 @@ pub(crate) fn write(
         counters.add(&d.counters);
     }
     let late_max_us = c.done.values().map(|d| d.late_max_us).fold(0.0, f64::max);
+    let accounting = accounting::Accounting::of(&counters, accounting::unreported(scenario, c));
     let collectives = collectives::collectives(scenario, &c.events, c.failure.as_deref());
     let train = collectives::trains(scenario, &c.events, c.failure.as_deref());
     let mut s = Summary {
@@ -108,6 +116,7 @@ pub(crate) fn write(
         train,
         training: training::graphs(scenario, &c.events, c.failure.as_deref()),
         counters: counters.into(),
+        accounting,
         link_changes: c
             .events
             .iter()
@@ -203,25 +212,57 @@ fn throughput_rows(transfers: &[(usize, summary::TransferSummary, Vec<GoodputRow
     (header, rows)
 }
 
+/// Writes `path` whole or not at all: `write` fills a temporary file
+/// beside it (`.NAME.tmp`), which is synced and renamed over `path`. If
+/// `write` fails, the temporary file is removed and `path` is untouched.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    let result = std::fs::File::create(&tmp).and_then(|mut f| {
+        write(&mut f)?;
+        f.flush()?;
+        f.sync_all()
+    });
+    match result.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 /// The results directory.
 struct Out<'a>(&'a Path);
 
 impl Out<'_> {
     fn text(&self, name: &str, text: &str) -> Result<(), Failure> {
         let path = self.0.join(name);
-        std::fs::write(&path, text).map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
+        write_atomic(&path, |f| f.write_all(text.as_bytes()))
+            .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))
     }
 
     /// A CSV file; fields with commas or quotes (names from element sets) are quoted.
     fn csv(&self, name: &str, (header, rows): &Table) -> Result<(), Failure> {
         let path = self.0.join(name);
         let fail = |e: &dyn std::fmt::Display| Failure::Run(format!("{}: {e}", path.display()));
-        let mut w = csv::Writer::from_path(&path).map_err(|e| fail(&e))?;
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(header).map_err(|e| fail(&e))?;
         for r in rows {
             w.write_record(r).map_err(|e| fail(&e))?;
         }
-        w.flush().map_err(|e| fail(&e))
+        let bytes = w.into_inner().map_err(|e| fail(&e))?;
+        write_atomic(&path, |f| f.write_all(&bytes)).map_err(|e| fail(&e))
+    }
+
+    /// An SVG plot, or why it could not be drawn.
+    fn svg(&self, name: &str, svg: Result<String, String>) -> Result<(), Failure> {
+        self.text(name, &svg.map_err(Failure::Run)?)
     }
 
     /// `rtt.svg`, `throughput.svg` and `collectives.svg`.
@@ -242,30 +283,27 @@ impl Out<'_> {
             })
             .collect();
         if !series.is_empty() {
-            line_plot(
-                &self.0.join("throughput.svg"),
+            let svg = line_plot(
                 &format!("{name}: bulk goodput (TDF {tdf})"),
                 "virtual time (s)",
                 "goodput (Gb/s, virtual)",
                 &labelled(&series),
-            )
-            .map_err(Failure::Run)?;
+            );
+            self.svg("throughput.svg", svg)?;
         }
         if !s.collectives.is_empty() {
-            line_plot(
-                &self.0.join("collectives.svg"),
+            let svg = line_plot(
                 &format!("{name}: bus bandwidth (TDF {tdf})"),
                 "log2 of the buffer size (bytes)",
                 "bus bandwidth (Gb/s, virtual)",
                 &labelled(&collectives::series(&s.collectives)),
-            )
-            .map_err(Failure::Run)?;
+            );
+            self.svg("collectives.svg", svg)?;
         }
         let rows = pings.iter().flat_map(|p| p.1.iter());
         let measured = rows.clone().filter_map(|r| r.2.map(|m| (r.1, m))).collect();
         let geometric = rows.filter_map(|r| r.3.map(|g| (r.1, g))).collect();
-        line_plot(
-            &self.0.join("rtt.svg"),
+        let svg = line_plot(
             &format!("{name}: ping RTT (TDF {tdf})"),
             "virtual time (s)",
             "RTT (ms)",
@@ -279,8 +317,8 @@ impl Out<'_> {
                     points: geometric,
                 },
             ],
-        )
-        .map_err(Failure::Run)
+        );
+        self.svg("rtt.svg", svg)
     }
 }
 
@@ -293,4 +331,56 @@ fn labelled(series: &[(String, Vec<(f64, f64)>)]) -> Vec<Series<'_>> {
             points: points.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn a_result_is_written_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("orbnet-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("summary.json");
+        write_atomic(&path, |f| f.write_all(b"{\"ok\": true}\n")).expect("written");
+        // A writer that fails half-way (a crash, a full disk) leaves the
+        // whole old file, and no temporary file.
+        let e = write_atomic(&path, |f| {
+            f.write_all(b"{\"ok\": fal")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .expect_err("fails");
+        assert_eq!(e.to_string(), "disk full");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "{\"ok\": true}\n"
+        );
+        assert!(leftovers(&dir).is_empty(), "{:?}", leftovers(&dir));
+        // A whole new file replaces it.
+        let big = "x".repeat(1 << 20);
+        write_atomic(&path, |f| f.write_all(big.as_bytes())).expect("written");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), big);
+        // Through the results directory: CSVs too.
+        let out = Out(&dir);
+        out.csv(
+            "rtt.csv",
+            &(vec!["a", "b"], vec![vec!["1".into(), "x,y".into()]]),
+        )
+        .expect("csv");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("rtt.csv")).expect("read"),
+            "a,b\n1,\"x,y\"\n"
+        );
+        assert!(leftovers(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1,7 +1,5 @@
 //! Results of a run: `summary.json`, CSV time series and SVG plots.
 
-use std::path::Path;
-
 use plotters::prelude::*;
 use serde::Serialize;
 
@@ -50,9 +48,21 @@ pub(super) struct Series<'a> {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Draws `series` against a shared x axis into an SVG file.
+/// Draws `series` against a shared x axis: the SVG document.
 pub(super) fn line_plot(
-    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series<'_>],
+) -> Result<String, String> {
+    let mut svg = String::new();
+    draw(&mut svg, title, x_label, y_label, series)?;
+    Ok(svg)
+}
+
+/// [`line_plot`] into `svg`.
+fn draw(
+    svg: &mut String,
     title: &str,
     x_label: &str,
     y_label: &str,
@@ -72,8 +82,8 @@ pub(super) fn line_plot(
     let pad = ((y1 - y0) * 0.1).max(1e-6);
     let (y0, y1) = ((y0 - pad).max(0.0), y1 + pad);
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let root = SVGBackend::with_string(svg, (900, 500)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| format!("plot {title:?}: {e}");
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))

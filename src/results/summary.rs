@@ -6,6 +6,7 @@ use orbnet_node::protocol::{Counters, Event};
 use serde::Serialize;
 
 use super::Collected;
+use super::accounting::Accounting;
 use super::collectives::{CollectiveSummary, TrainSummary};
 use super::plot::Spread;
 use super::training::TrainingSummary;
@@ -32,6 +33,8 @@ pub(crate) struct Summary {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub training: Vec<TrainingSummary>,
     pub counters: RunCounters,
+    /// Every frame and packet of the run accounted for.
+    pub accounting: Accounting,
     /// Link changes after the start (the first report of each port is its
     /// initial state).
     pub link_changes: usize,

@@ -38,6 +38,9 @@ pub(crate) fn terminal(s: &Summary) -> String {
     if let Some(split) = &s.split {
         out.push_str(&hosts_lines(split));
     }
+    if let Some(p) = s.accounting.problem() {
+        let _ = writeln!(out, "  {p}");
+    }
     for p in &s.ping {
         out.push_str(&ping_line(p));
     }
@@ -305,8 +308,10 @@ fn train_table(t: &TrainSummary) -> String {
 
 #[cfg(test)]
 mod tests {
+    use orbnet_node::protocol::Counters;
     use serde_json::Value;
 
+    use super::super::accounting::Accounting;
     use super::super::collectives::StepSummary;
     use super::super::plot::Spread;
     use super::super::summary::{Host, RunCounters};
@@ -413,6 +418,7 @@ mod tests {
             }],
             training: Vec::new(),
             counters: RunCounters::default(),
+            accounting: Accounting::of(&Counters::default(), Vec::new()),
             link_changes: 4,
             harness: "in-process".into(),
             host: Host {

@@ -151,3 +151,40 @@ pub(crate) fn outside_the_plan(
     }
     Ok(())
 }
+
+/// Two gateways that expose one port of one satellite, or listen on one
+/// kernel address, would share a socket: the second would never see a
+/// connection (smoltcp hands each to the first listener that matches), or
+/// fail to bind once the run has started. Refused, naming both.
+pub(crate) fn distinct(gateways: &[Gateway]) -> Checked<()> {
+    let mut exposed = std::collections::BTreeMap::new();
+    let mut listening = std::collections::BTreeMap::new();
+    for (i, g) in gateways.iter().enumerate() {
+        let (key, field, earlier) = match *g {
+            Gateway::Egress {
+                satellite,
+                port,
+                protocol,
+                ..
+            } => (
+                format!("{protocol} port {port} of sat-{}", satellite.0),
+                "expose",
+                exposed.insert((satellite, protocol, port), i),
+            ),
+            Gateway::Ingress {
+                listen, protocol, ..
+            } => (
+                format!("{protocol} address {listen}"),
+                "listen",
+                listening.insert((listen, protocol), i),
+            ),
+        };
+        if let Some(j) = earlier {
+            return Err(bad(
+                format!("gateway[{i}].{field}"),
+                format!("{key} is gateway[{j}]'s already"),
+            ));
+        }
+    }
+    Ok(())
+}

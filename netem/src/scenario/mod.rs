@@ -20,6 +20,8 @@ mod ground;
 #[cfg(test)]
 mod ground_tests;
 mod links;
+#[cfg(test)]
+mod port_properties;
 mod raw;
 mod shells;
 #[cfg(test)]
@@ -279,6 +281,7 @@ fn parse_checked(text: &str, read: ReadBytes<'_>) -> Checked<Scenario> {
     let ports = PortPlan::new(&workloads)
         .map_err(|e| bad(format!("workload[{}]", e.workload), e.to_string()))?;
     gateways::outside_the_plan(&gateways, &ports, workloads.len())?;
+    gateways::distinct(&gateways)?;
     if accelerator.is_none()
         && let Some(i) = workloads
             .iter()

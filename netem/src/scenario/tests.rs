@@ -105,6 +105,33 @@ fn gateways_are_checked() {
         "gateway[0]",
         "needs",
     );
+    // One port of one satellite, or one kernel address, serves one gateway
+    // (found by ports::tests::properties); other protocols or satellites
+    // may share the number.
+    let out = |sat: &str, port: u16, proto: &str| {
+        format!(
+            "[[gateway]]\nsatellite = \"{sat}\"\nexpose = {port}\nforward = \"127.0.0.1:9\"\nprotocol = \"{proto}\"\n"
+        )
+    };
+    rejects(
+        &format!("{RING}{}{}", out("sat-2", 9, "udp"), out("sat-2", 9, "udp")),
+        "gateway[1].expose",
+        "udp port 9 of sat-2 is gateway[0]'s already",
+    );
+    let ok = format!(
+        "{RING}{}{}{}",
+        out("sat-2", 9, "udp"),
+        out("sat-2", 9, "tcp"),
+        out("sat-3", 9, "udp")
+    );
+    assert_eq!(parse(&ok).expect("valid").gateways.len(), 3);
+    let into =
+        "[[gateway]]\nsatellite = \"sat-0\"\nlisten = \"127.0.0.1:15201\"\nto = \"sat-2:7\"\n";
+    rejects(
+        &format!("{RING}{into}{}", into.replace("sat-0", "sat-1")),
+        "gateway[1].listen",
+        "tcp address 127.0.0.1:15201 is gateway[0]'s already",
+    );
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! between it and the world.
 //!
 //! - [`Satellite::handle_frame`]: a datagram from the wire. Checked (run
-//!   token, a link of ours from the right peer) and held until the
-//!   delivery instant its header carries.
+//!   token, a link of ours from the right peer, a sequence number not seen
+//!   on that link, see [`crate::replay`]) and held until the delivery
+//!   instant its header carries.
 //! - [`Satellite::handle_timeout`]: do everything due by `now`, in
 //!   virtual-time order, each at its own timestamp; then take what tasks
 //!   handed over.
@@ -14,6 +15,8 @@
 //! - [`Satellite::poll_timeout`], [`Satellite::poll_transmit`],
 //!   [`Satellite::poll_event`]: when to call again, the frames to send,
 //!   the reports to make.
+//! - [`Satellite::close`]: once the run is over and the driver has drained
+//!   the wire, the last report ([`Event::Done`]) with every counter.
 //!
 //! A turn at virtual time `t`: the routing update and the stats sample if
 //! due; frames due by `t` are routed (to the stack, or on to the next
@@ -117,14 +120,18 @@ impl Satellite {
         self.notify.clone()
     }
 
-    /// Whether the run is over for this satellite (its last events are queued).
+    /// Whether the run is over for this satellite: it sends nothing more,
+    /// and what it reports once the wire is drained comes from
+    /// [`Satellite::close`].
     pub fn is_finished(&self) -> bool {
         self.finished
     }
 
     /// A datagram from the wire, sent by satellite `from` (`None`: from an
     /// address that is no satellite's). Frames of another run, from a
-    /// stranger, or malformed are counted and dropped.
+    /// stranger, replayed or malformed are counted and dropped. After the
+    /// run is over, frames are still taken (and held): they were in flight
+    /// at the stop.
     pub fn handle_frame(&mut self, _now: SimTime, from: Option<SatId>, datagram: &[u8]) {
         let frame = match Frame::parse(datagram, self.router.token()) {
             Ok(f) => f,
@@ -133,6 +140,9 @@ impl Satellite {
         let link = frame.header.link;
         if from.is_none() || self.router.peer(link) != from {
             return self.reject("unknown-source");
+        }
+        if let Some(Err(replay)) = self.router.accept(link, frame.header.seq) {
+            return self.reject(replay.as_str());
         }
         self.counters.frames_in += 1;
         self.counters.bytes_in += datagram.len() as u64;
@@ -397,8 +407,8 @@ impl Satellite {
     }
 
     /// The run is over: the routing instants passed since the last turn
-    /// are taken (so that every link change is reported), what never
-    /// finished is reported, then the counters.
+    /// are taken (so that every link change is reported), and what never
+    /// finished is reported. The counters wait for [`Satellite::close`].
     fn finish(&mut self) {
         while self.next_routing < self.end {
             self.update_routes(false);
@@ -410,10 +420,23 @@ impl Satellite {
         for c in self.captures.iter_mut() {
             c.finish();
         }
+    }
+
+    /// The last report, once the run is over and the wire drained: every
+    /// counter, the frames still held (in flight at the stop), and
+    /// `kernel_drops`, the datagrams the kernel dropped before the wire
+    /// socket could read them.
+    pub fn close(&mut self, kernel_drops: u64) {
+        if !self.finished {
+            self.finish();
+        }
+        let mut counters = self.counters();
+        counters.in_flight = self.due.len() as u64;
+        counters.kernel_drops = kernel_drops;
         self.out.events.push_back(Event::Done(protocol::Done {
             sat: self.name.clone(),
             t_s: self.last.as_secs_f64(),
-            counters: self.counters(),
+            counters,
             late_max_us: self.late_max.as_nanos() as f64 / 1e3,
             late_max_at_s: self.late_max_at.as_secs_f64(),
         }));

@@ -144,8 +144,10 @@ impl Satellite {
     }
 
     /// Starts the satellite's clocks at `at`: zero for a run's start; a
-    /// restarted satellite picks the routing grid up where it is now.
+    /// restarted satellite picks the routing grid up where it is now, and
+    /// numbers its frames above anything its earlier life sent.
     pub fn begin(&mut self, at: SimTime) {
+        self.router.number_from(crate::replay::restart_base(at));
         let at = orbnet_netem::scenario::routing_instant(at, self.scenario.routing_interval);
         (self.next_routing, self.next_stats, self.last) = (at, at, at);
     }
