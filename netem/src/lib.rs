@@ -13,12 +13,14 @@
 
 pub mod chakra;
 pub mod collective;
+pub mod contact;
 pub mod fault;
 pub mod formation;
 pub mod geometry;
 pub mod ground;
 pub mod link;
 pub mod names;
+pub mod offload;
 pub mod orbit;
 pub mod placement;
 pub mod ports;

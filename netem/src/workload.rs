@@ -15,6 +15,8 @@ pub enum Workload {
     Bulk(Bulk),
     Collective(Collective),
     Train(Train),
+    /// Data up from the ground, compute in orbit, results down.
+    Offload(crate::offload::Offload),
 }
 
 crate::named! {

@@ -35,6 +35,7 @@ pub mod command;
 pub mod driver;
 mod gateway;
 pub mod inprocess;
+mod offload;
 mod pcap;
 mod ping;
 pub mod process;

@@ -46,6 +46,8 @@ pub enum Event {
     Collective(RankReport),
     /// One training step on one rank.
     TrainStep(StepReport),
+    /// One node's part of one stage of an offload.
+    Offload(OffloadReport),
     /// The satellite's last words: its counters.
     Done(Done),
     /// The satellite stopped on an error.
@@ -62,7 +64,11 @@ impl Event {
     pub fn ends_workload(&self) -> bool {
         matches!(
             self,
-            Event::Echo(_) | Event::Transfer(_) | Event::Collective(_) | Event::TrainStep(_)
+            Event::Echo(_)
+                | Event::Transfer(_)
+                | Event::Collective(_)
+                | Event::TrainStep(_)
+                | Event::Offload(_)
         )
     }
 }
@@ -159,6 +165,47 @@ pub struct StepReport {
     pub comm_s: Option<f64>,
     pub verified: bool,
     pub error: Option<String>,
+}
+
+/// What a node did for one part of an offload workload. Five reports make
+/// a part: the ground station's uplink sending, the compute satellite's
+/// uplink receiving, its compute and its downlink sending, and the
+/// receiving station's downlink receiving.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OffloadReport {
+    pub workload: usize,
+    pub part: usize,
+    /// The reporting node.
+    pub node: String,
+    pub role: OffloadRole,
+    /// When the stage began: the leg's first try, the compute's start.
+    pub start_s: f64,
+    /// When it ended: the sender learnt the leg was over, the receiver
+    /// checked the last byte, the compute finished (`None`: it failed or
+    /// never finished).
+    pub end_s: Option<f64>,
+    /// Bytes of the leg (none for the compute).
+    pub bytes: u64,
+    /// Bytes the receiver holds, checked.
+    pub received: u64,
+    /// Each wait of the sender for a contact: [from, until] in virtual seconds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<[f64; 2]>,
+    /// Connections the sender opened (one a contact, more after a failure).
+    pub sessions: u32,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
+orbnet_netem::named! {
+    /// Which stage of a part a node reports on, and from which end.
+    pub enum OffloadRole {
+        UplinkSend = "uplink-send",
+        UplinkReceive = "uplink-receive",
+        Compute = "compute",
+        DownlinkSend = "downlink-send",
+        DownlinkReceive = "downlink-receive",
+    }
 }
 
 /// A satellite's counters.

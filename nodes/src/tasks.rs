@@ -87,6 +87,9 @@ pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result
         let commands = s.commands.clone();
         tokio::spawn(crate::gateway::tcp_ingress(listener, to, port, commands));
     }
+    for w in tasks.tcp_offloads {
+        crate::offload::start(s, w, None)?;
+    }
     if tasks.quic.is_empty() {
         return Ok(());
     }
@@ -99,6 +102,15 @@ pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result
             }
             QuicTask::BulkSend { workload } | QuicTask::BulkReceive { workload, .. } => {
                 start_bulk(s, tls, runtime, link, port, task_of(workload, task))?;
+            }
+            QuicTask::Offload { workload } => {
+                let q = crate::offload::QuicPort {
+                    link,
+                    port,
+                    tls,
+                    runtime,
+                };
+                crate::offload::start(s, workload, Some(q))?;
             }
         }
     }

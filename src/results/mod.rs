@@ -4,6 +4,7 @@
 //! prints it.
 
 mod collectives;
+mod offload;
 mod page;
 mod plot;
 mod summary;
@@ -19,6 +20,7 @@ use orbnet_node::protocol::{Counters, Done, Event};
 use crate::Failure;
 use crate::load::Source;
 use plot::{Series, line_plot};
+pub(crate) use offload::offload_over;
 pub(crate) use summary::Summary;
 use summary::{EchoRow, GoodputRow, Host};
 pub(crate) use terminal::terminal;
@@ -87,6 +89,7 @@ pub(crate) fn write(
     let late_max_us = c.done.values().map(|d| d.late_max_us).fold(0.0, f64::max);
     let collectives = collectives::collectives(scenario, &c.events, c.failure.as_deref());
     let train = collectives::trains(scenario, &c.events, c.failure.as_deref());
+    let offload = offload::offloads(scenario, &c.events, c.failure.as_deref());
     let mut s = Summary {
         scenario: scenario.name.clone(),
         tdf: scenario.tdf.factor(),
@@ -99,6 +102,7 @@ pub(crate) fn write(
         transfers: Vec::new(),
         collectives,
         train,
+        offload,
         counters: counters.into(),
         link_changes: c
             .events

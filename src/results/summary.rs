@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Collected;
 use super::collectives::{CollectiveSummary, TrainSummary};
+use super::offload::OffloadSummary;
 use super::plot::Spread;
 use crate::geometric::Oracle;
 
@@ -25,6 +26,8 @@ pub(crate) struct Summary {
     pub transfers: Vec<TransferSummary>,
     pub collectives: Vec<CollectiveSummary>,
     pub train: Vec<TrainSummary>,
+    /// Offloads: data up, compute in orbit, results down.
+    pub offload: Vec<OffloadSummary>,
     pub counters: RunCounters,
     /// Link changes after the start (the first report of each port is its
     /// initial state).
@@ -127,6 +130,15 @@ impl Summary {
             why.push(format!(
                 "training: {}",
                 t.error.as_deref().unwrap_or("not verified")
+            ));
+        }
+        for o in self.offload.iter().filter(|o| !o.verified) {
+            why.push(format!(
+                "offload {} → {} → {}: {}",
+                o.from,
+                o.to.join(", "),
+                o.down,
+                o.error.as_deref().unwrap_or("not verified")
             ));
         }
         if let Some(f) = &self.failure {

@@ -260,6 +260,7 @@ fn all_over(scenario: &Scenario, events: &[Event]) -> bool {
                     mine().any(|r| r.error.is_some())
                         || mine().count() >= t.steps as usize * t.ranks.len()
                 }
+                Workload::Offload(o) => crate::results::offload_over(o, w, events),
             })
 }
 

@@ -274,6 +274,13 @@ fn flows(scenario: &Scenario) -> Vec<Flow> {
                     }
                 }
             }
+            Workload::Offload(o) => {
+                let end = o.timeout.map(|d| o.start + d);
+                for &sat in &o.to {
+                    out.push(flow(o.from, sat, o.start, end, false));
+                    out.push(flow(sat, o.down, o.start, end, false));
+                }
+            }
             Workload::Train(t) => {
                 let pairs = pairs(Op::AllReduce, t.algorithm, t.ranks.len());
                 if pairs.len() <= MAX_PAIRS {
@@ -401,6 +408,7 @@ fn scenario_json(s: &Scenario, live: bool) -> String {
                 Workload::Bulk(b) => ("bulk", Some(b.from), Some(b.to), None),
                 Workload::Collective(c) => ("collective", None, None, names(&c.ranks)),
                 Workload::Train(t) => ("train", None, None, names(&t.ranks)),
+                Workload::Offload(o) => ("offload", Some(o.from), Some(o.down), names(&o.to)),
             };
             WorkloadJson {
                 index,

@@ -16,6 +16,7 @@ crate::named! {
         Bulk = "bulk",
         Collective = "collective",
         Train = "train",
+        Offload = "offload",
     }
 }
 
@@ -58,6 +59,9 @@ pub(crate) fn build(table: toml::Table, i: usize, cx: &Context<'_>) -> Checked<W
             collective(typed(value, &field)?, &field, cx).map(Workload::Collective)
         }
         WorkloadKind::Train => train(typed(value, &field)?, &field, cx).map(Workload::Train),
+        WorkloadKind::Offload => {
+            super::offload::build(typed(value, &field)?, &field, cx).map(Workload::Offload)
+        }
     }
 }
 
@@ -138,7 +142,11 @@ fn bulk(b: RawBulk, field: &str, cx: &Context<'_>) -> Checked<Bulk> {
 }
 
 /// The `transport` key: QUIC (the default) or TCP.
-fn transport(field: &str, value: Option<Transport>, world: &World) -> Checked<Transport> {
+pub(super) fn transport(
+    field: &str,
+    value: Option<Transport>,
+    world: &World,
+) -> Checked<Transport> {
     let t = value.unwrap_or(Transport::Quic);
     // QUIC never sends UDP payloads under 1200 bytes (RFC 9000 §14): with
     // 20 bytes of IPv4 and 8 of UDP the links must carry 1228.

@@ -38,6 +38,18 @@ impl Satellite {
                     });
                 let _ = reply.send(r.map_err(|e| e.to_string()));
             }
+            Command::TcpOpen {
+                to,
+                port,
+                buffer,
+                reply,
+            } => {
+                let r = match to {
+                    Some(to) => self.connect(to, port, buffer, true),
+                    None => self.listen(port, buffer),
+                };
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
             Command::Counters { reply } => {
                 let _ = reply.send(self.counters_json());
             }
@@ -62,6 +74,18 @@ impl Satellite {
             }
             Command::Stop => self.end = self.end.min(now.max(self.last)),
         }
+    }
+
+    /// A TCP socket listening on `port` for one connection, Nagle on.
+    fn listen(
+        &mut self,
+        port: u16,
+        buffer: usize,
+    ) -> Result<crate::stream::TcpStream, crate::stack::SocketError> {
+        let (p, stream) = TcpPort::listen(&mut self.stack, port, buffer, self.notify.clone())?;
+        p.coalesce(&mut self.stack);
+        self.apps.push(Box::new(p));
+        Ok(stream)
     }
 
     /// A TCP connection from a fresh local port to `to`:`port`; `coalesce`
