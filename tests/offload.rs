@@ -99,7 +99,10 @@ fn offload_runs(transport: &str, tag: &str, extra: &[&str]) -> (Value, std::path
     let f = |k: &str| p[k].as_f64().unwrap_or_else(|| panic!("{k} in {p:#}"));
     // 100 MB at 2 Mb/s: 400 s of sending at least, over two passes at least.
     assert!(f("uplink_s") >= 400.0, "{p:#}");
-    assert!(p["uplink_sessions"].as_u64().expect("sessions") >= 2, "{p:#}");
+    assert!(
+        p["uplink_sessions"].as_u64().expect("sessions") >= 2,
+        "{p:#}"
+    );
     assert!(f("uplink_wait_s") > 0.0 && f("downlink_wait_s") >= 0.0);
     // The compute is the model's: 2e17 / (989.4e12 × 0.4) = 505.357 s.
     let model = 2e17 / (989.4e12 * 0.4);
@@ -112,9 +115,15 @@ fn offload_runs(transport: &str, tag: &str, extra: &[&str]) -> (Value, std::path
     let ev = events(&dir);
     let waits: Vec<(String, f64)> = ev
         .iter()
-        .filter(|e| e["event"] == "offload" && e["role"].as_str().is_some_and(|r| r.ends_with("-send")))
+        .filter(|e| {
+            e["event"] == "offload" && e["role"].as_str().is_some_and(|r| r.ends_with("-send"))
+        })
         .flat_map(|e| {
-            let station = if e["role"] == "uplink-send" { "oregon" } else { "hawaii" };
+            let station = if e["role"] == "uplink-send" {
+                "oregon"
+            } else {
+                "hawaii"
+            };
             e["waits"]
                 .as_array()
                 .cloned()
@@ -127,11 +136,16 @@ fn offload_runs(transport: &str, tag: &str, extra: &[&str]) -> (Value, std::path
     for (station, until) in waits {
         let rises = rises(&s, &station, until + 7200.0);
         assert!(
-            rises.iter().any(|r| until >= r - 1e-3 && until <= r + 0.101),
+            rises
+                .iter()
+                .any(|r| until >= r - 1e-3 && until <= r + 0.101),
             "a wait ended at {until} s, not as a pass over {station} began ({rises:?})"
         );
     }
-    assert!(stdout.contains("offload 0: gs-0 → sat-0 → gs-1"), "{stdout}");
+    assert!(
+        stdout.contains("offload 0: gs-0 → sat-0 → gs-1"),
+        "{stdout}"
+    );
     (summary, dir)
 }
 
@@ -144,10 +158,16 @@ fn rises(s: &Scenario, station: &str, until: f64) -> Vec<f64> {
     let mask = orbnet_netem::ground::Mask::new(MASK_DEG, None).expect("mask");
     let site = g.station_site(k, 0).expect("site");
     let orbit = world.orbit(SatId(0)).expect("orbit");
-    orbnet_netem::ground::passes(site, orbit, &mask, SimTime::ZERO, SimTime::from_secs_f64(until))
-        .iter()
-        .map(|p| p.rise.as_secs_f64())
-        .collect()
+    orbnet_netem::ground::passes(
+        site,
+        orbit,
+        &mask,
+        SimTime::ZERO,
+        SimTime::from_secs_f64(until),
+    )
+    .iter()
+    .map(|p| p.rise.as_secs_f64())
+    .collect()
 }
 
 fn events(dir: &Path) -> Vec<Value> {
@@ -161,7 +181,7 @@ fn events(dir: &Path) -> Vec<Value> {
 #[test]
 fn an_offload_over_tcp_goes_up_over_two_passes_and_checks_out() {
     let (summary, dir) = offload_runs("tcp", "offload-tcp", &["--capture", "oregon"]);
-    no_packet_below_the_mask(&summary, &dir.join("out/capture/gs-0.pcap"));
+    no_packet_below_the_mask(&summary, &dir.join("out/capture/oregon.pcap"));
 }
 
 #[test]
@@ -217,7 +237,10 @@ fn no_packet_below_the_mask(summary: &Value, pcap: &Path) {
         at += 16 + caplen;
     }
     assert!(packets > 10_000, "{packets} packets");
-    assert!(lowest < MASK_DEG + 1.0, "the passes' edges were used: {lowest}");
+    assert!(
+        lowest < MASK_DEG + 1.0,
+        "the passes' edges were used: {lowest}"
+    );
     // The capture spans gaps of hours with the satellite below the mask.
     let gaps = times
         .windows(2)
@@ -226,7 +249,10 @@ fn no_packet_below_the_mask(summary: &Value, pcap: &Path) {
     let up = summary["offload"][0]["parts"][0]["uplink_sessions"].as_u64();
     assert!(gaps >= 1 || up >= Some(2), "gaps {gaps}");
     let mid = |w: &[SimTime]| w[0] + SimDuration::from_nanos((w[1] - w[0]).as_nanos() / 2);
-    for w in times.windows(2).filter(|w| w[1] - w[0] > SimDuration::from_millis(600_000)) {
+    for w in times
+        .windows(2)
+        .filter(|w| w[1] - w[0] > SimDuration::from_millis(600_000))
+    {
         let e = elevation_deg(&s, gs, sat, 45.8, mid(w));
         assert!(e < MASK_DEG, "silent while the satellite was {e}° up");
     }
@@ -238,7 +264,10 @@ fn validate(tag: &str, body: &str, accelerator: bool) -> (Option<i32>, String) {
     let cut = text.find("[[workload]]").expect("a workload");
     text.truncate(cut);
     if !accelerator {
-        text = text.replace("[accelerator]\nname = \"h100\"\npeak_tflops = 989.4\nutilization = 0.4\n", "");
+        text = text.replace(
+            "[accelerator]\nname = \"h100\"\npeak_tflops = 989.4\nutilization = 0.4\n",
+            "",
+        );
     }
     text.push_str(body);
     let dir = temp_dir(tag);
@@ -250,7 +279,10 @@ fn validate(tag: &str, body: &str, accelerator: bool) -> (Option<i32>, String) {
         .stdin(Stdio::null())
         .output()
         .expect("runs");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

@@ -179,10 +179,7 @@ lon_deg = -100
         let mask = Mask::new(10.0, None).expect("mask");
         let orbit = world.orbit(sat).expect("orbit");
         let all = passes(station, orbit, &mask, SimTime::ZERO, day);
-        let long: Vec<_> = all
-            .iter()
-            .filter(|p| p.duration() > STEP + STEP)
-            .collect();
+        let long: Vec<_> = all.iter().filter(|p| p.duration() > STEP + STEP).collect();
         assert!(long.len() >= 3, "a few passes a day: {all:?}");
         let slack = SimDuration::from_millis(1001);
         for p in &long {
@@ -198,8 +195,10 @@ lon_deg = -100
         // Every contact lies within a pass: no route without the satellite
         // above the mask.
         for c in &found {
-            assert!(all.iter().any(|p| c.0 + SimDuration::from_millis(1) >= p.rise
-                && c.1 <= p.set + slack));
+            assert!(
+                all.iter()
+                    .any(|p| c.0 + SimDuration::from_millis(1) >= p.rise && c.1 <= p.set + slack)
+            );
         }
     }
 
@@ -214,7 +213,10 @@ lon_deg = -100
         assert!(contacts.connected(sat, gs, mid), "both ways");
         assert_eq!(contacts.next(gs, sat, mid, day), Some(mid));
         // Before the first contact, nothing by then.
-        assert_eq!(contacts.next(gs, sat, SimTime::ZERO, open.saturating_sub(grid_s())), None);
+        assert_eq!(
+            contacts.next(gs, sat, SimTime::ZERO, open.saturating_sub(grid_s())),
+            None
+        );
     }
 
     fn grid_s() -> SimDuration {

@@ -19,8 +19,8 @@ use orbnet_node::protocol::{Counters, Done, Event};
 
 use crate::Failure;
 use crate::load::Source;
-use plot::{Series, line_plot};
 pub(crate) use offload::offload_over;
+use plot::{Series, line_plot};
 pub(crate) use summary::Summary;
 use summary::{EchoRow, GoodputRow, Host};
 pub(crate) use terminal::terminal;

@@ -133,7 +133,12 @@ fn waited(waits: &[[f64; 2]], from: f64, to: f64) -> f64 {
 /// Part `k` of offload `o` from its reports.
 fn part(scenario: &Scenario, o: &Offload, k: usize, reports: &[&OffloadReport]) -> PartSummary {
     let world = &scenario.world;
-    let find = |role| reports.iter().copied().find(|r| r.part == k && r.role == role);
+    let find = |role| {
+        reports
+            .iter()
+            .copied()
+            .find(|r| r.part == k && r.role == role)
+    };
     let up_send = find(OffloadRole::UplinkSend);
     let up_recv = find(OffloadRole::UplinkReceive);
     let compute = find(OffloadRole::Compute);

@@ -302,7 +302,14 @@ fn offload_table(o: &OffloadSummary) -> String {
     let _ = writeln!(
         out,
         "  {:>4} {:<12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>9}",
-        "part", "satellite", "uplink(s)", "wait(s)", "compute(s)", "downlink(s)", "total(s)", "sessions"
+        "part",
+        "satellite",
+        "uplink(s)",
+        "wait(s)",
+        "compute(s)",
+        "downlink(s)",
+        "total(s)",
+        "sessions"
     );
     let opt = |v: Option<f64>| v.map_or("N/A".to_owned(), |x| format!("{x:.3}"));
     for p in &o.parts {

@@ -94,11 +94,15 @@ fn station(cx: &Context<'_>, f: &str, name: &str) -> Checked<SatId> {
         Some(id) if world.station_of(id).is_some() => Ok(id),
         Some(_) => Err(bad(
             f,
-            format!("{name:?} is a satellite; data goes up from and comes down to a ground station"),
+            format!(
+                "{name:?} is a satellite; data goes up from and comes down to a ground station"
+            ),
         )),
         None if world.ground().is_none() => Err(bad(
             f,
-            format!("no ground station named {name:?}: the scenario has no [ground] or [[ground_station]]"),
+            format!(
+                "no ground station named {name:?}: the scenario has no [ground] or [[ground_station]]"
+            ),
         )),
         None => Err(bad(f, format!("no ground station named {name:?}"))),
     }
@@ -120,7 +124,10 @@ fn satellites(cx: &Context<'_>, f: &str, value: &toml::Value) -> Checked<Vec<Sat
     if names.len() > MAX_PARTS {
         return Err(bad(
             f,
-            format!("at most {MAX_PARTS} compute satellites (got {})", names.len()),
+            format!(
+                "at most {MAX_PARTS} compute satellites (got {})",
+                names.len()
+            ),
         ));
     }
     let mut out = Vec::with_capacity(names.len());

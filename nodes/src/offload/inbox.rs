@@ -231,7 +231,11 @@ pub(super) async fn accept_quic(inbox: Arc<Inbox>, ep: quinn::Endpoint) {
             };
             let mut s = tokio::io::join(recv, send);
             let r = match read_hello(&mut s).await {
-                Ok(hello) => inbox.session(&mut s, hello, Ender::Quic(conn.clone())).await,
+                Ok(hello) => {
+                    inbox
+                        .session(&mut s, hello, Ender::Quic(conn.clone()))
+                        .await
+                }
                 Err(e) => Err(e),
             };
             match r {

@@ -40,7 +40,9 @@ const RETRY: SimDuration = SimDuration::from_millis(1_000);
 #[derive(Debug)]
 pub(super) enum Dialer {
     /// Through its satellite's stack: sockets opened on request.
-    Tcp { commands: UnboundedSender<Command> },
+    Tcp {
+        commands: UnboundedSender<Command>,
+    },
     Quic(quinn::Endpoint),
 }
 
@@ -99,7 +101,9 @@ impl Cx {
     pub(super) fn first_path(&self, leg: Leg, k: usize) -> Option<orbnet_netem::routing::Path> {
         let (a, b) = self.o.ends(leg, k)?;
         let day = self.o.start + SimDuration::from_millis(86_400_000);
-        let at = self.contacts().next(a, b, self.o.start, day.min(self.deadline))?;
+        let at = self
+            .contacts()
+            .next(a, b, self.o.start, day.min(self.deadline))?;
         let grid = self.scenario.routing_interval;
         let instant = orbnet_netem::scenario::routing_instant(at, grid);
         self.scenario.world.path(instant, a, b)
@@ -109,7 +113,9 @@ impl Cx {
     /// bandwidth-delay product and a quarter more, within [1 MiB, 64 MiB]
     /// (as a bulk transfer's).
     pub(super) fn tcp_buffer(&self, leg: Leg, k: usize) -> usize {
-        let bdp = self.first_path(leg, k).map_or(0.0, |p| p.bdp_bytes() * 1.25);
+        let bdp = self
+            .first_path(leg, k)
+            .map_or(0.0, |p| p.bdp_bytes() * 1.25);
         (bdp as usize).clamp(1 << 20, 64 << 20)
     }
 }

@@ -262,7 +262,10 @@ mod tests {
         let r = serve(&mut limited, &p, &held).await;
         assert!(r.is_ok(), "{r:?}");
         drop(limited);
-        assert!(sender.await.expect("joins").is_err(), "the sender saw the break");
+        assert!(
+            sender.await.expect("joins").is_err(),
+            "the sender saw the break"
+        );
         let first = held.have();
         assert!(first > 0 && first <= 300_000, "{first}");
         // Second session: HAVE resumes it; every byte checks out.
@@ -293,7 +296,12 @@ mod tests {
         });
         let r = serve(&mut b, &p, &held).await;
         assert!(matches!(r, Err(SessionError::Protocol(_))), "{r:?}");
-        let why = held.failed.lock().expect("lock").clone().unwrap_or_default();
+        let why = held
+            .failed
+            .lock()
+            .expect("lock")
+            .clone()
+            .unwrap_or_default();
         assert!(why.contains("byte 5321 differs"), "{why}");
         let _ = sender.await;
     }
