@@ -13,6 +13,7 @@ const TEST_BUFFER: usize = 4 << 20;
 impl Satellite {
     /// Handles request `cmd` at virtual time `now`.
     pub fn handle_command(&mut self, now: SimTime, cmd: Command) {
+        self.catch_up(now);
         let me = self.me;
         match cmd {
             Command::Udp { port, reply } => {
@@ -73,6 +74,18 @@ impl Satellite {
                 }
             }
             Command::Stop => self.end = self.end.min(now.max(self.last)),
+        }
+    }
+
+    /// Takes whatever was due up to `now`, then stands at `now`: what a
+    /// request opens begins then. A satellite that carried nothing may
+    /// have slept for hours of virtual time since its last turn; a socket
+    /// opened on its stale clock would send its SYN into a past without
+    /// routes and retransmit it, backing off, until its timers caught up.
+    fn catch_up(&mut self, now: SimTime) {
+        self.handle_timeout(now);
+        if !self.finished {
+            self.last = self.last.max(now);
         }
     }
 
