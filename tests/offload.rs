@@ -104,6 +104,31 @@ fn offload_runs(transport: &str, tag: &str, extra: &[&str]) -> (Value, std::path
         "{p:#}"
     );
     assert!(f("uplink_wait_s") > 0.0 && f("downlink_wait_s") >= 0.0);
+    // A session opens as its contact does: the receiver hears from the
+    // sender within a second (a few round trips of at most 2 × 1233 km /
+    // c = 8 ms, and the handshake) of the sender's first wait ending, not
+    // after its SYN backed off through the hours it waited.
+    let ev = events(&dir);
+    for (send, recv) in [
+        ("uplink-send", "uplink-receive"),
+        ("downlink-send", "downlink-receive"),
+    ] {
+        let role = |r: &str| {
+            ev.iter()
+                .find(|e| e["event"] == "offload" && e["role"] == r)
+                .unwrap_or_else(|| panic!("no {r} report"))
+                .clone()
+        };
+        let (s, r) = (role(send), role(recv));
+        let opened = s["waits"][0][1]
+            .as_f64()
+            .unwrap_or(s["start_s"].as_f64().expect("start"));
+        let heard = r["start_s"].as_f64().expect("start");
+        assert!(
+            heard >= opened && heard <= opened + 1.0,
+            "{send}: contact at {opened} s, first session heard at {heard} s"
+        );
+    }
     // The compute is the model's: 2e17 / (989.4e12 × 0.4) = 505.357 s.
     let model = 2e17 / (989.4e12 * 0.4);
     assert!((f("compute_s") - model).abs() < 1e-3, "{p:#}");
@@ -112,7 +137,6 @@ fn offload_runs(transport: &str, tag: &str, extra: &[&str]) -> (Value, std::path
     assert!((f("downlink_done_s") - f("total_s")).abs() < 1e-6);
     // Each wait ends as a pass over its station begins.
     let s = parse(&text);
-    let ev = events(&dir);
     let waits: Vec<(String, f64)> = ev
         .iter()
         .filter(|e| {

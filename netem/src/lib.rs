@@ -20,7 +20,6 @@ pub mod geometry;
 pub mod ground;
 pub mod link;
 pub mod names;
-pub mod offload;
 pub mod orbit;
 pub mod placement;
 pub mod ports;

@@ -112,11 +112,11 @@ impl PortPlan {
     /// the uplink on its compute satellite at the listening block's `k`,
     /// the results on the ground station at the other block's `k` (both
     /// senders connect from [`LOCAL`], a new connection for each contact).
-    pub fn offload(&self, w: usize, leg: crate::offload::Leg, k: usize) -> u16 {
+    pub fn offload(&self, w: usize, leg: crate::workload::offload::Leg, k: usize) -> u16 {
         let b = self.block(w);
         match leg {
-            crate::offload::Leg::Uplink => b.listen + k as u16,
-            crate::offload::Leg::Downlink => b.connect + k as u16,
+            crate::workload::offload::Leg::Uplink => b.listen + k as u16,
+            crate::workload::offload::Leg::Downlink => b.connect + k as u16,
         }
     }
 

@@ -8,6 +8,8 @@
 
 use crate::units::{SatId, SimDuration, SimTime};
 
+pub mod offload;
+
 /// Traffic a scenario runs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Workload {
@@ -16,7 +18,7 @@ pub enum Workload {
     Collective(Collective),
     Train(Train),
     /// Data up from the ground, compute in orbit, results down.
-    Offload(crate::offload::Offload),
+    Offload(offload::Offload),
 }
 
 crate::named! {

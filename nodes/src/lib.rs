@@ -35,7 +35,6 @@ pub mod command;
 pub mod driver;
 mod gateway;
 pub mod inprocess;
-mod offload;
 mod pcap;
 mod ping;
 pub mod process;

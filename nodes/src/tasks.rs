@@ -3,6 +3,8 @@
 //! collective ranks, and gateway listeners on the host's loopback. They
 //! reach the satellite only through the queues of its apps.
 
+mod offload;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +90,7 @@ pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result
         tokio::spawn(crate::gateway::tcp_ingress(listener, to, port, commands));
     }
     for w in tasks.tcp_offloads {
-        crate::offload::start(s, w, None)?;
+        offload::start(s, w, None)?;
     }
     if tasks.quic.is_empty() {
         return Ok(());
@@ -104,13 +106,13 @@ pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result
                 start_bulk(s, tls, runtime, link, port, task_of(workload, task))?;
             }
             QuicTask::Offload { workload } => {
-                let q = crate::offload::QuicPort {
+                let q = offload::QuicPort {
                     link,
                     port,
                     tls,
                     runtime,
                 };
-                crate::offload::start(s, workload, Some(q))?;
+                offload::start(s, workload, Some(q))?;
             }
         }
     }

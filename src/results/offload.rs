@@ -9,7 +9,7 @@
 //! leg, so that `uplink + wait + compute + downlink = total = d − t0`:
 //! `uplink_s = u − t0 − up_wait`, `downlink_s = d − c − down_wait`.
 
-use orbnet_netem::offload::Offload;
+use orbnet_netem::workload::offload::Offload;
 use orbnet_netem::{Scenario, Workload};
 use orbnet_node::protocol::{Event, OffloadReport, OffloadRole};
 use serde::Serialize;
@@ -169,8 +169,8 @@ fn part(scenario: &Scenario, o: &Offload, k: usize, reports: &[&OffloadReport]) 
     PartSummary {
         part: k,
         satellite: sat.clone(),
-        bytes: o.share(orbnet_netem::offload::Leg::Uplink, k).1,
-        result_bytes: o.share(orbnet_netem::offload::Leg::Downlink, k).1,
+        bytes: o.share(orbnet_netem::workload::offload::Leg::Uplink, k).1,
+        result_bytes: o.share(orbnet_netem::workload::offload::Leg::Downlink, k).1,
         uplink_s: up_done.zip(up_wait).map(|(u, w)| u - t0 - w),
         uplink_wait_s: up_wait,
         uplink_sessions: up_send.map_or(0, |r| r.sessions),

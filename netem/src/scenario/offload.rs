@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::check::{Checked, bad, check_range, start_and_timeout};
 use super::workloads::{Context, transport};
-use crate::offload::{MAX_PARTS, Offload};
 use crate::units::SatId;
+use crate::workload::offload::{MAX_PARTS, Offload};
 use crate::workload::{Cc, Transport};
 
 /// An offload as written.

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use orbnet_netem::contact::Contacts;
-use orbnet_netem::offload::{Leg, Offload};
+use orbnet_netem::workload::offload::{Leg, Offload};
 use orbnet_netem::{SatId, Scenario, SimDuration, SimTime};
 use tokio::sync::mpsc::UnboundedSender;
 

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orbnet_netem::offload::Leg;
+use orbnet_netem::workload::offload::Leg;
 use orbnet_netem::{SimTime, Workload};
 
 use crate::protocol::{Event, OffloadReport, OffloadRole};

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use orbnet_netem::SimTime;
-use orbnet_netem::offload::Leg;
+use orbnet_netem::workload::offload::Leg;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;

@@ -17,7 +17,7 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use orbnet_netem::offload::Leg;
+use orbnet_netem::workload::offload::Leg;
 
 use crate::bulk::Content;
 
