@@ -15,7 +15,7 @@ mod view;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -110,6 +110,8 @@ enum Command {
         /// human summary.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        hosts: up::HostArgs,
     },
     /// Show a run in the browser: a results directory of `orbnet up` replayed
     /// (time slider, play, speed), or a scenario file's world over time.
@@ -150,6 +152,9 @@ struct NodeArgs {
     /// Capture file to write, `PATH` (every port) or `PATH@PEER` (one link).
     #[arg(long)]
     capture: Vec<String>,
+    /// Address to bind the wire to (a split run's host address).
+    #[arg(long, default_value_t = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))]
+    bind: std::net::IpAddr,
     /// Wire port to bind (a restart takes its old one back).
     #[arg(long)]
     port: Option<u16>,
@@ -166,6 +171,13 @@ enum Failure {
 }
 
 impl Failure {
+    /// What went wrong.
+    fn message(&self) -> &str {
+        match self {
+            Failure::BadInput(m) | Failure::Run(m) => m,
+        }
+    }
+
     fn report(&self) -> ExitCode {
         let (msg, code) = match self {
             Failure::BadInput(m) => (m, 2),
@@ -238,6 +250,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             in_process,
             web,
             json,
+            hosts,
         } => up_command(UpArgs {
             scenario,
             out,
@@ -246,6 +259,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             in_process,
             web,
             json,
+            hosts,
         }),
         Command::View { path, listen } => view::view_command(&path, listen),
         Command::Deploy { engine } => deploy::run(&engine).map_err(|e| {
@@ -342,12 +356,17 @@ struct UpArgs {
     in_process: bool,
     web: Option<SocketAddr>,
     json: bool,
+    hosts: up::HostArgs,
 }
 
 /// `orbnet up`: runs the scenario (with its live view, if asked), prints
 /// its summary; exit 1 when a workload failed.
 fn up_command(a: UpArgs) -> Result<(), Failure> {
     let source = Source::from_arg(a.scenario.as_deref());
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(id) = a.hosts.identity(&env)? {
+        return up_split_command(a, source, id);
+    }
     let live = a.web.map(view::LiveView::start).transpose()?;
     if let Some(l) = &live {
         eprintln!("live view at {}", l.url());
@@ -364,10 +383,58 @@ fn up_command(a: UpArgs) -> Result<(), Failure> {
         l.close();
     }
     let (summary, dir) = ran?;
-    let text = if a.json {
+    report_summary(&summary, &dir, a.json)
+}
+
+/// `orbnet up` on one host of a run split across hosts: host 0 prints the
+/// summary, the others a line saying where it is.
+fn up_split_command(a: UpArgs, source: Source, id: up::Identity) -> Result<(), Failure> {
+    if a.in_process {
+        return Err(Failure::BadInput(
+            "--in-process runs every satellite in this process: it cannot be split \
+             across hosts (drop --coordinator and ORBNET_COORDINATOR)"
+                .into(),
+        ));
+    }
+    let index = id.index;
+    let web = a.web.filter(|_| index.0 == 0);
+    if a.web.is_some() && web.is_none() {
+        eprintln!("--web: the live view is served by host 0 only");
+    }
+    let live = web.map(view::LiveView::start).transpose()?;
+    if let Some(l) = &live {
+        eprintln!("live view at {}", l.url());
+    }
+    let observer = live.as_ref().map(|l| l as &dyn up::Observer);
+    let ran = runtime().and_then(|rt| {
+        rt.block_on(up::up_split(
+            source,
+            a.overrides,
+            a.out,
+            &a.capture,
+            observer,
+            id,
+        ))
+    });
+    if let Some(l) = live {
+        l.close();
+    }
+    match ran? {
+        Some((summary, dir)) => report_summary(&summary, &dir, a.json),
+        None => {
+            let line = format!("{index}: its satellites ran to the end; host 0 holds the results");
+            eprintln!("{line}");
+            Ok(())
+        }
+    }
+}
+
+/// Prints a run's summary (as JSON with `json`); exit 1 when a workload failed.
+fn report_summary(summary: &results::Summary, dir: &Path, json: bool) -> Result<(), Failure> {
+    let text = if json {
         summary.json() + "\n"
     } else {
-        results::terminal(&summary)
+        results::terminal(summary)
     };
     // A closed pipe (`| head`) is not an error worth reporting.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -420,6 +487,7 @@ fn node(args: NodeArgs) -> Result<(), Failure> {
         me,
         token,
         captures,
+        bind: args.bind,
         port: args.port,
         restarted: args.restarted,
         settle: Some(return_freed_memory),

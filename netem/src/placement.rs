@@ -48,9 +48,11 @@
 //! **Ground stations** are placed after the satellites, each with the host
 //! whose satellites it sees most: [`Placement::host_seeing_most`] takes
 //! how long the station sees each satellite (from
-//! [`crate::ground::passes`]) and gives the host. When ground nodes join
-//! the world, [`Placement::new`] calls it for each station at the point
-//! marked there, and [`Share`] gains their list.
+//! [`crate::ground::passes`]) and gives the host. [`Placement::new`]
+//! samples each station's view of every satellite over the first 100
+//! minutes (about one low orbit) and places the station there; a share's
+//! `satellites` then end with its stations' nodes, and a ground link up at
+//! t = 0 between hosts counts as cut.
 
 use std::fmt;
 
@@ -112,7 +114,7 @@ impl Method {
 /// One host's share of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Share {
-    /// In increasing order.
+    /// Its nodes in increasing order: satellites, then ground stations.
     pub satellites: Vec<SatId>,
     /// The planes, in order round the shell (Walker shells split by
     /// planes; empty otherwise).
@@ -161,8 +163,8 @@ impl Placement {
         if hosts > satellites {
             return Err(PlacementError::TooManyHosts { hosts, satellites });
         }
-        let links = Links::new(world);
-        let (method, part) = match constellation {
+        let links = Links::new(world, false);
+        let (method, mut part) = match constellation {
             Constellation::Walker(shell)
                 if hosts <= shell.planes
                     && u64::from(shell.planes) * u64::from(shell.per_plane)
@@ -182,9 +184,15 @@ impl Placement {
             }
             _ => vec![Vec::new(); hosts as usize],
         };
-        // Ground stations go here, once the world holds them: each with
-        // `host_seeing_most` of its time in view of every satellite.
-        Ok(Placement::from_parts(method, &part, planes, &links))
+        let mut placement = Placement::from_parts(method, &part, planes.clone(), &links);
+        if let Some(ground) = world.ground() {
+            for seen in time_in_view(world, ground) {
+                part.push(placement.host_seeing_most(seen).0);
+            }
+            // The station's links up at t = 0 count as cut or not.
+            placement = Placement::from_parts(method, &part, planes, &Links::new(world, true));
+        }
+        Ok(placement)
     }
 
     /// The placement that assigns satellite `i` to host `part[i]`.
@@ -306,8 +314,44 @@ struct Links {
     delay: Vec<SimDuration>,
 }
 
+/// How long each station sees each satellite above its mask, sampled
+/// every [`VIEW_STEP`] over the first [`VIEW_WINDOW`] (about one low orbit,
+/// so that every plane passes): by station, (satellite, nanoseconds).
+fn time_in_view(world: &World, ground: &crate::ground::GroundSegment) -> Vec<Vec<(SatId, u64)>> {
+    let mut seen = vec![Vec::new(); ground.stations().len()];
+    let step = VIEW_STEP.as_nanos();
+    let mut t = SimTime::ZERO;
+    while t < SimTime::ZERO + VIEW_WINDOW {
+        let positions = world.positions(t);
+        for (g, station) in ground.stations().iter().enumerate() {
+            let site = ground.site(g, t).unwrap_or(0);
+            for (i, &p) in positions
+                .iter()
+                .take(world.satellites() as usize)
+                .enumerate()
+            {
+                let admitted = ground
+                    .look(g, site, p, t)
+                    .is_some_and(|l| station.links.mask.admits(&l));
+                if admitted {
+                    seen[g].push((SatId(i as u32), step));
+                }
+            }
+        }
+        t += VIEW_STEP;
+    }
+    seen
+}
+
+/// The window and step of [`time_in_view`].
+const VIEW_WINDOW: SimDuration = SimDuration::from_millis(6_000_000);
+const VIEW_STEP: SimDuration = SimDuration::from_millis(60_000);
+
 impl Links {
-    fn new(world: &World) -> Links {
+    /// The links that tie satellites together (with `ground`, the ground
+    /// links up at t = 0 too): fixed patterns whatever their state, links
+    /// by distance when up at t = 0.
+    fn new(world: &World, ground: bool) -> Links {
         let snapshot = world.snapshot(SimTime::ZERO);
         let mut links = Links {
             ends: Vec::new(),
@@ -318,7 +362,14 @@ impl Links {
         // Links of fixed patterns count whatever their state; of patterns
         // that link by distance, those up at t = 0.
         let fixed = |l: &crate::topology::LinkStatus| !world.group_of(l.id).pattern.by_distance();
-        for l in snapshot.links.iter().filter(|l| fixed(l) || l.is_up()) {
+        let wanted = |l: &&crate::topology::LinkStatus| {
+            if world.is_gsl(l.id) {
+                ground && l.is_up()
+            } else {
+                fixed(l) || l.is_up()
+            }
+        };
+        for l in snapshot.links.iter().filter(wanted) {
             links.ends.push((l.a.0, l.b.0));
             links.id.push(l.id);
             links.up.push(l.is_up());

@@ -1,10 +1,11 @@
 //! The process harness, a satellite's side: `orbnet node` binds a UDP wire
-//! socket on loopback, tells the launcher its port, learns every peer's,
+//! socket (on loopback, or on its host's address when a run is split
+//! across hosts), tells the launcher its port, learns every peer's,
 //! sets up, says it is ready, waits for the start instant, and runs (see
 //! [`crate::protocol`] for the conversation). End of stdin means the
 //! launcher is gone: the node exits at once.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,6 +27,9 @@ pub struct NodeConfig {
     /// Capture files to write: every link of this satellite (`None`) or
     /// only those to one peer.
     pub captures: Vec<(PathBuf, Option<SatId>)>,
+    /// The address to bind the wire to: loopback on one host, the host's
+    /// own address when the run is split across hosts.
+    pub bind: IpAddr,
     /// The wire port to bind (a restart takes its old port back); any if `None`.
     pub port: Option<u16>,
     /// A restart after a crash.
@@ -36,14 +40,18 @@ pub struct NodeConfig {
     pub settle: Option<fn()>,
 }
 
-fn wire_socket(port: Option<u16>) -> std::io::Result<tokio::net::UdpSocket> {
-    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+fn wire_socket(bind: IpAddr, port: Option<u16>) -> std::io::Result<tokio::net::UdpSocket> {
+    let addr = SocketAddr::new(bind, port.unwrap_or(0));
+    let s = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        None,
+    )?;
     // Bursts of jumbo frames overflow the default 208 KiB buffers.
     let _ = s.set_recv_buffer_size(16 << 20);
     let _ = s.set_send_buffer_size(16 << 20);
     s.set_nonblocking(true)?;
-    let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port.unwrap_or(0));
-    s.bind(&SocketAddr::V4(addr).into())?;
+    s.bind(&addr.into())?;
     tokio::net::UdpSocket::from_std(s.into())
 }
 
@@ -78,7 +86,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let scenario = Arc::new(cfg.scenario);
     let name = scenario.world.name(cfg.me).to_owned();
     let report = Reporter::stdout();
-    let sock = wire_socket(cfg.port)?;
+    let sock = wire_socket(cfg.bind, cfg.port)?;
     let port = sock.local_addr()?.port();
     report.emit(Event::Bound {
         sat: name.clone(),

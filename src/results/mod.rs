@@ -21,7 +21,7 @@ use crate::Failure;
 use crate::load::Source;
 pub(crate) use offload::offload_over;
 use plot::{Series, line_plot};
-pub(crate) use summary::Summary;
+pub(crate) use summary::{ClockCheck, HostFigures, Split, Summary};
 use summary::{EchoRow, GoodputRow, Host};
 pub(crate) use terminal::terminal;
 
@@ -35,6 +35,8 @@ pub(crate) struct Collected {
     /// A satellite that died, and how: the run failed, but what the others
     /// reported until then is kept.
     pub failure: Option<String>,
+    /// A run split across hosts: their figures.
+    pub split: Option<Split>,
 }
 
 /// Copies the scenario and the files it refers to into `dir/scenario/`, so
@@ -95,6 +97,7 @@ pub(crate) fn write(
         tdf: scenario.tdf.factor(),
         seed: scenario.seed,
         satellites: scenario.world.satellites(),
+        ground_stations: scenario.world.nodes() - scenario.world.satellites(),
         duration_s: scenario.duration.as_secs_f64(),
         ok: false,
         failure: c.failure.clone(),
@@ -114,6 +117,7 @@ pub(crate) fn write(
             wall_s: wall.as_secs_f64(),
             late_max_us,
         },
+        split: c.split.clone(),
     };
     out.csv("rtt.csv", &rtt_rows(&pings))?;
     out.csv("throughput.csv", &throughput_rows(&transfers))?;

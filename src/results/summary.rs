@@ -18,6 +18,8 @@ pub(crate) struct Summary {
     pub tdf: f64,
     pub seed: u64,
     pub satellites: u32,
+    /// Ground stations and user terminals (nodes after the satellites).
+    pub ground_stations: u32,
     pub duration_s: f64,
     /// Every workload succeeded and no satellite failed.
     pub ok: bool,
@@ -35,6 +37,10 @@ pub(crate) struct Summary {
     pub harness: String,
     /// Wall-clock figures of the host (they differ from run to run).
     pub host: Host,
+    /// A run split across hosts: each host's figures (`hosts`) and how
+    /// well their clocks were known (`clocks`).
+    #[serde(flatten)]
+    pub split: Option<Split>,
 }
 
 /// Every satellite's counters, summed.
@@ -70,6 +76,69 @@ pub(crate) struct Host {
     pub wall_s: f64,
     /// The latest, in virtual microseconds, any satellite processed a frame.
     pub late_max_us: f64,
+}
+
+/// The figures of a run split across hosts.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Split {
+    pub hosts: Vec<HostFigures>,
+    pub clocks: ClockCheck,
+}
+
+/// One host of a split run.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct HostFigures {
+    pub host: u32,
+    pub satellites: usize,
+    /// Its satellites, runs of consecutive ones as `first–last`.
+    pub names: String,
+    /// The latest, in virtual microseconds, one of its satellites
+    /// processed a due frame.
+    pub late_max_us: f64,
+    /// Host 0's clock minus this host's, as measured at the handshake.
+    pub clock_offset_us: Option<f64>,
+    /// The offset is known to ± this.
+    pub clock_uncertainty_us: Option<f64>,
+    /// From its launch to the end of its satellites (`None`: lost).
+    pub wall_s: Option<f64>,
+}
+
+/// Whether the hosts' clocks were known well enough: a frame between
+/// hosts is held until its virtual delivery instant on the receiver's
+/// clock, so an offset error below the shortest cut link's delay × TDF
+/// only moves when within the link's flight a frame is taken in.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ClockCheck {
+    /// The largest offset uncertainty of any host, wall microseconds.
+    pub uncertainty_us: f64,
+    /// The shortest delay of a link between hosts up at t = 0, × TDF:
+    /// wall microseconds.
+    pub shortest_cut_wall_us: Option<f64>,
+    /// The uncertainty is below that delay.
+    pub within: bool,
+    /// What it means when it is not.
+    pub note: Option<String>,
+}
+
+impl ClockCheck {
+    pub(crate) fn new(uncertainty_us: f64, shortest_cut_wall_us: Option<f64>) -> ClockCheck {
+        let within = shortest_cut_wall_us.is_none_or(|cut| uncertainty_us <= cut);
+        let note = match shortest_cut_wall_us {
+            Some(cut) if !within => Some(format!(
+                "the hosts' clock offsets are known to ±{uncertainty_us:.1} µs, more than the \
+                 shortest link between hosts takes ({cut:.1} µs of wall time: its delay × TDF); \
+                 frames between hosts may be taken in up to that much late or early (raise \
+                 the TDF, or synchronise the hosts' network better)"
+            )),
+            _ => None,
+        };
+        ClockCheck {
+            uncertainty_us,
+            shortest_cut_wall_us,
+            within,
+            note,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -18,10 +18,15 @@ pub(crate) fn terminal(s: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}: {}, {} satellites, {} harness, TDF {}, seed {}, {} s virtual, {:.2} s wall",
+        "{}: {}, {} satellites{}, {} harness, TDF {}, seed {}, {} s virtual, {:.2} s wall",
         s.scenario,
         if s.ok { "ok" } else { "FAILED" },
         s.satellites,
+        match s.ground_stations {
+            0 => String::new(),
+            1 => ", 1 ground station".into(),
+            n => format!(", {n} ground stations"),
+        },
         s.harness,
         s.tdf,
         s.seed,
@@ -30,6 +35,9 @@ pub(crate) fn terminal(s: &Summary) -> String {
     );
     if let Some(f) = &s.failure {
         let _ = writeln!(out, "  {f}");
+    }
+    if let Some(split) = &s.split {
+        out.push_str(&hosts_lines(split));
     }
     for p in &s.ping {
         out.push_str(&ping_line(p));
@@ -51,6 +59,30 @@ pub(crate) fn terminal(s: &Summary) -> String {
     }
     for o in &s.offload {
         out.push_str(&offload_table(o));
+    }
+    out
+}
+
+/// One line per host of a split run, and the clocks' note if any:
+/// `host 1: 4 satellites (sat-4–sat-7), late ≤ 12.0 µs, clock +3.1 ± 40.2 µs, 3.21 s wall`
+fn hosts_lines(split: &super::Split) -> String {
+    let mut out = String::new();
+    for h in &split.hosts {
+        let clock = match (h.clock_offset_us, h.clock_uncertainty_us) {
+            (Some(o), Some(u)) => format!("clock {o:+.1} ± {u:.1} µs"),
+            _ => "clock not measured".to_owned(),
+        };
+        let wall = h
+            .wall_s
+            .map_or("lost".to_owned(), |w| format!("{w:.2} s wall"));
+        let _ = writeln!(
+            out,
+            "host {}: {} satellites ({}), late ≤ {:.1} µs, {clock}, {wall}",
+            h.host, h.satellites, h.names, h.late_max_us
+        );
+    }
+    if let Some(note) = &split.clocks.note {
+        let _ = writeln!(out, "  note: {note}");
     }
     out
 }
@@ -407,6 +439,7 @@ mod tests {
             tdf: 1.0,
             seed: 1,
             satellites: 8,
+            ground_stations: 0,
             duration_s: 600.0,
             ok: false,
             failure: None,
@@ -462,6 +495,7 @@ mod tests {
                 wall_s: 1.25,
                 late_max_us: 0.0,
             },
+            split: None,
         }
     }
 

@@ -8,11 +8,15 @@
 //! ```
 
 mod capacity;
+mod fleet;
 mod handshake;
+mod hosts;
 mod inprocess;
 mod processes;
+mod progress;
 mod supervisor;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -22,6 +26,7 @@ use orbnet_node::protocol::Event;
 use crate::Failure;
 use crate::load::Source;
 use crate::results::{Collected, Summary};
+pub(crate) use hosts::{HostArgs, Identity, up_split};
 pub(crate) use supervisor::Observer;
 use supervisor::{Action, Supervisor};
 
@@ -149,11 +154,14 @@ struct Capture {
     peer: Option<SatId>,
 }
 
+/// Loads the scenario and makes the results directory; `results`: this
+/// host writes the results (the capture directory is made either way).
 fn prepare(
     source: &Source,
     overrides: &Overrides,
     out: Option<PathBuf>,
     capture: &[String],
+    results: bool,
 ) -> Result<Prepared, Failure> {
     let mut scenario = crate::load::load(source).map_err(|e| Failure::BadInput(e.to_string()))?;
     overrides.apply(&mut scenario)?;
@@ -166,7 +174,9 @@ fn prepare(
         let c = dir.join("capture");
         std::fs::create_dir_all(&c).map_err(|e| Failure::Run(format!("{}: {e}", c.display())))?;
     }
-    crate::results::copy_scenario(source, &scenario, &dir)?;
+    if results {
+        crate::results::copy_scenario(source, &scenario, &dir)?;
+    }
     Ok(Prepared {
         scenario,
         captures,
@@ -240,7 +250,7 @@ pub(crate) fn up_in_process(
     capture: &[String],
     observer: Option<&dyn Observer>,
 ) -> Result<(Summary, PathBuf), Failure> {
-    let p = prepare(&source, &overrides, out, capture)?;
+    let p = prepare(&source, &overrides, out, capture, true)?;
     if let Some(o) = observer {
         o.begin(&p.scenario);
     }
@@ -264,6 +274,36 @@ pub(crate) fn up_in_process(
     Ok((s, p.dir))
 }
 
+/// Each satellite's `orbnet node` arguments for the captures asked for.
+fn capture_args_by_sat(p: &Prepared) -> BTreeMap<usize, Vec<String>> {
+    let mut args: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for c in &p.captures {
+        let path = p.dir.join("capture").join(&c.file);
+        let arg = match c.peer {
+            Some(peer) => format!("{}@{}", path.display(), p.scenario.world.name(peer)),
+            None => path.display().to_string(),
+        };
+        args.entry(c.sat.index())
+            .or_default()
+            .extend(["--capture".to_owned(), arg]);
+    }
+    args
+}
+
+/// A certificate and key (hex DER) for this run only, when a workload
+/// speaks QUIC.
+fn run_certificate(scenario: &Scenario) -> Result<Option<(String, String)>, Failure> {
+    if !scenario.uses_quic() {
+        return Ok(None);
+    }
+    let t = orbnet_node::quic::generate_tls(rand::random())
+        .map_err(|e| Failure::Run(format!("TLS certificate: {e}")))?;
+    Ok(Some((
+        orbnet_node::quic::to_hex(&t.cert),
+        orbnet_node::quic::to_hex(&t.key),
+    )))
+}
+
 /// Runs a scenario with one process per satellite, followed by `observer`.
 pub(crate) async fn up(
     source: Source,
@@ -272,7 +312,7 @@ pub(crate) async fn up(
     capture: &[String],
     observer: Option<&dyn Observer>,
 ) -> Result<(Summary, PathBuf), Failure> {
-    let p = prepare(&source, &overrides, out, capture)?;
+    let p = prepare(&source, &overrides, out, capture, true)?;
     if let Some(o) = observer {
         o.begin(&p.scenario);
     }
@@ -283,33 +323,15 @@ pub(crate) async fn up(
     let exe = std::env::current_exe()
         .map_err(|e| Failure::Run(format!("cannot find own executable: {e}")))?;
     let wall_start = Instant::now();
-    let mut args: Vec<Vec<String>> = vec![Vec::new(); n];
-    for c in &p.captures {
-        let path = p.dir.join("capture").join(&c.file);
-        let arg = match c.peer {
-            Some(peer) => format!("{}@{}", path.display(), scenario.world.name(peer)),
-            None => path.display().to_string(),
-        };
-        args[c.sat.index()].extend(["--capture".to_owned(), arg]);
-    }
+    let args = capture_args_by_sat(&p);
     let mut common = vec!["--token".to_owned(), format!("{token:016x}")];
     if let Source::File(path) = &source {
         common.extend(["--scenario".to_owned(), path.display().to_string()]);
     }
     common.extend(overrides.args());
-    // A certificate for this run only, when a workload speaks QUIC.
-    let tls = if scenario.uses_quic() {
-        let t = orbnet_node::quic::generate_tls(rand::random())
-            .map_err(|e| Failure::Run(format!("TLS certificate: {e}")))?;
-        Some((
-            orbnet_node::quic::to_hex(&t.cert),
-            orbnet_node::quic::to_hex(&t.key),
-        ))
-    } else {
-        None
-    };
-    let launch = processes::Launch { exe, common, args };
-    let mut procs = processes::Processes::start(scenario, launch, tls, wall_start)?;
+    let tls = run_certificate(scenario)?;
+    let launch = fleet::Launch { exe, common, args };
+    let mut procs = processes::Processes::start(scenario, launch, tls, wall_start).await?;
     let mut sup = Supervisor::new(scenario).observed_by(observer);
     let result = supervise(&mut procs, &mut sup).await;
     // Reports already sent by the others still count.

@@ -169,6 +169,11 @@ impl<'s> Supervisor<'s> {
         self.collected.failure.is_some()
     }
 
+    /// Why the run failed, if it did.
+    pub(crate) fn failure(&self) -> Option<&str> {
+        self.collected.failure.as_deref()
+    }
+
     /// Whether the stop has been sent (a rejoining satellite needs it too).
     pub(crate) fn stopping(&self) -> bool {
         self.stopping

@@ -31,7 +31,7 @@ use orbnet_netem::ground::EarthRotation;
 use orbnet_netem::routing::Routes;
 use orbnet_netem::scenario::routing_instant;
 use orbnet_netem::workload::Op;
-use orbnet_netem::{LinkState, SatId, Scenario, SimDuration, SimTime, Timeline, Workload};
+use orbnet_netem::{LinkId, LinkState, SatId, Scenario, SimDuration, SimTime, Timeline, Workload};
 use serde::Serialize;
 
 use super::traffic::Traffic;
@@ -370,20 +370,25 @@ struct WorkloadJson<'a> {
     ranks: Option<Vec<&'a str>>,
 }
 
-/// `/api/scenario`: the nodes (satellites, in index order: ground stations
-/// will follow them with kind `ground`), the candidate links (index = link
-/// id) and the workloads.
+/// `/api/scenario`: the nodes (satellites in index order, then ground
+/// stations with kind `ground` and their names as labels), the candidate
+/// links (index = link id; `gsl` to a station) and the workloads.
 fn scenario_json(s: &Scenario, live: bool) -> String {
     let world = &s.world;
     let constellation = s.constellation.kind();
     let nodes = world
         .names()
         .iter()
-        .map(|n| NodeJson {
-            id: n,
-            label: n,
-            kind: "satellite",
-            constellation,
+        .enumerate()
+        .map(|(i, n)| {
+            let id = SatId(i as u32);
+            let ground = world.station_of(id).is_some();
+            NodeJson {
+                id: n,
+                label: world.label(id),
+                kind: if ground { "ground" } else { "satellite" },
+                constellation: if ground { "ground" } else { constellation },
+            }
         })
         .collect();
     let links = world
@@ -394,7 +399,11 @@ fn scenario_json(s: &Scenario, live: bool) -> String {
             id: i as u32,
             a: world.name(a),
             b: world.name(b),
-            kind: "isl",
+            kind: if world.is_gsl(LinkId(i as u32)) {
+                "gsl"
+            } else {
+                "isl"
+            },
         })
         .collect();
     let names = |r: &[SatId]| Some(r.iter().map(|&x| world.name(x)).collect());

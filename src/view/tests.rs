@@ -398,3 +398,54 @@ fn the_server_stops_although_a_live_stream_is_open() {
     });
     assert!(took < Duration::from_secs(1), "the stop took {took:?}");
 }
+
+#[test]
+fn ground_stations_show_as_ground_nodes_with_their_names_places_and_links() {
+    // Hypatia's four-city file: Tokyo 35.6895° N 139.6917° E, 40 m.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/hypatia-demo.toml");
+    let scenario = crate::load::load(&Source::File(path)).expect("hypatia-demo");
+    let sats = scenario.world.satellites() as usize;
+    let plan: Value =
+        serde_json::from_str(&render(&scenario, &[0.0], Format::Json, None, None)).expect("plan");
+    let sky = Sky::new(scenario, false);
+    let def: Value = serde_json::from_str(sky.scenario_json()).expect("scenario");
+    let nodes = def["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), sats + 4);
+    assert!(nodes[..sats].iter().all(|n| n["kind"] == "satellite"));
+    let labels: Vec<&str> = nodes[sats..]
+        .iter()
+        .map(|n| {
+            assert_eq!(n["kind"], "ground");
+            n["label"].as_str().expect("label")
+        })
+        .collect();
+    assert_eq!(labels, ["Tokyo", "Delhi", "Shanghai", "Sao-Paulo"]);
+    assert_eq!(nodes[sats]["id"], "gs-0");
+    // Link kinds as the plan gives them; a gsl always has a station end.
+    let links = def["links"].as_array().expect("links");
+    let planned = plan["steps"][0]["links"].as_array().expect("links");
+    assert_eq!(links.len(), planned.len());
+    for (l, p) in links.iter().zip(planned) {
+        assert_eq!(l["kind"], p["kind"], "link {}", l["id"]);
+        let to_ground = [&l["a"], &l["b"]]
+            .iter()
+            .any(|x| x.as_str().is_some_and(|s| s.starts_with("gs-")));
+        assert_eq!(l["kind"] == "gsl", to_ground, "link {}", l["id"]);
+    }
+    let state: Value =
+        serde_json::from_str(&sky.state_json(SimTime::from_secs_f64(5.0), None)).expect("state");
+    let tokyo = &state["positions"][sats];
+    let close = |v: &Value, want: f64, tol: f64| (v.as_f64().expect("number") - want).abs() < tol;
+    assert!(close(&tokyo[0], 35.6895, 1e-3), "{tokyo}");
+    assert!(close(&tokyo[1], 139.6917, 1e-3), "{tokyo}");
+    assert!(close(&tokyo[2], 0.040, 1e-3), "{tokyo}");
+    // Tokyo sees some satellite of the 18 × 18 shell at 550 km (mask 0°).
+    let up_gsl = state["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter(|l| links[l["id"].as_u64().expect("id") as usize]["kind"] == "gsl")
+        .filter(|l| l["state"] == "up")
+        .count();
+    assert!(up_gsl >= 1, "no ground link up");
+}

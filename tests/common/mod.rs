@@ -129,3 +129,5 @@ pub(crate) fn sat_index(pid: u32) -> String {
         .take_while(char::is_ascii_digit)
         .collect()
 }
+
+pub(crate) mod split;

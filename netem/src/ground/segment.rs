@@ -32,6 +32,7 @@
 //! ignore cloud and lose `rain.loss` of their packets besides while it rains
 //! at its site.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -136,9 +137,12 @@ pub struct GroundSegment {
     skies: Vec<Mutex<Skies>>,
     satellite_terminals: u32,
     earth: EarthRotation,
-    /// Recent assignments, newest last: every satellite of an in-process
-    /// run asks for the same instants.
-    recent: Mutex<Vec<(SimTime, Arc<Assignment>)>>,
+    /// Recent assignments by instant: every satellite of an in-process
+    /// run asks for the same instants, and one that slept through several
+    /// takes them in turn, so the cache spans many instants and drops the
+    /// earliest (keeping only the last few, satellites cycling over more
+    /// instants than it holds would each compute them all again).
+    recent: Mutex<BTreeMap<SimTime, Arc<Assignment>>>,
 }
 
 #[derive(Debug)]
@@ -147,8 +151,9 @@ struct Skies {
     rain: Vec<Sky>,
 }
 
-/// How many assignments [`GroundSegment`] keeps.
-const RECENT: usize = 8;
+/// How many assignments [`GroundSegment`] keeps: at the default 100 ms
+/// routing grid, the last 25.6 s (each some kilobytes).
+const RECENT: usize = 256;
 /// Steps of the search for the end of a pass (`longest-visible`).
 const VISIBLE_STEP: SimDuration = SimDuration::from_millis(10_000);
 const VISIBLE_HORIZON: SimDuration = SimDuration::from_millis(3_600_000);
@@ -191,7 +196,7 @@ impl GroundSegment {
             skies,
             satellite_terminals,
             earth: EarthRotation::new(epoch),
-            recent: Mutex::new(Vec::new()),
+            recent: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -252,6 +257,22 @@ impl GroundSegment {
         Some(look_ecef(station, self.earth.to_ecef(sat, t)))
     }
 
+    /// [`GroundSegment::look`] where the satellite may be above station
+    /// `g`'s elevation mask; `None` also where it is clearly below it (no
+    /// angles worked out).
+    pub(crate) fn look_if_near(
+        &self,
+        g: usize,
+        site: usize,
+        sat: Vec3,
+        t: SimTime,
+    ) -> Option<Look> {
+        let station = self.station_site(g, site)?;
+        let ecef = self.earth.to_ecef(sat, t);
+        let mask = &self.stations.get(g)?.links.mask;
+        (!mask.clearly_below(station, ecef)).then(|| look_ecef(station, ecef))
+    }
+
     /// Which satellites every station uses at `t`: at the start of `t`'s
     /// slot for stations on a schedule. `positions` gives every satellite's
     /// position at an instant; `orbits` serve `longest-visible`.
@@ -261,15 +282,15 @@ impl GroundSegment {
         positions: Positions<'_>,
         orbits: &[Arc<dyn Orbit>],
     ) -> Arc<Assignment> {
-        if let Some((_, a)) = lock(&self.recent).iter().find(|(at, _)| *at == t) {
+        if let Some(a) = lock(&self.recent).get(&t) {
             return a.clone();
         }
         let a = Arc::new(self.compute(t, positions, orbits));
         let mut recent = lock(&self.recent);
         if recent.len() >= RECENT {
-            recent.remove(0);
+            recent.pop_first();
         }
-        recent.push((t, a.clone()));
+        recent.insert(t, a.clone());
         a
     }
 
@@ -342,6 +363,9 @@ impl GroundSegment {
         let at_end = to.map(|to| ecef.at(to));
         let mut out = Vec::new();
         for (i, &p) in at_start.iter().enumerate() {
+            if links.mask.clearly_below(station, p) {
+                continue;
+            }
             let look = look_ecef(station, p);
             if !links.mask.admits(&look) {
                 continue;

@@ -313,3 +313,57 @@ fn a_ground_station_goes_with_the_satellites_it_sees_most() {
     assert_eq!(p.host_seeing_most([]), HostId(0));
     assert_eq!(p.host_seeing_most([(SatId(99), 1)]), HostId(0));
 }
+
+#[test]
+fn stations_are_placed_after_the_satellites_with_the_host_that_sees_them_most() {
+    let s = parse(
+        "name = \"g\"\n[constellation]\nkind = \"walker\"\nplanes = 6\nper_plane = 8\n\
+         altitude_km = 550\ninclination_deg = 53\n[links]\npattern = \"plus-grid\"\n\
+         rate_gbps = 10\n[ground]\nmin_elevation_deg = 10\n\
+         [[ground_station]]\nname = \"paris\"\nlat_deg = 48.8566\nlon_deg = 2.3522\n\
+         [[ground_station]]\nname = \"quito\"\nlat_deg = -0.18\nlon_deg = -78.47\n",
+    );
+    let w = &s.world;
+    assert_eq!(w.nodes(), 50);
+    let p = place(&s, 3);
+    // Every node once, each share's satellites before its stations.
+    let mut all: Vec<SatId> = p
+        .shares()
+        .iter()
+        .flat_map(|h| h.satellites.clone())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..50).map(SatId).collect::<Vec<_>>());
+    for share in p.shares() {
+        let stations = share.satellites.iter().filter(|&&n| n.0 >= 48).count();
+        assert!(
+            share.satellites[..share.satellites.len() - stations]
+                .iter()
+                .all(|n| n.0 < 48)
+        );
+    }
+    // Placed where time_in_view says, which counts what the mask admits.
+    let seen = time_in_view(w, w.ground().expect("ground"));
+    for (g, seen) in seen.into_iter().enumerate() {
+        assert!(
+            !seen.is_empty(),
+            "station {g} sees a satellite in 100 minutes"
+        );
+        let want = p.host_seeing_most(seen);
+        assert_eq!(p.host_of(SatId(48 + g as u32)), Some(want));
+    }
+    // Satellites are placed as without stations.
+    let no_ground = walker_like_g();
+    let q = place(&no_ground, 3);
+    for i in 0..48 {
+        assert_eq!(p.host_of(SatId(i)), q.host_of(SatId(i)));
+    }
+}
+
+fn walker_like_g() -> Scenario {
+    parse(
+        "name = \"g\"\n[constellation]\nkind = \"walker\"\nplanes = 6\nper_plane = 8\n\
+         altitude_km = 550\ninclination_deg = 53\n[links]\npattern = \"plus-grid\"\n\
+         rate_gbps = 10\n",
+    )
+}

@@ -90,7 +90,8 @@ impl World {
             rate: model.rate_model.rate(model.terminal_rate, d),
             loss,
         };
-        let look = segment.look(g, used, sat_at, t);
+        // None below the mask: a link below it needs no angles.
+        let look = segment.look_if_near(g, used, sat_at, t);
         let h = links.handover_time;
         let earlier = (h > crate::units::SimDuration::ZERO && t.as_nanos() >= h.as_nanos())
             .then(|| t.saturating_sub(h));
