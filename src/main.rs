@@ -592,6 +592,19 @@ fn describe(s: &orbnet_netem::Scenario) -> String {
                 t.transport.as_str()
             ),
             Workload::Graph(g) => results::describe_graph(g),
+            Workload::Offload(o) => {
+                let to: Vec<&str> = o.to.iter().map(|&x| n(x)).collect();
+                format!(
+                    "offload {} → {} → {}, {} bytes up, {:e} FLOPs, {} bytes down over {}",
+                    n(o.from),
+                    to.join(", "),
+                    n(o.down),
+                    o.bytes,
+                    o.flops,
+                    o.result_bytes,
+                    o.transport.as_str()
+                )
+            }
         };
         out.push_str(&format!("  workload[{i}]: {line}\n"));
     }

@@ -13,6 +13,7 @@
 
 pub mod chakra;
 pub mod collective;
+pub mod contact;
 pub mod fault;
 pub mod formation;
 pub mod geometry;

@@ -5,7 +5,7 @@
 //! | range (stack ports) | protocol | use |
 //! |---|---|---|
 //! | 4433 + w | UDP | QUIC endpoint of workload w |
-//! | 10 000 – 49 999 | TCP | workloads over TCP: a block of listening and a block of connecting ports each, in workload order |
+//! | 10 000 – 49 999 | TCP | workloads over TCP: a block of listening and a block of connecting ports each, in workload order (an offload listens on both) |
 //! | 30 000 – 39 999 | UDP | flows of UDP ingress gateways, one per kernel client |
 //! | 50 000 – 59 999 | TCP | connections a test or a TCP ingress gateway opens |
 //!
@@ -63,6 +63,7 @@ impl PortPlan {
                 Workload::Collective(c) if c.transport == Transport::Tcp => c.ranks.len(),
                 Workload::Train(t) if t.transport == Transport::Tcp => t.ranks.len(),
                 Workload::Graph(g) if g.transport == Transport::Tcp => g.ranks.len(),
+                Workload::Offload(o) if o.transport == Transport::Tcp => o.parts(),
                 _ => {
                     tcp.push(None);
                     continue;
@@ -107,6 +108,18 @@ impl PortPlan {
     pub fn collective(&self, w: usize, sender: usize, receiver: usize) -> (u16, u16) {
         let b = self.block(w);
         (b.listen + sender as u16, b.connect + receiver as u16)
+    }
+
+    /// The port part `k` of TCP offload workload `w` receives leg `leg` on:
+    /// the uplink on its compute satellite at the listening block's `k`,
+    /// the results on the ground station at the other block's `k` (both
+    /// senders connect from [`LOCAL`], a new connection for each contact).
+    pub fn offload(&self, w: usize, leg: crate::workload::offload::Leg, k: usize) -> u16 {
+        let b = self.block(w);
+        match leg {
+            crate::workload::offload::Leg::Uplink => b.listen + k as u16,
+            crate::workload::offload::Leg::Downlink => b.connect + k as u16,
+        }
     }
 
     /// Every TCP port the plan hands out, with its workload.

@@ -11,6 +11,8 @@
 
 use crate::units::{SatId, SimDuration, SimTime};
 
+pub mod offload;
+
 crate::named! {
     /// The transport a workload runs over.
     pub enum Transport {

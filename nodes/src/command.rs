@@ -28,6 +28,15 @@ pub enum Command {
         port: u16,
         reply: oneshot::Sender<Result<TcpStream, String>>,
     },
+    /// A workload task's TCP stream, Nagle on, `buffer` bytes each way:
+    /// connected to `to`:`port` from a fresh local port, or (`to` = `None`)
+    /// listening on `port` for one connection.
+    TcpOpen {
+        to: Option<SatId>,
+        port: u16,
+        buffer: usize,
+        reply: oneshot::Sender<Result<TcpStream, String>>,
+    },
     /// The satellite's counters and link states (as JSON, for tests).
     Counters {
         reply: oneshot::Sender<serde_json::Value>,

@@ -144,6 +144,7 @@ impl Run {
             commands: rx,
         };
         let node = Node {
+            commands: commands.clone(),
             routes: self.routes.clone(),
             scenario: self.scenario.clone(),
             me,
@@ -248,6 +249,8 @@ impl Run {
 
 /// One satellite of an in-process run, before it starts.
 struct Node {
+    /// The satellite's requests (workload tasks open sockets through it).
+    commands: mpsc::UnboundedSender<Command>,
     routes: Arc<crate::satellite::SharedRoutes>,
     scenario: Arc<Scenario>,
     me: SatId,
@@ -268,15 +271,13 @@ impl Node {
         })?;
         // Gateways are refused in-process: no kernel listener to bind.
         let listeners = crate::tasks::Listeners::default();
-        // Nothing sends requests through it: tests use the run's channel.
-        let (commands_tx, _) = mpsc::unbounded_channel();
         let s = crate::tasks::Start {
             scenario: &self.scenario,
             me: self.me,
             clock: io.clock,
             tls: self.tls.as_ref(),
             report: &io.report,
-            commands: &commands_tx,
+            commands: &self.commands,
         };
         crate::tasks::start(&s, tasks, listeners)?;
         sat.begin(if self.restarted {

@@ -49,6 +49,8 @@ pub enum Event {
     TrainStep(StepReport),
     /// One step of a graph workload (`trace` or `model`) on one rank.
     GraphStep(GraphStepReport),
+    /// One node's part of one stage of an offload.
+    Offload(OffloadReport),
     /// The satellite's last words: its counters.
     Done(Done),
     /// The satellite stopped on an error.
@@ -70,6 +72,7 @@ impl Event {
                 | Event::Collective(_)
                 | Event::TrainStep(_)
                 | Event::GraphStep(_)
+                | Event::Offload(_)
         )
     }
 }
@@ -191,6 +194,36 @@ pub struct GraphStepReport {
     pub error: Option<String>,
 }
 
+/// What a node did for one part of an offload workload. Five reports make
+/// a part: the ground station's uplink sending, the compute satellite's
+/// uplink receiving, its compute and its downlink sending, and the
+/// receiving station's downlink receiving.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OffloadReport {
+    pub workload: usize,
+    pub part: usize,
+    /// The reporting node.
+    pub node: String,
+    pub role: OffloadRole,
+    /// When the stage began: the leg's first try, the compute's start.
+    pub start_s: f64,
+    /// When it ended: the sender learnt the leg was over, the receiver
+    /// checked the last byte, the compute finished (`None`: it failed or
+    /// never finished).
+    pub end_s: Option<f64>,
+    /// Bytes of the leg (none for the compute).
+    pub bytes: u64,
+    /// Bytes the receiver holds, checked.
+    pub received: u64,
+    /// Each wait of the sender for a contact: [from, until] in virtual seconds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<[f64; 2]>,
+    /// Connections the sender opened (one a contact, more after a failure).
+    pub sessions: u32,
+    pub verified: bool,
+    pub error: Option<String>,
+}
+
 /// When one node of a rank's graph ran, in virtual nanoseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphSpan {
@@ -198,6 +231,17 @@ pub struct GraphSpan {
     pub node: u32,
     pub start_ns: u64,
     pub end_ns: u64,
+}
+
+orbnet_netem::named! {
+    /// Which stage of a part a node reports on, and from which end.
+    pub enum OffloadRole {
+        UplinkSend = "uplink-send",
+        UplinkReceive = "uplink-receive",
+        Compute = "compute",
+        DownlinkSend = "downlink-send",
+        DownlinkReceive = "downlink-receive",
+    }
 }
 
 /// A satellite's counters.

@@ -28,6 +28,8 @@ pub(crate) struct Pipes {
     pub eof: bool,
     /// The connection failed (reset, or closed before it opened).
     pub error: Option<String>,
+    /// The task gave the connection up: reset it, whatever is unsent.
+    pub abort: bool,
 }
 
 /// A TCP connection over the satellite's stack, for tasks.
@@ -46,6 +48,25 @@ impl TcpStream {
             ..Pipes::default()
         }));
         (pipes.clone(), TcpStream { pipes, notify })
+    }
+}
+
+impl TcpStream {
+    /// Gives the connection up at once (a reset, not a close): for a
+    /// connection whose path is gone, so that its socket does not
+    /// retransmit into it for as long as the path is away.
+    pub(crate) fn abort(&self) {
+        if let Ok(mut p) = self.pipes.lock() {
+            p.abort = true;
+            p.error.get_or_insert_with(|| "aborted".into());
+            if let Some(w) = p.read_waker.take() {
+                w.wake();
+            }
+            if let Some(w) = p.write_waker.take() {
+                w.wake();
+            }
+        }
+        self.notify.notify_one();
     }
 }
 

@@ -3,6 +3,8 @@
 //! collective ranks, and gateway listeners on the host's loopback. They
 //! reach the satellite only through the queues of its apps.
 
+mod offload;
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +89,9 @@ pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result
         let commands = s.commands.clone();
         tokio::spawn(crate::gateway::tcp_ingress(listener, to, port, commands));
     }
+    for w in tasks.tcp_offloads {
+        offload::start(s, w, None)?;
+    }
     if tasks.quic.is_empty() {
         return Ok(());
     }
@@ -99,6 +104,15 @@ pub(crate) fn start(s: &Start<'_>, tasks: Tasks, listeners: Listeners) -> Result
             }
             QuicTask::BulkSend { workload } | QuicTask::BulkReceive { workload, .. } => {
                 start_bulk(s, tls, runtime, link, port, task_of(workload, task))?;
+            }
+            QuicTask::Offload { workload } => {
+                let q = offload::QuicPort {
+                    link,
+                    port,
+                    tls,
+                    runtime,
+                };
+                offload::start(s, workload, Some(q))?;
             }
         }
     }

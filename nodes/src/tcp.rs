@@ -109,6 +109,14 @@ impl TcpPort {
         };
         let s = stack.sockets.get_mut::<tcp::Socket>(self.handle);
         let mut queued = false;
+        if p.abort {
+            if !self.closed {
+                s.abort();
+                self.closed = true;
+                queued = true;
+            }
+            return queued;
+        }
         if s.is_active() && s.state() != tcp::State::SynSent && s.state() != tcp::State::SynReceived
         {
             self.opened = true;

@@ -10,6 +10,7 @@
 
 mod accounting;
 mod collectives;
+mod offload;
 mod page;
 mod plot;
 mod summary;
@@ -28,6 +29,7 @@ use orbnet_node::protocol::{Counters, Done, Event};
 
 use crate::Failure;
 use crate::load::Source;
+pub(crate) use offload::offload_over;
 use plot::{Series, line_plot};
 pub(crate) use summary::{ClockCheck, HostFigures, Split, Summary};
 use summary::{EchoRow, GoodputRow, Host};
@@ -101,6 +103,7 @@ pub(crate) fn write(
     let accounting = accounting::Accounting::of(&counters, accounting::unreported(scenario, c));
     let collectives = collectives::collectives(scenario, &c.events, c.failure.as_deref());
     let train = collectives::trains(scenario, &c.events, c.failure.as_deref());
+    let offload = offload::offloads(scenario, &c.events, c.failure.as_deref());
     let mut s = Summary {
         scenario: scenario.name.clone(),
         tdf: scenario.tdf.factor(),
@@ -115,6 +118,7 @@ pub(crate) fn write(
         collectives,
         train,
         training: training::graphs(scenario, &c.events, c.failure.as_deref()),
+        offload,
         counters: counters.into(),
         accounting,
         link_changes: c

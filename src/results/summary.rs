@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Collected;
 use super::accounting::Accounting;
 use super::collectives::{CollectiveSummary, TrainSummary};
+use super::offload::OffloadSummary;
 use super::plot::Spread;
 use super::training::TrainingSummary;
 use crate::geometric::Oracle;
@@ -32,6 +33,8 @@ pub(crate) struct Summary {
     /// Graph workloads (`trace`, `model`); absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub training: Vec<TrainingSummary>,
+    /// Offloads: data up, compute in orbit, results down.
+    pub offload: Vec<OffloadSummary>,
     pub counters: RunCounters,
     /// Every frame and packet of the run accounted for.
     pub accounting: Accounting,
@@ -211,6 +214,15 @@ impl Summary {
                 t.kind,
                 t.workload,
                 t.error.as_deref().unwrap_or("not verified")
+            ));
+        }
+        for o in self.offload.iter().filter(|o| !o.verified) {
+            why.push(format!(
+                "offload {} → {} → {}: {}",
+                o.from,
+                o.to.join(", "),
+                o.down,
+                o.error.as_deref().unwrap_or("not verified")
             ));
         }
         if let Some(f) = &self.failure {

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use super::Summary;
 use super::collectives::{CollectiveSummary, TrainSummary};
+use super::offload::OffloadSummary;
 use super::summary::{PingSummary, TransferSummary};
 
 /// The summary for people.
@@ -61,6 +62,9 @@ pub(crate) fn terminal(s: &Summary) -> String {
     }
     for t in &s.training {
         out.push_str(&super::training_table::table(t));
+    }
+    for o in &s.offload {
+        out.push_str(&offload_table(o));
     }
     out
 }
@@ -306,6 +310,81 @@ fn train_table(t: &TrainSummary) -> String {
     out
 }
 
+/// An offload: each part's uplink, wait, compute, downlink and total
+/// (virtual seconds), and the sessions each leg's sender opened.
+fn offload_table(o: &OffloadSummary) -> String {
+    let mut out = String::new();
+    let check = match (&o.error, o.verified) {
+        (_, true) => "verified".to_owned(),
+        (Some(e), false) => format!("NOT verified: {e}"),
+        (None, false) => "NOT verified".to_owned(),
+    };
+    let on = o
+        .accelerator
+        .as_ref()
+        .map_or(String::new(), |a| format!(" on {a}"));
+    let _ = writeln!(
+        out,
+        "offload {}: {} → {} → {} over {} ({}), {} up, {:e} FLOPs{on}, {} down, {}",
+        o.workload,
+        o.from,
+        o.to.join(", "),
+        o.down,
+        o.transport,
+        o.cc,
+        iperf_bytes(o.bytes),
+        o.flops,
+        iperf_bytes(o.result_bytes),
+        check
+    );
+    let _ = writeln!(
+        out,
+        "  {:>4} {:<12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>9}",
+        "part",
+        "satellite",
+        "uplink(s)",
+        "wait(s)",
+        "compute(s)",
+        "downlink(s)",
+        "total(s)",
+        "sessions"
+    );
+    let opt = |v: Option<f64>| v.map_or("N/A".to_owned(), |x| format!("{x:.3}"));
+    for p in &o.parts {
+        let _ = writeln!(
+            out,
+            "  {:>4} {:<12} {:>12} {:>12} {:>12} {:>12} {:>12} {:>9}",
+            p.part,
+            p.satellite,
+            opt(p.uplink_s),
+            opt(p.wait_s),
+            opt(p.compute_s),
+            opt(p.downlink_s),
+            opt(p.total_s),
+            format!("{}/{}", p.uplink_sessions, p.downlink_sessions)
+        );
+    }
+    if let Some(total) = o.total_s {
+        let _ = writeln!(
+            out,
+            "  total {total:.3} s ({}) from the start to the last results down",
+            clock_time(total)
+        );
+    }
+    out
+}
+
+/// Seconds as hours, minutes and seconds: `3 h 07 min 28 s`.
+fn clock_time(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h} h {m:02} min {s:02} s")
+    } else {
+        format!("{m} min {s:02} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use orbnet_node::protocol::Counters;
@@ -417,6 +496,7 @@ mod tests {
                 error: None,
             }],
             training: Vec::new(),
+            offload: Vec::new(),
             counters: RunCounters::default(),
             accounting: Accounting::of(&Counters::default(), Vec::new()),
             link_changes: 4,
@@ -427,6 +507,83 @@ mod tests {
             },
             split: None,
         }
+    }
+
+    /// One offload of one part: 500 MB up over two passes, an H100's
+    /// compute, 250 MB down at a later pass.
+    fn offload() -> OffloadSummary {
+        let part = super::super::offload::PartSummary {
+            part: 0,
+            satellite: "sat-0".into(),
+            bytes: 500_000_000,
+            result_bytes: 250_000_000,
+            uplink_s: Some(410.5),
+            uplink_wait_s: Some(6000.25),
+            uplink_sessions: 2,
+            compute_s: Some(940.125),
+            downlink_s: Some(21.0),
+            downlink_wait_s: Some(3876.75),
+            downlink_sessions: 1,
+            wait_s: Some(9877.0),
+            total_s: Some(11248.625),
+            uplink_done_s: Some(6410.75),
+            compute_done_s: Some(7350.875),
+            downlink_done_s: Some(11248.625),
+            verified: true,
+            error: None,
+        };
+        OffloadSummary {
+            workload: 4,
+            from: "gs-0".into(),
+            to: vec!["sat-0".into()],
+            down: "gs-1".into(),
+            transport: "tcp",
+            cc: "cubic",
+            bytes: 500_000_000,
+            flops: 3.72e17,
+            result_bytes: 250_000_000,
+            accelerator: Some("h100".into()),
+            model_compute_s: Some(940.125),
+            parts: vec![part],
+            total_s: Some(11248.625),
+            verified: true,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_terminal_summary_shows_each_offload_part_as_summary_json_holds_it() {
+        let mut s = sample();
+        s.offload = vec![offload()];
+        let text = terminal(&s);
+        let j: Value = serde_json::from_str(&s.json()).expect("JSON");
+        let o = &j["offload"][0];
+        assert!(
+            text.contains(
+                "offload 4: gs-0 → sat-0 → gs-1 over tcp (cubic), 477 MBytes up, 3.72e17 FLOPs \
+                 on h100, 238 MBytes down, verified\n"
+            ),
+            "{text}"
+        );
+        let p = &o["parts"][0];
+        let row: Vec<&str> = text
+            .lines()
+            .find(|l| l.starts_with("     0 sat-0 "))
+            .expect("the part's row")
+            .split_whitespace()
+            .collect();
+        let want = [
+            "0".to_owned(),
+            "sat-0".into(),
+            f(&p["uplink_s"], 3),
+            f(&p["wait_s"], 3),
+            f(&p["compute_s"], 3),
+            f(&p["downlink_s"], 3),
+            f(&p["total_s"], 3),
+            "2/1".into(),
+        ];
+        assert_eq!(row, want);
+        assert!(text.contains("  total 11248.625 s (3 h 07 min 29 s) from the start"));
     }
 
     fn f(v: &Value, digits: usize) -> String {

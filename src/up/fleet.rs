@@ -208,8 +208,8 @@ impl Fleet {
     /// a minute).
     pub(super) fn dead(&self, expected: impl Fn(usize) -> bool) -> Option<Death> {
         self.exited.iter().find_map(|(&i, &(since, status))| {
-            let unread = self.eof.get(&i).copied().unwrap_or(0)
-                < self.spawned.get(&i).copied().unwrap_or(1);
+            let unread =
+                self.eof.get(&i).copied().unwrap_or(0) < self.spawned.get(&i).copied().unwrap_or(1);
             let grace = status.success() && unread && since.elapsed() < Duration::from_secs(30);
             (!grace && !expected(i)).then(|| Death {
                 index: i,

@@ -275,6 +275,7 @@ fn all_over(scenario: &Scenario, events: &[Event]) -> bool {
                     mine().any(|r| r.error.is_some())
                         || mine().count() >= g.steps as usize * g.ranks.len()
                 }
+                Workload::Offload(o) => crate::results::offload_over(o, w, events),
             })
 }
 

@@ -274,6 +274,13 @@ fn flows(scenario: &Scenario) -> Vec<Flow> {
                     }
                 }
             }
+            Workload::Offload(o) => {
+                let end = o.timeout.map(|d| o.start + d);
+                for &sat in &o.to {
+                    out.push(flow(o.from, sat, o.start, end, false));
+                    out.push(flow(sat, o.down, o.start, end, false));
+                }
+            }
             Workload::Train(t) => {
                 let pairs = pairs(Op::AllReduce, t.algorithm, t.ranks.len());
                 if pairs.len() <= MAX_PAIRS {
@@ -419,6 +426,7 @@ fn scenario_json(s: &Scenario, live: bool) -> String {
                 Workload::Collective(c) => ("collective", None, None, names(&c.ranks)),
                 Workload::Train(t) => ("train", None, None, names(&t.ranks)),
                 Workload::Graph(g) => (graph_kind(g), None, None, names(&g.ranks)),
+                Workload::Offload(o) => ("offload", Some(o.from), Some(o.down), names(&o.to)),
             };
             WorkloadJson {
                 index,

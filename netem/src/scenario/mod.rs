@@ -20,6 +20,7 @@ mod ground;
 #[cfg(test)]
 mod ground_tests;
 mod links;
+mod offload;
 #[cfg(test)]
 mod port_properties;
 mod raw;
@@ -159,6 +160,7 @@ impl Scenario {
             Workload::Collective(c) => c.transport == Transport::Quic,
             Workload::Train(t) => t.transport == Transport::Quic,
             Workload::Graph(g) => g.transport == Transport::Quic,
+            Workload::Offload(o) => o.transport == Transport::Quic,
             Workload::Ping(_) => false,
         })
     }
@@ -283,13 +285,15 @@ fn parse_checked(text: &str, read: ReadBytes<'_>) -> Checked<Scenario> {
     gateways::outside_the_plan(&gateways, &ports, workloads.len())?;
     gateways::distinct(&gateways)?;
     if accelerator.is_none()
-        && let Some(i) = workloads
-            .iter()
-            .position(|w| matches!(w, Workload::Train(_)))
+        && let Some((i, kind)) = workloads.iter().enumerate().find_map(|(i, w)| match w {
+            Workload::Train(_) => Some((i, "a `train`")),
+            Workload::Offload(_) => Some((i, "an `offload`")),
+            _ => None,
+        })
     {
         return Err(bad(
             format!("workload[{i}]"),
-            "a `train` workload needs an [accelerator] section",
+            format!("{kind} workload needs an [accelerator] section"),
         ));
     }
     Ok(Scenario {

@@ -18,6 +18,7 @@ crate::named! {
         Train = "train",
         Trace = "trace",
         Model = "model",
+        Offload = "offload",
     }
 }
 
@@ -66,6 +67,9 @@ pub(crate) fn build(table: toml::Table, i: usize, cx: &Context<'_>) -> Checked<W
         WorkloadKind::Train => train(typed(value, &field)?, &field, cx).map(Workload::Train),
         WorkloadKind::Trace => super::graphs::trace(typed(value, &field)?, &field, cx),
         WorkloadKind::Model => super::graphs::model(typed(value, &field)?, &field, cx),
+        WorkloadKind::Offload => {
+            super::offload::build(typed(value, &field)?, &field, cx).map(Workload::Offload)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ const TEST_BUFFER: usize = 4 << 20;
 impl Satellite {
     /// Handles request `cmd` at virtual time `now`.
     pub fn handle_command(&mut self, now: SimTime, cmd: Command) {
+        self.catch_up(now);
         let me = self.me;
         match cmd {
             Command::Udp { port, reply } => {
@@ -36,6 +37,18 @@ impl Satellite {
                         self.apps.push(Box::new(p));
                         stream
                     });
+                let _ = reply.send(r.map_err(|e| e.to_string()));
+            }
+            Command::TcpOpen {
+                to,
+                port,
+                buffer,
+                reply,
+            } => {
+                let r = match to {
+                    Some(to) => self.connect(to, port, buffer, true),
+                    None => self.listen(port, buffer),
+                };
                 let _ = reply.send(r.map_err(|e| e.to_string()));
             }
             Command::Counters { reply } => {
@@ -62,6 +75,30 @@ impl Satellite {
             }
             Command::Stop => self.end = self.end.min(now.max(self.last)),
         }
+    }
+
+    /// Takes whatever was due up to `now`, then stands at `now`: what a
+    /// request opens begins then. A satellite that carried nothing may
+    /// have slept for hours of virtual time since its last turn; a socket
+    /// opened on its stale clock would send its SYN into a past without
+    /// routes and retransmit it, backing off, until its timers caught up.
+    fn catch_up(&mut self, now: SimTime) {
+        self.handle_timeout(now);
+        if !self.finished {
+            self.last = self.last.max(now);
+        }
+    }
+
+    /// A TCP socket listening on `port` for one connection, Nagle on.
+    fn listen(
+        &mut self,
+        port: u16,
+        buffer: usize,
+    ) -> Result<crate::stream::TcpStream, crate::stack::SocketError> {
+        let (p, stream) = TcpPort::listen(&mut self.stack, port, buffer, self.notify.clone())?;
+        p.coalesce(&mut self.stack);
+        self.apps.push(Box::new(p));
+        Ok(stream)
     }
 
     /// A TCP connection from a fresh local port to `to`:`port`; `coalesce`

@@ -54,6 +54,8 @@ pub(crate) enum QuicTask {
     },
     /// A rank of collective or training workload `workload`.
     Collective { workload: usize },
+    /// This node's roles in offload workload `workload`.
+    Offload { workload: usize },
 }
 
 /// What the driver starts beside the satellite, in this order, once the
@@ -71,6 +73,8 @@ pub struct Tasks {
     pub tcp_ingress: Vec<(SocketAddr, SatId, u16)>,
     /// QUIC endpoints: each port's queues, its UDP port, and its work.
     pub(crate) quic: Vec<(crate::quic::Link, u16, QuicTask)>,
+    /// Offload workloads over TCP this node takes part in.
+    pub(crate) tcp_offloads: Vec<usize>,
 }
 
 impl Satellite {
@@ -300,7 +304,35 @@ impl Apps {
                     .push(Receiver::new(i, *b, n, plan, scenario.seed, buffer, stack));
             }
         }
+        apps.offloads(scenario, me, stack, notify, tasks)?;
         Ok(apps)
+    }
+
+    /// Offload workloads: a QUIC port for each this node takes part in
+    /// over QUIC (its TCP sockets are opened as its sessions come).
+    fn offloads(
+        &mut self,
+        scenario: &Scenario,
+        me: SatId,
+        stack: &mut Stack,
+        notify: &Arc<tokio::sync::Notify>,
+        tasks: &mut Tasks,
+    ) -> Result<(), SocketError> {
+        for (i, w) in scenario.workloads.iter().enumerate() {
+            let Workload::Offload(o) = w else { continue };
+            if o.from != me && o.down != me && !o.to.contains(&me) {
+                continue;
+            }
+            if o.transport == Transport::Tcp {
+                tasks.tcp_offloads.push(i);
+                continue;
+            }
+            let port = crate::quic::Port::new(i, stack, notify.clone())?;
+            let task = QuicTask::Offload { workload: i };
+            tasks.quic.push((port.link.clone(), port.port, task));
+            self.quic.push(port);
+        }
+        Ok(())
     }
 
     fn into_vec(self) -> Vec<Box<dyn App>> {
