@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use proptest::prelude::*;
 
 use crate::Scenario;
+use crate::Workload;
 use crate::ports::{LOCAL, PortPlan, UDP_FLOWS};
 use crate::scenario::{Gateway, GatewayProtocol};
 use crate::units::SatId;
-use crate::workload::{Transport, Workload};
+use crate::workload::Transport;
 
 /// One workload or gateway of a random scenario on a ring of 8.
 #[derive(Clone, Debug)]
