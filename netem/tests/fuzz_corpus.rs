@@ -57,3 +57,8 @@ fn element_sets_of_the_corpus_never_panic() {
 fn chakra_traces_of_the_corpus_never_panic() {
     replay("chakra_trace", 8, targets::chakra_trace);
 }
+
+#[test]
+fn ground_station_files_of_the_corpus_never_panic() {
+    replay("ground_stations", 4, targets::ground_stations);
+}
