@@ -540,7 +540,7 @@ fn a_hypatia_directory_loads_unchanged() {
 #[test]
 fn a_new_seed_draws_the_weather_anew_and_the_same_seed_repeats_it() {
     let text = |seed: u64| {
-        shell(&format!(
+        shell(
             r#"
 [ground]
 kind = "optical"
@@ -550,8 +550,8 @@ cloud_mean_s = 60
 name = "tenerife"
 lat_deg = 28.3
 lon_deg = -16.5
-"#
-        ))
+"#,
+        )
         .replacen(
             "name = \"ground-test\"",
             &format!("name = \"ground-test\"\nseed = {seed}"),
