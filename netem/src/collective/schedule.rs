@@ -476,9 +476,11 @@ impl Schedule {
 
 impl Cost {
     /// Seconds for a buffer of `bytes`, α in seconds and B in bytes per
-    /// second. Written as one product per term, in the order of the closed
-    /// forms it replaces (a ring all-reduce's 2(p−1)·α + 2(p−1)/p · n/B),
-    /// so that their figures come out to the bit.
+    /// second. Written as one product per term, in the order of the ring
+    /// closed forms it replaces (2(p−1)·α + 2(p−1)/p · n/B), so that the
+    /// ring figures results report come out to the bit. Forms that were
+    /// written factored, as a tree's ⌈log₂ p⌉(α + n/B), are the same sum
+    /// rounded differently: they may differ in the last bit.
     pub fn time(&self, bytes: f64, alpha: f64, b: f64) -> f64 {
         let share = self.volume.num as f64 / self.volume.den as f64;
         self.rounds as f64 * alpha + share * bytes / b

@@ -317,3 +317,155 @@ impl Comm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use orbnet_netem::SatId;
+
+    use super::*;
+
+    /// Runs `s` on every rank's buffer in lockstep, with no network: in each
+    /// round every sender's piece is taken, then delivered (each rank sends
+    /// before it receives within a round, as [`Comm::follow`] does).
+    /// `tamper` adds one to the first byte of the last message of the last
+    /// round.
+    fn lockstep<B: Buffer>(s: &Schedule, n: u64, size: usize, bufs: &mut [B], tamper: bool) {
+        let rounds: Vec<(&Call, &Vec<_>)> = s
+            .calls
+            .iter()
+            .flat_map(|c| c.rounds.iter().map(move |r| (c, r)))
+            .collect();
+        for (i, (call, round)) in rounds.iter().enumerate() {
+            let at = |piece| {
+                let (a, b) = call.cut.range(piece, n, size as u64);
+                a as usize..b as usize
+            };
+            let mut sent: Vec<Bytes> = round
+                .iter()
+                .map(|t| bufs[t.from].outgoing(t.piece, at(t.piece)))
+                .collect();
+            if tamper
+                && i + 1 == rounds.len()
+                && let Some(last) = sent.last_mut()
+                && !last.is_empty()
+            {
+                let mut bad = BytesMut::from(&last[..]);
+                bad[0] = bad[0].wrapping_add(1);
+                *last = bad.freeze();
+            }
+            for (t, got) in round.iter().zip(&sent) {
+                bufs[t.to].incoming(t.from, t.piece, at(t.piece), t.into, got);
+            }
+        }
+    }
+
+    /// Rank `rank` of `p` with no connections (enough for its buffers).
+    fn comm(p: usize, rank: usize) -> Comm {
+        Comm::new(
+            rank,
+            (0..p as u32).map(SatId).collect(),
+            (0..p).map(|i| format!("sat-{i}")).collect(),
+            vec![None; p],
+            Arc::new(super::super::Mailbox::default()),
+        )
+    }
+
+    #[test]
+    fn the_checked_ring_all_reduce_verifies_every_piece() {
+        for dtype in [DType::F32, DType::Bf16] {
+            for p in 2..=9 {
+                let sums = Sums::new(dtype, p);
+                for n in [1u64, 7, 1000] {
+                    for tamper in [false, true] {
+                        let s =
+                            schedule(Op::AllReduce, Algorithm::Ring, p, n * dtype.size() as u64);
+                        let mut bufs: Vec<RingCheck> = (0..p)
+                            .map(|rank| RingCheck {
+                                dtype,
+                                p,
+                                rank,
+                                n,
+                                sums: &sums,
+                                out: None,
+                                reduced: None,
+                                ok: true,
+                            })
+                            .collect();
+                        lockstep(&s, n, dtype.size(), &mut bufs, tamper);
+                        let all = bufs.iter().all(RingCheck::verified);
+                        // One element in p parts leaves most parts empty,
+                        // and the tampered last message may be one of them.
+                        if n >= p as u64 {
+                            assert_eq!(all, !tamper, "{dtype:?} p={p} n={n}");
+                        } else if !tamper {
+                            assert!(all, "{dtype:?} p={p} n={n}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_buffers_end_as_each_operation_should() {
+        let dtype = DType::F32;
+        for p in 2..=9 {
+            let sums = Sums::new(dtype, p);
+            for n in [1u64, 13, 3 << 18] {
+                for (op, algorithm) in [
+                    (Op::AllReduce, Algorithm::Tree),
+                    (Op::AllReduce, Algorithm::HalvingDoubling),
+                    (Op::AllReduce, Algorithm::Ring),
+                    (Op::ReduceScatter, Algorithm::Ring),
+                    (Op::AllGather, Algorithm::Ring),
+                    (Op::Broadcast, Algorithm::Ring),
+                    (Op::Broadcast, Algorithm::Tree),
+                ] {
+                    let comms: Vec<Comm> = (0..p).map(|r| comm(p, r)).collect();
+                    let mut data: Vec<BytesMut> =
+                        comms.iter().map(|c| c.op_input(op, dtype, n)).collect();
+                    let s = schedule(op, algorithm, p, n * 4);
+                    let mut bufs: Vec<Whole> =
+                        data.iter_mut().map(|data| Whole { dtype, data }).collect();
+                    lockstep(&s, n, 4, &mut bufs, false);
+                    for (c, d) in comms.iter().zip(&data) {
+                        assert!(
+                            c.op_verified(op, dtype, n, d, &sums),
+                            "{op:?} {algorithm:?} p={p} n={n} rank {}",
+                            c.rank
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exchanges_check_what_arrives() {
+        let dtype = DType::Bf16;
+        for p in 2..=9 {
+            for n in [1u64, 13, 1000] {
+                for op in [Op::AllToAll, Op::SendRecv] {
+                    for tamper in [false, true] {
+                        let s = schedule(op, Algorithm::Ring, p, n * 2);
+                        let mut bufs: Vec<Exchange> = (0..p)
+                            .map(|r| Exchange {
+                                dtype,
+                                p,
+                                input: tensor::input(dtype, p, r, 0, n as usize).freeze(),
+                                ok: true,
+                            })
+                            .collect();
+                        lockstep(&s, n, 2, &mut bufs, tamper);
+                        let all = bufs.iter().all(|b| b.ok);
+                        if n >= p as u64 || !tamper {
+                            assert_eq!(all, !tamper, "{op:?} p={p} n={n}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
