@@ -7,6 +7,7 @@
 //! Terminals are counted per group.
 
 mod gsl;
+mod names;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -57,7 +58,7 @@ impl LinkGroup {
 #[derive(Clone, Debug)]
 pub struct World {
     // Shared by clones: every satellite of an in-process run holds one.
-    names: Arc<Vec<String>>,
+    names: Arc<names::NameTable>,
     orbits: Arc<Vec<Arc<dyn Orbit>>>,
     groups: Arc<Vec<LinkGroup>>,
     candidates: Arc<Vec<(SatId, SatId)>>,
@@ -142,7 +143,7 @@ impl World {
             candidates.extend(c);
         }
         World {
-            names: Arc::new(names),
+            names: Arc::new(names::NameTable::new(&names)),
             orbits: Arc::new(orbits),
             mtu_loss: Arc::new(
                 groups
@@ -171,7 +172,7 @@ impl World {
     pub fn add_ground(self, ground: GroundSegment) -> World {
         let n = self.satellites as usize;
         let mut w = World::with_ground(
-            self.names[..n].to_vec(),
+            self.names.iter().take(n).map(String::from).collect(),
             self.orbits[..n].to_vec(),
             self.groups[..self.isl_groups].to_vec(),
             Some(ground),
@@ -265,11 +266,12 @@ impl World {
     }
 
     pub fn name(&self, sat: SatId) -> &str {
-        self.names.get(sat.index()).map_or("?", String::as_str)
+        self.names.get(sat.index()).unwrap_or("?")
     }
 
-    pub fn names(&self) -> &[String] {
-        &self.names
+    /// Every node's name, by index.
+    pub fn names(&self) -> Vec<&str> {
+        self.names.iter().collect()
     }
 
     /// The satellite named `name`, or `sat-<i>` for satellite i whatever
