@@ -98,6 +98,15 @@ def main():
         "REV_AT_EPOCH": 23587, "BSTAR": 0.0049646, "MEAN_MOTION_DOT": 0.00289036, "MEAN_MOTION_DDOT": 0,
     }]
     out("element_sets", "omm.json", json.dumps(omm))
+    # ground_stations: Hypatia's extended file of the demo, its basic form,
+    # a CSV with a header, and a file with a short line.
+    hyp = open(os.path.join(ROOT, "topologies/hypatia-demo/ground_stations.txt")).read()
+    out("ground_stations", "hypatia-extended.txt", hyp)
+    out("ground_stations", "hypatia-basic.txt",
+        "".join(",".join(l.split(",")[:5]) + "\n" for l in hyp.splitlines() if l.strip()))
+    out("ground_stations", "cities.csv",
+        "name,lat_deg,lon_deg,alt_m\nlondon,51.5074,-0.1278,11\nnew-york,40.7128,-74.0060,10\n")
+    out("ground_stations", "short-line.csv", "name,lat_deg,lon_deg,alt_m\nparis,48.8566\n")
     # chakra_trace: netem's test traces.
     data = os.path.join(ROOT, "netem/tests/data/chakra")
     for f in sorted(os.listdir(data)):

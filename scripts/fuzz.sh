@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of every input orbnet reads (cargo-fuzz, libFuzzer):
 # wire frames, the router's handling of an arbitrary IP packet, scenario
-# TOML, element sets, Chakra traces and the launcher's JSON lines.
+# TOML, element sets, ground-station files, Chakra traces and the
+# launcher's JSON lines.
 #   scripts/fuzz.sh [SECONDS]      (per target; 60 by default)
 # Each target starts from its seed corpus (fuzz/corpus/<target>, written by
 # fuzz/seeds.py, kept in git) and what earlier runs found
@@ -16,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
-TARGETS=${TARGETS:-"wire_frame router_packet scenario_toml element_sets chakra_trace protocol_lines"}
+TARGETS=${TARGETS:-"wire_frame router_packet scenario_toml element_sets ground_stations chakra_trace protocol_lines"}
 command -v cargo-fuzz > /dev/null || {
   echo "fuzz.sh: cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 1; }
 if rustup toolchain list 2> /dev/null | grep -q '^nightly'; then

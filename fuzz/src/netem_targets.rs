@@ -1,5 +1,5 @@
 //! Fuzz targets over the inputs `orbnet-netem` reads: scenario files,
-//! element sets and Chakra execution traces. (Included by
+//! element sets, ground-station files and Chakra execution traces. (Included by
 //! `netem/tests/fuzz_corpus.rs`, so it names only `orbnet_netem` and what
 //! netem itself depends on.)
 
@@ -19,8 +19,10 @@ pub fn scenario_toml(data: &[u8]) {
         Err(format!("no file {path} while fuzzing"))
     });
     let Ok(s) = parsed else { return };
-    let n = s.world.satellites();
-    assert!(n > 0, "a scenario with no satellite");
+    assert!(s.world.satellites() > 0, "a scenario with no satellite");
+    // Ground stations are nodes after the satellites.
+    let n = s.world.nodes();
+    assert!(n >= s.world.satellites());
     assert_eq!(s.world.names().len(), n as usize);
     for i in 0..n {
         let me = orbnet_netem::SatId(i);
@@ -69,4 +71,28 @@ pub fn chakra_trace(data: &[u8]) {
             assert!(d < i, "node {i} depends on node {d}, not before it");
         }
     }
+}
+
+/// A ground-station file (CSV with a header, or Hypatia's
+/// `ground_stations.txt` in its basic or extended form) as a scenario's
+/// `[ground] stations` reads it, over four satellites. A file that loads
+/// makes one node per station after the satellites, with unique names.
+pub fn ground_stations(data: &[u8]) {
+    const SCENARIO: &str = "name = \"fuzz\"\nduration_s = 1\n\
+        [constellation]\nkind = \"walker\"\nplanes = 1\nper_plane = 4\n\
+        altitude_km = 550\ninclination_deg = 53\n\
+        [ground]\nstations = \"stations.txt\"\n";
+    let parsed = Scenario::parse_bytes(SCENARIO, "fuzz.toml", &mut |_: &str| Ok(data.to_vec()));
+    let Ok(s) = parsed else { return };
+    let w = &s.world;
+    let stations = w.ground().map_or(0, |g| g.stations().len());
+    assert!(stations > 0, "a stations file that loads names a station");
+    assert_eq!(w.nodes() as usize, w.satellites() as usize + stations);
+    let mut labels: Vec<&str> = (w.satellites()..w.nodes())
+        .map(|i| w.label(orbnet_netem::SatId(i)))
+        .collect();
+    labels.sort_unstable();
+    let n = labels.len();
+    labels.dedup();
+    assert_eq!(labels.len(), n, "station names are unique");
 }

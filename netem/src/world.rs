@@ -180,6 +180,14 @@ impl World {
         w
     }
 
+    /// This world with its ground stations' weather drawn under `seed`.
+    pub fn reseed_ground(self, seed: u64) -> World {
+        match self.ground.as_deref().map(|g| g.reseeded(seed)) {
+            Some(g) => self.add_ground(g),
+            None => self,
+        }
+    }
+
     /// A world of one constellation: `pattern` over every satellite.
     pub fn single(
         names: Vec<String>,

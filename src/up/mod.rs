@@ -58,7 +58,7 @@ impl Overrides {
                 .map_err(|e| Failure::BadInput(format!("--duration: {e}")))?;
         }
         if let Some(s) = self.seed {
-            scenario.seed = s;
+            scenario.set_seed(s);
         }
         Ok(())
     }

@@ -86,7 +86,7 @@ fn apply_overrides(scenario: &mut Scenario, summary: &str) -> Result<(), String>
         scenario.set_tdf(t).map_err(|e| format!("tdf: {e}"))?;
     }
     if let Some(seed) = s["seed"].as_u64() {
-        scenario.seed = seed;
+        scenario.set_seed(seed);
     }
     Ok(())
 }

@@ -136,6 +136,7 @@ pub struct GroundSegment {
     /// By station, its sites' skies (a cursor each, hence the lock).
     skies: Vec<Mutex<Skies>>,
     satellite_terminals: u32,
+    epoch: DateTime<Utc>,
     earth: EarthRotation,
     /// Recent assignments by instant: every satellite of an in-process
     /// run asks for the same instants, and one that slept through several
@@ -195,9 +196,20 @@ impl GroundSegment {
             stations,
             skies,
             satellite_terminals,
+            epoch,
             earth: EarthRotation::new(epoch),
             recent: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The same stations under another `seed`: their weather drawn anew.
+    pub fn reseeded(&self, seed: u64) -> GroundSegment {
+        GroundSegment::new(
+            self.stations.clone(),
+            self.satellite_terminals,
+            self.epoch,
+            seed,
+        )
     }
 
     pub fn stations(&self) -> &[GroundStation] {

@@ -135,6 +135,13 @@ impl Scenario {
         Ok(())
     }
 
+    /// Replaces the seed (from the command line): every random draw follows
+    /// it, the ground stations' weather included.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.world = self.world.clone().reseed_ground(seed);
+    }
+
     /// Replaces the duration (from the command line).
     pub fn set_duration(&mut self, seconds: f64) -> Result<(), String> {
         self.duration =
