@@ -3,7 +3,8 @@
 //! bridge in a fourth (so nothing reaches the machine's own network). The
 //! split run gives the one-host run's RTTs and a verified all-reduce
 //! across the hosts; killing one host's launcher stops the others within
-//! 2 s with exit 1 naming it. No process is left in any namespace, and the
+//! 2 s with exit 1 naming it, and so does killing one satellite of a host
+//! that is not the coordinator. No process is left in any namespace, and the
 //! namespaces are removed whether the test passes or fails. Needs root
 //! (CI runs as root): without it the test fails, it does not skip.
 
@@ -188,6 +189,8 @@ fn three_namespaced_hosts_run_ring_12_like_one_host_then_stop_together() {
     // And host 0's own launcher frozen (SIGSTOP) mid-run: the others hear
     // nothing from it for 1.5 s and stop.
     stop_one(&hosts, &file, &dir.join("frozen"), 0, "STOP");
+    // And a satellite of host 2 killed: every host stops, naming it.
+    crash_one(&hosts, &file, &dir.join("crashed"));
 
     drop(hosts);
     for ns in &names {
@@ -250,6 +253,44 @@ fn stop_one(hosts: &Hosts, file: &Path, out: &Path, victim: usize, signal: &str)
         Vec::<String>::new(),
         "after SIG{signal} to host {victim}"
     );
+}
+
+/// Runs the split run again and kills sat-9's process (host 2's, not the
+/// coordinator's) once every host runs its satellites: every host exits 1
+/// within 2 s, naming sat-9 and its host, and
+/// nothing is left in the namespaces.
+fn crash_one(hosts: &Hosts, file: &Path, out: &Path) {
+    let launchers: Vec<Child> = (0..3).map(|k| hosts.up(k, file, out)).collect();
+    wait_for_satellites(hosts, 4);
+    let o = Command::new("ip")
+        .args(["netns", "pids", &hosts.names[2]])
+        .output()
+        .expect("ip");
+    let pids = String::from_utf8_lossy(&o.stdout).into_owned();
+    let victim = pids
+        .split_whitespace()
+        .find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("\0--sat\09\0"))
+        })
+        .expect("sat-9's process in host 2's namespace");
+    let sent = Instant::now();
+    let killed = Command::new("kill").args(["-KILL", victim]).status();
+    assert!(killed.is_ok_and(|s| s.success()), "kill -KILL {victim}");
+    for (k, c) in launchers.into_iter().enumerate() {
+        let (code, took, stderr) = stopped(c, sent);
+        eprintln!("sat-9 killed: host {k} exit {code:?} after {took:?}: {stderr}");
+        assert_eq!(code, Some(1), "host {k}: {stderr}");
+        assert!(
+            took < Duration::from_secs(2),
+            "host {k} stopped after {took:?}"
+        );
+        assert!(
+            stderr.contains("satellite sat-9") && stderr.contains("died"),
+            "host {k}: {stderr}"
+        );
+    }
+    assert_eq!(hosts.wait_empty(), Vec::<String>::new(), "after sat-9 died");
 }
 
 /// How `c` ended, how long after `since`, and its stderr.

@@ -37,6 +37,8 @@ pub mod driver;
 mod gateway;
 mod graph_exec;
 pub mod inprocess;
+#[cfg(target_os = "linux")]
+mod path_mtu;
 mod pcap;
 mod ping;
 pub mod process;

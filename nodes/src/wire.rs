@@ -259,6 +259,9 @@ pub struct UdpWire {
     state: quinn::udp::UdpSocketState,
     out: Vec<(SocketAddr, Vec<u8>)>,
     scratch: Vec<u8>,
+    /// Off loopback, the largest datagram each peer's route carries whole
+    /// (see [`crate::path_mtu`]); `None` on loopback, which carries any.
+    whole: Option<std::collections::HashMap<SocketAddr, usize>>,
 }
 
 /// Frames queued before the wire sends them anyway.
@@ -269,12 +272,51 @@ const GSO_BYTES: usize = 65_000;
 impl UdpWire {
     pub fn new(sock: tokio::net::UdpSocket) -> io::Result<UdpWire> {
         let state = quinn::udp::UdpSocketState::new((&sock).into())?;
+        let local = sock.local_addr()?;
+        let whole = if local.ip().is_loopback() {
+            None
+        } else {
+            #[cfg(target_os = "linux")]
+            crate::path_mtu::allow_fragments(&sock, local.is_ipv6())?;
+            Some(std::collections::HashMap::new())
+        };
         Ok(UdpWire {
             sock,
             state,
             out: Vec::new(),
             scratch: Vec::with_capacity(GSO_BYTES),
+            whole,
         })
+    }
+
+    /// The largest frame that goes to `to` in one datagram of a GSO batch:
+    /// off loopback, the route's MTU less the headers. The first frame found
+    /// larger is reported once per peer: it leaves as IP fragments, which
+    /// cost the far kernel a reassembly and are lost whole if one is.
+    fn whole_to(&mut self, to: SocketAddr, frame: usize) -> usize {
+        let Some(known) = &mut self.whole else {
+            return usize::MAX;
+        };
+        if let Some(&n) = known.get(&to) {
+            return n;
+        }
+        #[cfg(target_os = "linux")]
+        let n = self
+            .sock
+            .local_addr()
+            .and_then(|l| crate::path_mtu::route_payload(l.ip(), to))
+            .unwrap_or(usize::MAX);
+        #[cfg(not(target_os = "linux"))]
+        let n = usize::MAX;
+        if frame > n {
+            tracing::warn!(
+                "frames of {frame} bytes to {to} leave as IP fragments: its route carries \
+                 {n}-byte datagrams whole (an interface MTU of {} would carry them whole)",
+                frame + if to.is_ipv4() { 28 } else { 48 }
+            );
+        }
+        known.insert(to, n);
+        n
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -302,10 +344,13 @@ impl UdpWire {
         while i < out.len() {
             let (to, first) = (&out[i].0, &out[i].1);
             let seg = first.len();
-            // Consecutive frames to the same peer, all but the last of the first's size.
+            // Consecutive frames to the same peer, all but the last of the
+            // first's size, none larger than the route carries whole.
+            let batch = seg <= self.whole_to(*to, seg);
             let mut j = i + 1;
             let mut bytes = seg;
-            while j < out.len()
+            while batch
+                && j < out.len()
                 && j - i < max
                 && out[j].0 == *to
                 && out[j - 1].1.len() == seg

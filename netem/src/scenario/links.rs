@@ -49,10 +49,13 @@ pub(crate) fn model(raw: &RawLinks, at: &str) -> Checked<LinkModel> {
         ));
     }
     let mtu = raw.mtu.unwrap_or(9000);
-    if !(576..=65_535).contains(&mtu) {
+    if !(576..=MAX_MTU).contains(&mtu) {
         return Err(bad(
             format!("{at}.mtu"),
-            format!("must be in [576, 65535] (got {mtu})"),
+            format!(
+                "must be in [576, {MAX_MTU}] (got {mtu}): a packet and the wire's \
+                 44-byte frame header must fit one UDP datagram"
+            ),
         ));
     }
     let grazing = check_range(
@@ -112,6 +115,11 @@ pub(crate) fn model(raw: &RawLinks, at: &str) -> Checked<LinkModel> {
 /// window: half the bandwidth-delay product. 50 ms holds that on paths up
 /// to 100 ms of round trip (BENCHMARKS.md, the long-path rows). Memory is
 /// only used when full.
+/// The largest link MTU: IPv4's 16-bit total length (RFC 791) leaves a UDP
+/// datagram 65,507 bytes, which hold the wire's 44-byte header and the
+/// packet. (576 below is the least datagram every IPv4 host accepts.)
+const MAX_MTU: u32 = 65_535 - 20 - 8 - 44;
+
 fn queue(given: Option<u64>, rate: BitsPerSecond, mtu: u32, at: &str) -> Checked<u64> {
     let queue = given.unwrap_or_else(|| (rate.0 / 8 / 20).clamp(1 << 20, 256 << 20));
     if queue < u64::from(mtu) {

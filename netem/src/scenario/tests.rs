@@ -352,7 +352,12 @@ fn each_kind_of_bad_file_is_rejected() {
     rejects(
         &RING.replace("mtu = 9000", "mtu = 100"),
         "links.mtu",
-        "[576, 65535]",
+        "[576, 65463]",
+    );
+    rejects(
+        &RING.replace("mtu = 9000", "mtu = 65464"),
+        "links.mtu",
+        "one UDP datagram",
     );
     rejects(
         &RING.replace("ber = 1e-12", "ber = 2"),
