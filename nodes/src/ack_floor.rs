@@ -113,3 +113,81 @@ impl AckFloor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IPv4 TCP packet from 10.0.0.1:5000 to 10.0.0.2:7 with `seq`,
+    /// `flags` and `payload` bytes of data.
+    fn packet(seq: u32, flags: u8, payload: usize) -> Vec<u8> {
+        let total = 40 + payload;
+        let mut p = vec![0u8; total];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
+        p[9] = 6;
+        p[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        p[16..20].copy_from_slice(&[10, 0, 0, 2]);
+        p[20..22].copy_from_slice(&5000u16.to_be_bytes());
+        p[22..24].copy_from_slice(&7u16.to_be_bytes());
+        p[24..28].copy_from_slice(&seq.to_be_bytes());
+        p[32] = 5 << 4;
+        p[33] = flags;
+        p
+    }
+
+    fn seq(p: &[u8]) -> u32 {
+        u32::from_be_bytes([p[24], p[25], p[26], p[27]])
+    }
+
+    const ACK: u8 = 0x10;
+
+    #[test]
+    fn a_pure_ack_behind_the_furthest_data_is_raised_to_it() {
+        let mut f = AckFloor::default();
+        f.pass(&mut packet(1000, ACK, 500));
+        let mut behind = packet(1200, ACK, 0);
+        f.pass(&mut behind);
+        assert_eq!(seq(&behind), 1500);
+    }
+
+    #[test]
+    fn keep_alives_data_and_resets_pass_untouched() {
+        let mut f = AckFloor::default();
+        f.pass(&mut packet(1000, ACK, 500));
+        let mut keep_alive = packet(1499, ACK, 0);
+        let mut old_data = packet(1000, ACK, 500);
+        let mut reset = packet(1200, RST | ACK, 0);
+        let mut current = packet(1500, ACK, 0);
+        for p in [&mut keep_alive, &mut old_data, &mut reset, &mut current] {
+            f.pass(p);
+        }
+        assert_eq!(
+            [&keep_alive, &old_data, &reset, &current].map(|p| seq(p)),
+            [1499, 1000, 1200, 1500]
+        );
+    }
+
+    #[test]
+    fn the_end_follows_sequence_numbers_across_the_wrap() {
+        let mut f = AckFloor::default();
+        f.pass(&mut packet(u32::MAX - 99, ACK, 200));
+        let mut behind = packet(u32::MAX - 10, ACK, 0);
+        f.pass(&mut behind);
+        assert_eq!(seq(&behind), 100);
+    }
+
+    #[test]
+    fn other_connections_and_truncated_packets_are_left_alone() {
+        let mut f = AckFloor::default();
+        f.pass(&mut packet(1000, ACK, 500));
+        let mut other = packet(1200, ACK, 0);
+        other[20..22].copy_from_slice(&5001u16.to_be_bytes());
+        f.pass(&mut other);
+        assert_eq!(seq(&other), 1200);
+        let mut short = packet(1200, ACK, 0);
+        short.truncate(30);
+        f.pass(&mut short);
+        assert_eq!(short.len(), 30);
+    }
+}
