@@ -12,6 +12,8 @@
 //! α + n/B, with α the one-way propagation delay and B the bottleneck rate.
 //! Ring all-reduce takes 2(p−1) such steps of n/p bytes:
 //! 2(p−1)α + 2(p−1)/p · n/B (Thakur, Rabenseifner and Gropp, IJHPCA 2005).
+//! Every algorithm's steps are listed once, in [`schedule`]: the model
+//! walks them, and the satellites follow them on the wire.
 
 use std::sync::Arc;
 
@@ -19,6 +21,13 @@ use crate::routing::Routes;
 use crate::topology::Snapshot;
 use crate::units::SatId;
 use crate::workload::{Algorithm, Op};
+
+mod schedule;
+
+pub use schedule::{
+    Call, Combine, Cost, Cut, Fraction, Piece, Schedule, Transfer, Wait, broadcast_chunks,
+    ceil_log2, power_of_two_below, schedule,
+};
 
 /// Orders `members` so that consecutive ranks (and the last and the first)
 /// are joined by an up link wherever a cycle of such links exists: a ring
@@ -270,15 +279,6 @@ impl Search<'_> {
     }
 }
 
-/// The largest power of two not above `p` (at least 1).
-pub fn power_of_two_below(p: usize) -> usize {
-    if p == 0 {
-        1
-    } else {
-        1 << (usize::BITS - 1 - p.leading_zeros())
-    }
-}
-
 /// The pairs (lower, higher) that exchange data in a halving-doubling
 /// all-reduce of `p` ranks: each rank r ≥ q with r − q (the fold), and
 /// among the first q, r with r XOR 2^k.
@@ -340,11 +340,6 @@ pub fn pairs(op: Op, algorithm: Algorithm, p: usize) -> Vec<(usize, usize)> {
 /// is r with its lowest set bit cleared.
 pub fn tree_edges(p: usize) -> Vec<(usize, usize)> {
     (1..p).map(|r| (r & (r - 1), r)).collect()
-}
-
-/// ⌈log₂ p⌉.
-pub fn ceil_log2(p: usize) -> u32 {
-    p.max(1).next_power_of_two().trailing_zeros()
 }
 
 /// The α–β model's parameters for one collective, from a link snapshot.
@@ -421,44 +416,18 @@ pub fn alpha_beta(
 }
 
 /// The α–β model's time for `bytes` with `p` ranks, α in seconds and B in
-/// bytes per second.
+/// bytes per second: the cost of walking the algorithm's [`schedule`], one
+/// α per round plus the busiest sender's share of the buffer at B (see
+/// [`Schedule::cost`]). For a ring all-reduce that is 2(p−1)α +
+/// 2(p−1)/p · n/B; for the chain broadcast in c pieces (p − 2 + c)(α +
+/// n/c/B), the lockstep pipeline's critical path.
 pub fn model_time(op: Op, algorithm: Algorithm, p: usize, bytes: f64, alpha: f64, b: f64) -> f64 {
     if p < 2 {
         return 0.0;
     }
-    let pf = p as f64;
-    let logp = f64::from(ceil_log2(p));
-    match (op, algorithm) {
-        (Op::AllReduce, Algorithm::Ring) => {
-            2.0 * (pf - 1.0) * alpha + 2.0 * (pf - 1.0) / pf * bytes / b
-        }
-        (Op::AllReduce, Algorithm::Tree) => 2.0 * logp * (alpha + bytes / b),
-        (Op::AllReduce, Algorithm::HalvingDoubling) => {
-            // 2 log₂ q exchanges moving 2(q−1)/q of the buffer, and when
-            // p is not a power of two a whole buffer in and out of the fold.
-            let q = power_of_two_below(p) as f64;
-            let fold = if (q as usize) < p {
-                2.0 * (alpha + bytes / b)
-            } else {
-                0.0
-            };
-            2.0 * q.log2() * alpha + 2.0 * (q - 1.0) / q * bytes / b + fold
-        }
-        (Op::ReduceScatter | Op::AllGather, _) => (pf - 1.0) * alpha + (pf - 1.0) / pf * bytes / b,
-        (Op::Broadcast, Algorithm::Tree | Algorithm::HalvingDoubling) => logp * (alpha + bytes / b),
-        (Op::Broadcast, Algorithm::Ring) => {
-            let c = broadcast_chunks(bytes as u64) as f64;
-            (pf - 2.0 + c) * (alpha + bytes / c / b)
-        }
-        (Op::AllToAll, _) => alpha + (pf - 1.0) / pf * bytes / b,
-        (Op::SendRecv, _) => alpha + bytes / b,
-    }
-}
-
-/// Pieces a ring (chain) broadcast pipelines `bytes` in: about 1 MiB each,
-/// between 1 and 64.
-pub fn broadcast_chunks(bytes: u64) -> u64 {
-    (bytes >> 20).clamp(1, 64)
+    schedule(op, algorithm, p, bytes as u64)
+        .cost()
+        .time(bytes, alpha, b)
 }
 
 /// The largest message, in bytes, one rank sends the next in one call of

@@ -3,13 +3,15 @@
 //! reports its events, and sleeps until the satellite's next timer, a
 //! frame, a request, or word from the launcher.
 //!
-//! At the end it drains the wire: frames its neighbours sent before they
+//! At the end it sends an end marker on each of its links, after its last
+//! frame, and drains the wire: frames its neighbours sent before they
 //! stopped are still arriving, and each is counted as in flight at the
-//! stop. The drain lasts until the wire has been quiet for
-//! [`DRAIN_QUIET`] (neighbours stop within moments of each other), at most
-//! [`DRAIN_MAX`] (a flood from outside cannot hold a satellite up); then
-//! the satellite makes its last report, with the kernel's drops on its
-//! wire socket.
+//! stop. The drain lasts until every neighbour whose link is not down has
+//! sent its end marker (the wire between two satellites keeps order, so
+//! its frames have all come) and then the wire has been quiet for
+//! [`DRAIN_QUIET`]; at most [`DRAIN_MAX`] (a neighbour that crashed, a
+//! flood from outside, cannot hold a satellite up). Then the satellite
+//! makes its last report, with the kernel's drops on its wire socket.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -157,12 +159,24 @@ impl NodeIo {
         }
     }
 
-    /// Takes what arrives on the wire until it has been quiet for
-    /// [`DRAIN_QUIET`], for at most [`DRAIN_MAX`].
+    /// Sends the end markers, then takes what arrives on the wire until
+    /// every awaited end marker has come and the wire has been quiet for
+    /// [`DRAIN_QUIET`], for at most [`DRAIN_MAX`]. The markers are no
+    /// frames of the run: one that fails to leave is not counted.
     async fn drain(&mut self, sat: &mut Satellite, buf: &mut [u8]) {
+        for t in sat.end_frames() {
+            if let Some(addr) = self.peers.addr(t.to) {
+                self.wire.send_to(t.frame, addr);
+            }
+        }
+        self.wire.flush();
         let deadline = tokio::time::Instant::now() + DRAIN_MAX;
         loop {
-            let quiet = (tokio::time::Instant::now() + DRAIN_QUIET).min(deadline);
+            let quiet = if sat.awaits_ends() {
+                deadline
+            } else {
+                (tokio::time::Instant::now() + DRAIN_QUIET).min(deadline)
+            };
             match tokio::time::timeout_at(quiet, self.wire.recv_from(buf)).await {
                 Ok(Ok(first)) => self.receive(sat, first, buf),
                 Ok(Err(_)) | Err(_) => return,

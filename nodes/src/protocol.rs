@@ -249,7 +249,9 @@ orbnet_netem::named! {
 /// They balance, summed over a run's satellites (see the launcher's
 /// accounting): every frame handed to the wire (`frames_out`) was taken by
 /// its neighbour (`frames_in`), failed to send (`send_errors`) or was
-/// dropped by the receiver's kernel (`kernel_drops`); every packet a stack
+/// lost between the sockets (the rest of `seq_gaps`, which the receivers
+/// count frame by frame; `kernel_drops` is the sockets' own count, where a
+/// dropped batch of coalesced frames counts once); every packet a stack
 /// offered its router (`offered`) was delivered (`delivered_local`),
 /// dropped by a router (`drops`), lost on the wire as above, or was still
 /// held at the stop (`in_flight`). `rejected` counts datagrams that were
@@ -277,6 +279,11 @@ pub struct Counters {
     /// figure `SO_RXQ_OVFL` reports).
     #[serde(default)]
     pub kernel_drops: u64,
+    /// Frames missing from the sequences of this satellite's links: sent
+    /// to it (or whose send failed), never taken (see
+    /// [`crate::router::Router::seq_gaps`]).
+    #[serde(default)]
+    pub seq_gaps: u64,
     /// Packets this satellite's stack sent into the network (handed to
     /// the wire).
     pub sent: u64,
@@ -298,6 +305,7 @@ impl Counters {
         self.offered += other.offered;
         self.in_flight += other.in_flight;
         self.kernel_drops += other.kernel_drops;
+        self.seq_gaps += other.seq_gaps;
         self.sent += other.sent;
         self.forwarded += other.forwarded;
         self.delivered_local += other.delivered_local;

@@ -37,6 +37,19 @@ pub struct Port {
     seq: u64,
     /// The sequence numbers received on it.
     window: ReplayWindow,
+    /// The peer's end marker came: it sends nothing more on the link.
+    ended: bool,
+    /// The lowest and highest sequence numbers taken on the link, and how
+    /// many were taken (end marker included): the numbers between that
+    /// never came are the frames lost between the two wire sockets.
+    first: u64,
+    top: u64,
+    taken: u64,
+    /// Frames missing from the sequence before the peer restarted (its
+    /// numbers then jump ahead, see [`crate::replay::restart_base`]), and
+    /// the first number of its new life (0 before any restart).
+    gaps_before: u64,
+    restarted_at: u64,
     /// The link's model, for each packet's loss.
     model: LinkModel,
     /// Loss probability of an MTU-sized packet, and of the last packet
@@ -45,7 +58,31 @@ pub struct Port {
     last_loss: (u64, f64),
 }
 
+/// A jump of a link's sequence numbers this large is the peer's restart
+/// (it numbers from [`crate::replay::restart_base`], 256 a nanosecond of
+/// virtual time), not frames lost: 2²⁴ frames in a row.
+const RESTART_JUMP: u64 = 1 << 24;
+
 impl Port {
+    /// Numbers missing from the link's current sequence: from 1 (or from
+    /// the first of the peer's new life after it restarted, or, when this
+    /// satellite joined late, from the lowest taken) to the highest.
+    fn gaps(&self, joined_late: bool) -> u64 {
+        if self.taken == 0 {
+            return 0;
+        }
+        let from = if self.restarted_at > 0 {
+            self.restarted_at
+        } else if joined_late {
+            self.first
+        } else {
+            1
+        };
+        (self.top + 1)
+            .saturating_sub(from)
+            .saturating_sub(self.taken)
+    }
+
     /// Loss probability of a `len`-byte packet outside bursts.
     fn loss_of(&mut self, len: u64) -> f64 {
         if self.last_loss.0 != len {
@@ -117,6 +154,8 @@ pub struct Router {
     pub forwarded: u64,
     pub delivered_local: u64,
     pub sent: u64,
+    /// This satellite restarted: its links' sequences were under way.
+    joined_late: bool,
 }
 
 /// The destination and TTL of an IPv4 packet, through smoltcp's checked
@@ -157,6 +196,12 @@ impl Router {
                         shaper: Shaper::new(model.queue, model.burst, rng),
                         seq: 0,
                         window: ReplayWindow::new(),
+                        ended: false,
+                        first: 0,
+                        top: 0,
+                        taken: 0,
+                        gaps_before: 0,
+                        restarted_at: 0,
                         model: model.clone(),
                         mtu_loss: model.packet_loss(model.mtu),
                         last_loss: (model.mtu.0, model.packet_loss(model.mtu)),
@@ -174,6 +219,7 @@ impl Router {
             forwarded: 0,
             delivered_local: 0,
             sent: 0,
+            joined_late: false,
         }
     }
 
@@ -206,6 +252,7 @@ impl Router {
     /// Numbers the frames of every link from `base` up (see
     /// [`crate::replay::restart_base`]).
     pub fn number_from(&mut self, base: u64) {
+        self.joined_late = base > 0;
         for p in self.ports.values_mut() {
             p.seq = base;
         }
@@ -215,7 +262,72 @@ impl Router {
     /// (from the link's peer, with the run's token) if it is new; `None`
     /// for a link that is not ours.
     pub fn accept(&mut self, link: LinkId, seq: u64) -> Option<Result<(), Replay>> {
-        self.ports.get_mut(&link).map(|p| p.window.check(seq))
+        self.ports.get_mut(&link).map(|p| {
+            let r = p.window.check(seq);
+            if r.is_ok() {
+                if p.taken > 0 && seq > p.top.saturating_add(RESTART_JUMP) {
+                    // The peer restarted: its earlier life's gaps are closed.
+                    p.gaps_before += p.gaps(self.joined_late);
+                    (p.first, p.top, p.taken, p.restarted_at) = (seq, seq, 0, seq);
+                }
+                p.taken += 1;
+                p.top = p.top.max(seq);
+                if p.first == 0 || seq < p.first {
+                    p.first = seq;
+                }
+            }
+            r
+        })
+    }
+
+    /// Frames missing from the sequences of this router's links: numbered
+    /// and sent by the peer, never taken here. A link's frames are numbered
+    /// from 1, so every number up to the highest taken counts, unless this
+    /// satellite restarted and joined its links' sequences part way (then
+    /// from the lowest taken). A frame whose send failed is among them (its
+    /// number was used); the kernel's losses are the rest, frame by frame,
+    /// where the socket counts a dropped batch of coalesced frames once.
+    pub fn seq_gaps(&self) -> u64 {
+        self.ports
+            .values()
+            .map(|p| p.gaps_before + p.gaps(self.joined_late))
+            .sum()
+    }
+
+    /// The peer of `link` has sent its end marker.
+    pub fn take_end(&mut self, link: LinkId) {
+        if let Some(p) = self.ports.get_mut(&link) {
+            p.ended = true;
+        }
+    }
+
+    /// End markers for every link, numbered after the link's last frame,
+    /// sent `now` (see [`crate::driver`]).
+    pub fn end_frames(&mut self, now: SimTime) -> Vec<(SatId, Vec<u8>)> {
+        let token = self.token;
+        self.ports
+            .values_mut()
+            .map(|p| {
+                p.seq += 1;
+                let header = Header {
+                    token,
+                    link: p.link,
+                    seq: p.seq,
+                    sent: now,
+                    deliver: now,
+                };
+                (p.peer, header.end_frame())
+            })
+            .collect()
+    }
+
+    /// Whether a peer whose link is not down at the end has not sent its
+    /// end marker yet. (A down link carries nothing; a crashed peer's
+    /// links are down, and it sends no marker.)
+    pub fn awaits_ends(&self) -> bool {
+        self.ports
+            .values()
+            .any(|p| !p.ended && p.status.is_some_and(|s| s.state != LinkState::Down))
     }
 
     /// Links of ours that are up.
@@ -439,5 +551,45 @@ mod tests {
             Decision::Drop(RouterDrop::TtlExpired)
         );
         assert_eq!(r.drops.get(&RouterDrop::Malformed), Some(&1));
+    }
+
+    #[test]
+    fn frames_missing_from_a_links_sequence_are_counted_one_by_one() {
+        let model = orbnet_netem::link::LinkModel {
+            terminal_rate: orbnet_netem::BitsPerSecond::from_gbps(10.0),
+            rate_model: orbnet_netem::link::RateModel::Fixed,
+            mtu: Bytes(9000),
+            ber: 0.0,
+            loss: 0.0,
+            burst: None,
+            grazing: orbnet_netem::Meters(80e3),
+            max_range: orbnet_netem::Meters(f64::INFINITY),
+            acquisition: orbnet_netem::SimDuration::ZERO,
+            terminals: 4,
+            queue: Bytes(1 << 20),
+        };
+        let links = [(LinkId(3), SatId(1), &model), (LinkId(4), SatId(2), &model)];
+        let mut r = Router::new(SatId(0), 1, 1, links.into_iter());
+        r.number_from(0);
+        // Link 3: 1–10 sent, 4, 5 and 9 lost, 7 late; link 4: nothing.
+        for seq in [1, 2, 3, 6, 8, 7, 10] {
+            assert_eq!(r.accept(LinkId(3), seq), Some(Ok(())));
+        }
+        assert!(r.accept(LinkId(3), 8).is_some_and(|a| a.is_err()));
+        assert_eq!(r.seq_gaps(), 3);
+        // The peer sends 11, restarts and numbers from its base: the second
+        // frame of its new life is lost.
+        let base = crate::replay::restart_base(SimTime::from_millis(5));
+        for seq in [11, base + 1, base + 3] {
+            assert_eq!(r.accept(LinkId(3), seq), Some(Ok(())));
+        }
+        assert_eq!(r.seq_gaps(), 3 + 1);
+        // A satellite that restarted itself joins the sequences part way.
+        let mut late = Router::new(SatId(0), 1, 1, links.into_iter());
+        late.number_from(base);
+        for seq in [500, 502] {
+            assert_eq!(late.accept(LinkId(4), seq), Some(Ok(())));
+        }
+        assert_eq!(late.seq_gaps(), 1);
     }
 }

@@ -40,6 +40,9 @@ pub const MAGIC: u32 = 0x4f52_424e;
 pub const VERSION: u8 = 1;
 /// Bytes before the IP packet.
 pub const HEADER_LEN: usize = 44;
+/// The flag of a link's end marker: a header alone, the last frame a
+/// satellite sends on a link once its run is over (see [`crate::driver`]).
+pub const FLAG_END: u8 = 1;
 
 /// The header of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +89,8 @@ impl FrameError {
 pub struct Frame<'a> {
     pub header: Header,
     pub packet: &'a [u8],
+    /// An end marker ([`FLAG_END`]), with no packet.
+    pub end: bool,
 }
 
 fn be_u64(b: &[u8], at: usize) -> u64 {
@@ -112,11 +117,13 @@ impl<'a> Frame<'a> {
         if buf[4] != VERSION {
             return Err(FrameError::Version(buf[4]));
         }
-        // Zero in version 1 (what `emit` writes): a frame is exactly what
-        // its header and packet emit again (found by fuzzing).
-        if buf[5..8] != [0, 0, 0] {
+        // Flags other than FLAG_END and the two bytes after them are zero
+        // in version 1 (what `emit` writes): a frame is exactly what its
+        // header and packet emit again (found by fuzzing).
+        if buf[5] & !FLAG_END != 0 || buf[6..8] != [0, 0] {
             return Err(FrameError::Reserved);
         }
+        let end = buf[5] == FLAG_END;
         let header = Header {
             token: be_u64(buf, 8),
             link: LinkId(be_u32(buf, 16)),
@@ -128,10 +135,15 @@ impl<'a> Frame<'a> {
             return Err(FrameError::WrongToken);
         }
         let packet = &buf[HEADER_LEN..];
-        if packet.is_empty() {
-            return Err(FrameError::Empty);
+        match (end, packet.is_empty()) {
+            (false, true) => Err(FrameError::Empty),
+            (true, false) => Err(FrameError::Reserved),
+            _ => Ok(Frame {
+                header,
+                packet,
+                end,
+            }),
         }
-        Ok(Frame { header, packet })
     }
 }
 
@@ -147,6 +159,14 @@ impl Header {
         out[20..28].copy_from_slice(&self.seq.to_be_bytes());
         out[28..36].copy_from_slice(&self.sent.as_nanos().to_be_bytes());
         out[36..44].copy_from_slice(&self.deliver.as_nanos().to_be_bytes());
+    }
+
+    /// A link's end marker: this header alone, flagged [`FLAG_END`].
+    pub fn end_frame(&self) -> Vec<u8> {
+        let mut head = [0u8; HEADER_LEN];
+        self.emit(&mut head);
+        head[5] = FLAG_END;
+        head.to_vec()
     }
 
     /// A whole frame: this header followed by `packet`.
@@ -573,6 +593,33 @@ mod tests {
         assert_eq!(
             Frame::parse(&v2, header().token).map(|_| ()),
             Err(FrameError::Version(2))
+        );
+    }
+
+    #[test]
+    fn end_markers_round_trip_and_carry_no_packet() {
+        let e = header().end_frame();
+        assert_eq!(e.len(), HEADER_LEN);
+        let parsed = Frame::parse(&e, header().token).expect("an end marker");
+        assert!(parsed.end && parsed.packet.is_empty());
+        assert_eq!(parsed.header, header());
+        assert!(
+            !Frame::parse(&header().frame(b"\x45ip"), header().token)
+                .expect("a frame")
+                .end
+        );
+        // With a packet, or with another flag, it is no frame of version 1.
+        let mut with_packet = e.clone();
+        with_packet.push(0x45);
+        assert_eq!(
+            Frame::parse(&with_packet, header().token).map(|_| ()),
+            Err(FrameError::Reserved)
+        );
+        let mut other = e;
+        other[5] = 2;
+        assert_eq!(
+            Frame::parse(&other, header().token).map(|_| ()),
+            Err(FrameError::Reserved)
         );
     }
 

@@ -13,15 +13,21 @@
 //! it to the wire, *received* when the neighbour's wire takes it (run
 //! token, a link of its own from the right peer, a sequence number not seen
 //! before). Between the two it may fail to leave (a send error: a full
-//! socket, a peer with no address) or be dropped by the receiver's kernel
-//! (a full receive buffer; the socket counts them). A packet is *offered*
+//! socket, a peer with no address) or be dropped by the kernel (a full
+//! receive buffer). The receivers count those frame by frame from the
+//! gaps in each link's sequence numbers: a frame whose send failed left a
+//! gap too, so the kernel's drops are the gaps less the send errors. (The
+//! socket's own count, `socket_drops`, counts a dropped batch of frames
+//! that the kernel coalesced (GSO, GRO) as one.) Each satellite's last frame
+//! on a link is an end marker, which its neighbour waits for before its
+//! last report, so a link's trailing frames are counted too. A packet is *offered*
 //! when a stack hands it to its router, and ends *delivered* to the
 //! destination's stack, *dropped* by a router on the way for a named
 //! reason (queue full, corrupted, burst, link down, acquiring, TTL, no
 //! route, malformed), lost on a hop as above, or *in flight*: taken by a
 //! satellite and held for its delivery instant when the run stopped (each
-//! satellite drains its wire before its last report, so frames its
-//! neighbours sent before they stopped are counted there). What remains is
+//! satellite drains its wire until its neighbours' end markers came, so
+//! frames they sent before they stopped are counted there). What remains is
 //! `unaccounted`; a run balances when both remainders are zero and every
 //! satellite reported.
 //!
@@ -63,7 +69,13 @@ pub(crate) struct FrameBalance {
     pub sent: u64,
     pub received: u64,
     pub send_errors: u64,
+    /// Frames lost between the wire sockets (the receivers' sequence gaps
+    /// less the send errors, whose numbers were used too).
     pub kernel_drops: u64,
+    /// The wire sockets' own count of datagrams their kernel dropped
+    /// (`SO_MEMINFO`): a dropped batch of coalesced frames counts once, so
+    /// it may be below `kernel_drops`.
+    pub socket_drops: u64,
     /// sent − received − send errors − kernel drops.
     pub unaccounted: i64,
 }
@@ -89,15 +101,17 @@ impl Accounting {
     /// The balances of counters `c` (every satellite's, summed), with the
     /// satellites whose counters are missing.
     pub(crate) fn of(c: &Counters, unreported: Vec<String>) -> Accounting {
+        let kernel = c.seq_gaps.saturating_sub(c.send_errors);
         let frames = FrameBalance {
             sent: c.frames_out,
             received: c.frames_in,
             send_errors: c.send_errors,
-            kernel_drops: c.kernel_drops,
-            unaccounted: diff(c.frames_out, c.frames_in + c.send_errors + c.kernel_drops),
+            kernel_drops: kernel,
+            socket_drops: c.kernel_drops,
+            unaccounted: diff(c.frames_out, c.frames_in + c.send_errors + kernel),
         };
         let mut dropped = c.drops.clone();
-        for (why, n) in [("send-error", c.send_errors), ("kernel", c.kernel_drops)] {
+        for (why, n) in [("send-error", c.send_errors), ("kernel", kernel)] {
             if n > 0 {
                 *dropped.entry(why.to_owned()).or_default() += n;
             }
@@ -161,7 +175,10 @@ mod tests {
             frames_out: 100,
             frames_in: 90,
             send_errors: 4,
-            kernel_drops: 6,
+            // Ten numbers missing: the four that failed to send, and six
+            // frames the kernel dropped in three batches.
+            seq_gaps: 10,
+            kernel_drops: 3,
             offered: 50,
             delivered_local: 30,
             in_flight: 5,
@@ -181,6 +198,7 @@ mod tests {
         assert_eq!(a.packets.unaccounted, 0);
         assert_eq!(a.packets.dropped.get("send-error"), Some(&4));
         assert_eq!(a.packets.dropped.get("kernel"), Some(&6));
+        assert_eq!((a.frames.kernel_drops, a.frames.socket_drops), (6, 3));
         assert_eq!(a.refused.get("wrong-token"), Some(&7));
         assert_eq!(a.problem(), None);
     }

@@ -144,6 +144,9 @@ impl Satellite {
         if let Some(Err(replay)) = self.router.accept(link, frame.header.seq) {
             return self.reject(replay.as_str());
         }
+        if frame.end {
+            return self.router.take_end(link);
+        }
         self.counters.frames_in += 1;
         self.counters.bytes_in += datagram.len() as u64;
         self.arrivals += 1;
@@ -153,6 +156,22 @@ impl Satellite {
             link,
             frame.packet.to_vec(),
         )));
+    }
+
+    /// Once the run is over: an end marker for each link, the last frame
+    /// on it (not counted among the frames: it carries no packet).
+    pub fn end_frames(&mut self) -> Vec<Transmit> {
+        self.router
+            .end_frames(self.last)
+            .into_iter()
+            .map(|(to, frame)| Transmit { to, frame })
+            .collect()
+    }
+
+    /// Whether a neighbour whose link is not down has yet to send its end
+    /// marker.
+    pub fn awaits_ends(&self) -> bool {
+        self.router.awaits_ends()
     }
 
     fn reject(&mut self, why: &str) {
@@ -433,6 +452,7 @@ impl Satellite {
         let mut counters = self.counters();
         counters.in_flight = self.due.len() as u64;
         counters.kernel_drops = kernel_drops;
+        counters.seq_gaps = self.router.seq_gaps();
         self.out.events.push_back(Event::Done(protocol::Done {
             sat: self.name.clone(),
             t_s: self.last.as_secs_f64(),
