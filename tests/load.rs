@@ -385,7 +385,7 @@ fn a_hundred_tcp_connections_echo_a_megabyte_each_through_one_gateway_pair() {
 /// 1,000 concurrent connections echoing 1 MB each through one gateway
 /// pair (`ORBNET_LOAD_CONNECTIONS` sets another count).
 #[test]
-#[ignore = "about a minute of two busy cores: run by hand (BENCHMARKS.md, Hardening)"]
+#[ignore = "1-3 minutes of two busy cores, and not yet reliable (passed 1 run in 7): BENCHMARKS.md, Hardening"]
 fn a_thousand_tcp_connections_echo_a_megabyte_each_through_one_gateway_pair() {
     let n = env_or("ORBNET_LOAD_CONNECTIONS", 1_000);
     echoes_through_one_gateway_pair(n, Duration::from_secs(180));
