@@ -74,16 +74,38 @@ async fn splice(mut kernel: tokio::net::TcpStream, mut stream: TcpStream) {
 /// The buffers of an egress gateway's connections, each way.
 const EGRESS_BUFFER: usize = 64 << 20;
 
-/// An egress gateway: a listener on the stack, replaced as soon as a
+/// How many of an egress gateway's listeners wait at once: a SYN that
+/// finds none is answered with a reset, so connections that arrive
+/// together (1,000 clients connecting at once reach the far end within a
+/// millisecond) each need a listener of their own. Their buffers are only
+/// touched as data passes.
+const EGRESS_BACKLOG: usize = 1024;
+
+/// An egress gateway: listeners on the stack, each replaced as soon as a
 /// connection opens on it; each opened one goes to the driver to splice
 /// to the kernel's `forward`, and its socket joins the satellite's apps.
 #[derive(Debug)]
 pub(crate) struct Egress {
     port: u16,
     forward: SocketAddr,
-    waiting: TcpPort,
-    stream: TcpStream,
+    waiting: Vec<(TcpPort, TcpStream)>,
     notify: Arc<tokio::sync::Notify>,
+}
+
+/// One listener on `port`.
+fn egress_listener(
+    stack: &mut Stack,
+    port: u16,
+    notify: &Arc<tokio::sync::Notify>,
+) -> Result<(TcpPort, TcpStream), crate::stack::SocketError> {
+    // The egress cannot know the path of a connection before it comes, so
+    // its window is the largest an ingress may use (the ingress windows
+    // each connection to its path's bandwidth-delay product): a smaller
+    // one would cap long paths (4 MiB held iperf3 to 214 Mb/s on a 148 ms,
+    // 1 Gb/s path).
+    let (waiting, stream) = TcpPort::listen(stack, port, EGRESS_BUFFER, notify.clone())?;
+    waiting.coalesce(stack);
+    Ok((waiting, stream))
 }
 
 impl Egress {
@@ -93,19 +115,13 @@ impl Egress {
         forward: SocketAddr,
         notify: Arc<tokio::sync::Notify>,
     ) -> Result<Egress, crate::stack::SocketError> {
-        // The egress cannot know the path of a connection before it
-        // comes, so its window is the largest an ingress may use (the
-        // ingress windows each connection to its path's bandwidth-delay
-        // product): a smaller one would cap long paths (4 MiB held iperf3
-        // to 214 Mb/s on a 148 ms, 1 Gb/s path). Buffer pages are only
-        // touched as data passes.
-        let (waiting, stream) = TcpPort::listen(stack, port, EGRESS_BUFFER, notify.clone())?;
-        waiting.coalesce(stack);
+        let waiting = (0..EGRESS_BACKLOG)
+            .map(|_| egress_listener(stack, port, &notify))
+            .collect::<Result<_, _>>()?;
         Ok(Egress {
             port,
             forward,
             waiting,
-            stream,
             notify,
         })
     }
@@ -116,20 +132,24 @@ impl App for Egress {
         false
     }
 
-    /// Pumps the listener; once a connection opens, hands it over and
-    /// listens anew.
+    /// Pumps the listeners; each that has opened a connection is handed
+    /// over and replaced by a new one.
     fn flush(&mut self, _now: orbnet_netem::SimTime, stack: &mut Stack, out: &mut Outbox) -> bool {
-        let queued = self.waiting.pump(stack);
-        if !self.waiting.opened() {
-            return queued;
+        let mut queued = false;
+        for slot in &mut self.waiting {
+            queued |= slot.0.pump(stack);
+            if !slot.0.opened() {
+                continue;
+            }
+            let Ok(next) = egress_listener(stack, self.port, &self.notify) else {
+                continue;
+            };
+            let (waiting, stream) = std::mem::replace(slot, next);
+            out.apps.push(Box::new(waiting));
+            out.splices.push((stream, self.forward));
+            queued = true;
         }
-        let Ok(next) = Egress::new(stack, self.port, self.forward, self.notify.clone()) else {
-            return queued;
-        };
-        let done = std::mem::replace(self, next);
-        out.apps.push(Box::new(done.waiting));
-        out.splices.push((done.stream, done.forward));
-        true
+        queued
     }
 }
 

@@ -26,6 +26,7 @@
 //! it until then, routes it again, and so on; at the destination the stack
 //! answers the echo and the reply travels back the same way.
 
+mod ack_floor;
 pub mod addr;
 mod app;
 mod bulk;

@@ -40,6 +40,35 @@ pub struct NodeConfig {
     pub settle: Option<fn()>,
 }
 
+/// The wire socket's buffers where the process may exceed the kernel's
+/// `rmem_max` (root or `CAP_NET_ADMIN`): a link's egress may have 20 ms
+/// of its rate queued (25 MB at 10 Gb/s) and sends it at once, and a
+/// receiver descheduled meanwhile on a busy host must hold it all. Within
+/// `rmem_max` (4 MiB here, so 8 MiB of buffer) a thousand connections
+/// through one gateway pair lost frames to the kernel, and smoltcp
+/// connections whose both directions timed out then never recovered
+/// (BENCHMARKS.md, Hardening).
+const WIRE_BUFFER_FORCED: libc::c_int = 128 << 20;
+
+/// Raises both of `s`'s buffers to `bytes` past the kernel's limits, if
+/// the process is allowed to; otherwise leaves them as they are.
+fn force_buffers(s: &socket2::Socket, bytes: libc::c_int) {
+    use std::os::fd::AsRawFd;
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_SNDBUFFORCE] {
+        // SAFETY: the descriptor is the live socket `s` owns, and the
+        // option value is a c_int whose size is passed with it.
+        let _ = unsafe {
+            libc::setsockopt(
+                s.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                std::ptr::from_ref(&bytes).cast(),
+                std::mem::size_of_val(&bytes) as libc::socklen_t,
+            )
+        };
+    }
+}
+
 fn wire_socket(bind: IpAddr, port: Option<u16>) -> std::io::Result<tokio::net::UdpSocket> {
     let addr = SocketAddr::new(bind, port.unwrap_or(0));
     let s = socket2::Socket::new(
@@ -50,6 +79,7 @@ fn wire_socket(bind: IpAddr, port: Option<u16>) -> std::io::Result<tokio::net::U
     // Bursts of jumbo frames overflow the default 208 KiB buffers.
     let _ = s.set_recv_buffer_size(16 << 20);
     let _ = s.set_send_buffer_size(16 << 20);
+    force_buffers(&s, WIRE_BUFFER_FORCED);
     s.set_nonblocking(true)?;
     s.bind(&addr.into())?;
     tokio::net::UdpSocket::from_std(s.into())

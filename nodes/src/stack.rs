@@ -52,6 +52,9 @@ pub(crate) struct Queues {
     pub tx: VecDeque<Vec<u8>>,
     pub budget: Option<u64>,
     mtu: usize,
+    /// Raises pure ACKs left behind by a smoltcp retransmission (see
+    /// [`crate::ack_floor`]).
+    floor: crate::ack_floor::AckFloor,
 }
 
 /// Receives one queued packet.
@@ -85,7 +88,8 @@ impl Device for Queues {
     type TxToken<'a> = Tx<'a>;
 
     fn receive(&mut self, _t: Instant) -> Option<(Rx, Tx<'_>)> {
-        let p = self.rx.pop_front()?;
+        let mut p = self.rx.pop_front()?;
+        self.floor.pass(&mut p);
         Some((Rx(p), Tx(&mut self.tx, None)))
     }
 

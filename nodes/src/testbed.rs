@@ -242,6 +242,18 @@ impl Net {
     /// `name`, trusting the run's certificate. Connect with
     /// `ep.connect(net.addr(to, port)?, orbnet_node::quic::SERVER_NAME)`.
     pub async fn quic(&self, name: &str, port: u16) -> Result<quinn::Endpoint, Error> {
+        self.quic_streams(name, port, 64).await
+    }
+
+    /// A QUIC endpoint as [`Net::quic`], whose connections take up to
+    /// `streams` unidirectional streams from their peer at once (a few more
+    /// for control; see [`crate::quic::transport_config`]).
+    pub async fn quic_streams(
+        &self,
+        name: &str,
+        port: u16,
+        streams: u32,
+    ) -> Result<quinn::Endpoint, Error> {
         let s = self.sat(name)?;
         let socket = self.udp(name, port).await?;
         let tls = self.with_run(Run::ensure_tls).map_err(Error::Other)?;
@@ -251,7 +263,7 @@ impl Net {
             bdp: (model.terminal_rate.gbps() * 1e9 * rtt.as_secs_f64() / 8.0) as u64,
             rtt,
             cc: orbnet_netem::workload::Cc::Cubic,
-            streams: 64,
+            streams,
             max_payload: model.mtu.0.saturating_sub(28).min(65_507) as u16,
             idle: Duration::from_secs(30),
             seed: crate::tasks::quic_seed(self.scenario.seed, s, port),
