@@ -134,6 +134,43 @@ impl Orbit for CircularOrbit {
     }
 }
 
+/// A node's orbit as the world holds it: a circular orbit in place (a
+/// Walker shell's thousands of satellites are then no allocation each in
+/// every satellite process), any other behind a shared pointer.
+#[derive(Clone, Debug)]
+pub enum Body {
+    Circular(CircularOrbit),
+    Other(std::sync::Arc<dyn Orbit>),
+}
+
+impl Orbit for Body {
+    fn state(&self, t: SimTime) -> State {
+        match self {
+            Body::Circular(o) => o.state(t),
+            Body::Other(o) => o.state(t),
+        }
+    }
+
+    fn position(&self, t: SimTime) -> Vec3 {
+        match self {
+            Body::Circular(o) => o.position(t),
+            Body::Other(o) => o.position(t),
+        }
+    }
+}
+
+impl From<std::sync::Arc<dyn Orbit>> for Body {
+    fn from(o: std::sync::Arc<dyn Orbit>) -> Body {
+        Body::Other(o)
+    }
+}
+
+impl From<CircularOrbit> for Body {
+    fn from(o: CircularOrbit) -> Body {
+        Body::Circular(o)
+    }
+}
+
 /// The shape of a Walker constellation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WalkerShell {

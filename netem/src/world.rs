@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::geometry::{Vec3, distance, line_of_sight};
 use crate::ground::segment::{GroundNode, GroundSegment};
 use crate::link::{LinkModel, propagation_delay};
-use crate::orbit::Orbit;
+use crate::orbit::{Body, Orbit};
 use crate::topology::{AcquisitionTracker, DownReason, LinkState, LinkStatus, Pattern, Snapshot};
 use crate::units::{LinkId, SatId, SimDuration, SimTime};
 
@@ -59,7 +59,7 @@ impl LinkGroup {
 pub struct World {
     // Shared by clones: every satellite of an in-process run holds one.
     names: Arc<names::NameTable>,
-    orbits: Arc<Vec<Arc<dyn Orbit>>>,
+    orbits: Arc<Vec<Body>>,
     groups: Arc<Vec<LinkGroup>>,
     candidates: Arc<Vec<(SatId, SatId)>>,
     /// The group of each candidate.
@@ -89,7 +89,8 @@ pub struct World {
 impl World {
     /// `names` and `orbits` are indexed by satellite; one link group at
     /// least (the first gives the world's MTU and defaults).
-    pub fn new(names: Vec<String>, orbits: Vec<Arc<dyn Orbit>>, groups: Vec<LinkGroup>) -> World {
+    pub fn new<O: Into<Body>>(names: Vec<String>, orbits: Vec<O>, groups: Vec<LinkGroup>) -> World {
+        let orbits = orbits.into_iter().map(Into::into).collect();
         World::with_ground(names, orbits, groups, None)
     }
 
@@ -97,7 +98,7 @@ impl World {
     /// after the satellites, each with a link group to every satellite.
     pub fn with_ground(
         mut names: Vec<String>,
-        mut orbits: Vec<Arc<dyn Orbit>>,
+        mut orbits: Vec<Body>,
         mut groups: Vec<LinkGroup>,
         ground: Option<GroundSegment>,
     ) -> World {
@@ -110,10 +111,10 @@ impl World {
             for (k, station) in segment.stations().iter().enumerate() {
                 let id = satellites + k as u32;
                 names.push(format!("gs-{k}"));
-                orbits.push(Arc::new(GroundNode {
+                orbits.push(Body::Other(Arc::new(GroundNode {
                     segment: segment.clone(),
                     station: k,
-                }));
+                })));
                 stubs.push(!station.links.relay);
                 groups.push(LinkGroup {
                     pattern: Pattern::All,
@@ -318,7 +319,7 @@ impl World {
     }
 
     pub fn orbit(&self, sat: SatId) -> Option<&dyn Orbit> {
-        self.orbits.get(sat.index()).map(|o| o.as_ref())
+        self.orbits.get(sat.index()).map(|o| o as &dyn Orbit)
     }
 
     /// Every satellite's position at `t`.

@@ -139,7 +139,7 @@ impl Run {
             wire: crate::wire::WireIo::Mem(self.fabric.attach(i)),
             control: Control::Mem(self.stop.subscribe()),
             report: report.clone(),
-            peers: Peers::new((0..self.sats_total()).map(crate::wire::mem_addr).collect()),
+            peers: self.peers_of(me),
             clock: self.clock,
             commands: rx,
         };
@@ -174,8 +174,14 @@ impl Run {
         }
     }
 
-    fn sats_total(&self) -> usize {
-        self.scenario.world.nodes() as usize
+    /// Satellite `me`'s neighbours' addresses on the in-memory wire.
+    fn peers_of(&self, me: SatId) -> Peers {
+        let world = &self.scenario.world;
+        Peers::new(
+            world
+                .links_of(me)
+                .map(|(_, p)| (p, crate::wire::mem_addr(p.index()))),
+        )
     }
 
     pub fn scenario(&self) -> &Scenario {

@@ -125,6 +125,11 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let n = scenario.world.nodes() as usize;
     let (addrs, tls) = peers(&mut lines, n).await?;
+    // Only the neighbours' addresses are kept (before the memory freed by
+    // set-up goes back to the system).
+    let neighbours = scenario.world.links_of(cfg.me).map(|(_, p)| p);
+    let peers = Peers::new(neighbours.filter_map(|p| Some((p, *addrs.get(p.index())?))));
+    drop(addrs);
     let wire = crate::wire::WireIo::Udp(crate::wire::UdpWire::new(sock)?);
     let (mut sat, tasks) = Satellite::new(Setup {
         scenario: scenario.clone(),
@@ -164,7 +169,7 @@ pub async fn run(cfg: NodeConfig) -> Result<(), NodeError> {
         wire,
         control: Control::Stdio(lines),
         report,
-        peers: Peers::new(addrs),
+        peers,
         clock,
         commands,
     };

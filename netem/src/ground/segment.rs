@@ -292,7 +292,7 @@ impl GroundSegment {
         &self,
         t: SimTime,
         positions: Positions<'_>,
-        orbits: &[Arc<dyn Orbit>],
+        orbits: &[crate::orbit::Body],
     ) -> Arc<Assignment> {
         if let Some(a) = lock(&self.recent).get(&t) {
             return a.clone();
@@ -310,7 +310,7 @@ impl GroundSegment {
         &self,
         t: SimTime,
         positions: Positions<'_>,
-        orbits: &[Arc<dyn Orbit>],
+        orbits: &[crate::orbit::Body],
     ) -> Assignment {
         let mut ecef = EcefCache {
             earth: self.earth,
@@ -357,7 +357,7 @@ impl GroundSegment {
         site: usize,
         t: SimTime,
         ecef: &mut EcefCache<'_>,
-        orbits: &[Arc<dyn Orbit>],
+        orbits: &[crate::orbit::Body],
     ) -> Vec<(u32, f64)> {
         let links = &self.stations[g].links;
         let (from, to) = match links.schedule {
@@ -390,9 +390,9 @@ impl GroundSegment {
             let key = match links.policy {
                 Policy::Nearest => look.range.0,
                 Policy::HighestElevation => -look.elevation_deg,
-                Policy::LongestVisible => orbits.get(i).map_or(0.0, |o| {
-                    -self.visible_for(g, site, o.as_ref(), from).as_secs_f64()
-                }),
+                Policy::LongestVisible => orbits
+                    .get(i)
+                    .map_or(0.0, |o| -self.visible_for(g, site, o, from).as_secs_f64()),
             };
             out.push((i as u32, key));
         }

@@ -12,7 +12,7 @@ use super::elements::parse_element_sets;
 use super::raw::{RawFormation, RawTle, RawWalker};
 use crate::formation::{Lattice, formation};
 use crate::geometry::EARTH_RADIUS_M;
-use crate::orbit::{CircularOrbit, J2, MU_EARTH, Orbit, TleOrbit, WalkerShell, walker_shell};
+use crate::orbit::{Body, CircularOrbit, J2, MU_EARTH, TleOrbit, WalkerShell, walker_shell};
 
 /// What the constellation was built from (for reports).
 #[derive(Clone, Debug, PartialEq)]
@@ -52,7 +52,7 @@ impl Constellation {
 pub(crate) type Layout = Option<(u32, u32)>;
 
 /// A constellation as built: what it was, names, orbits, layout.
-pub(crate) type Built = (Constellation, Vec<String>, Vec<Arc<dyn Orbit>>, Layout);
+pub(crate) type Built = (Constellation, Vec<String>, Vec<Body>, Layout);
 
 /// Most satellites one scenario may hold.
 const MAX_SATELLITES: u64 = 100_000;
@@ -124,7 +124,7 @@ fn walker(w: RawWalker, at: &str, first: u32) -> Checked<Built> {
     };
     let orbits = walker_shell(&shell)
         .into_iter()
-        .map(|o| Arc::new(o) as Arc<dyn Orbit>)
+        .map(Body::Circular)
         .collect();
     let names = (0..total)
         .map(|i| format!("sat-{}", u64::from(first) + i))
@@ -169,7 +169,7 @@ fn tle(t: RawTle, at: &str, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked
         ));
     }
     let mut names = Vec::with_capacity(sets.len());
-    let mut orbits: Vec<Arc<dyn Orbit>> = Vec::with_capacity(sets.len());
+    let mut orbits: Vec<Body> = Vec::with_capacity(sets.len());
     let mut seen = std::collections::BTreeSet::new();
     for (name, elements) in &sets {
         if !seen.insert(name.clone()) {
@@ -181,7 +181,7 @@ fn tle(t: RawTle, at: &str, epoch: DateTime<Utc>, read: ReadFile<'_>) -> Checked
         let orbit = TleOrbit::new(elements, epoch)
             .map_err(|e| bad(format!("{at}.file"), format!("{}: {name}: {e}", t.file)))?;
         names.push(name.clone());
-        orbits.push(Arc::new(orbit));
+        orbits.push(Body::Other(Arc::new(orbit)));
     }
     let n = names.len();
     let c = Constellation::Tle {
@@ -225,7 +225,7 @@ fn formation_of(f: RawFormation, at: &str, first: u32) -> Checked<Built> {
     let orbits = formation(reference, &lattice)
         .map_err(|e| bad(format!("{at}.count"), e.to_string()))?
         .into_iter()
-        .map(|o| Arc::new(o) as Arc<dyn Orbit>)
+        .map(|o| Body::Other(Arc::new(o)))
         .collect();
     let names = (0..f.count).map(|i| format!("sat-{}", first + i)).collect();
     let c = Constellation::Formation {

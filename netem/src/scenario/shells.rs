@@ -5,7 +5,6 @@
 //! `[constellation.links]` overrides), and `[[links.between]]` joining two.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -14,7 +13,6 @@ use super::check::{Checked, bad, check_positive, typed};
 use super::constellation::{self, Constellation};
 use super::links::{self, PatternName};
 use super::raw::{RawBetween, RawLinks};
-use crate::orbit::Orbit;
 use crate::topology::Pattern;
 use crate::units::Meters;
 use crate::world::{LinkGroup, World};
@@ -39,7 +37,7 @@ struct Part {
     at: String,
     shell: Shell,
     names: Vec<String>,
-    orbits: Vec<Arc<dyn Orbit>>,
+    orbits: Vec<crate::orbit::Body>,
     layout: constellation::Layout,
     links: Option<toml::Table>,
 }

@@ -7,6 +7,7 @@ use super::World;
 use crate::geometry::{Vec3, distance};
 use crate::ground::segment::{Assignment, GroundSegment, GslKind, Handover};
 use crate::link::propagation_delay;
+use crate::orbit::Orbit;
 use crate::topology::{DownReason, LinkState, LinkStatus};
 use crate::units::{LinkId, SimTime};
 
