@@ -17,8 +17,7 @@
 #    (p50/p99) and worst lateness side by side.
 #    The veths' MTU is MTU (default 9500, above ring-12's 9000-byte
 #    frames).
-# 2. With --starlink (not yet run to the end: its memory sampler and
-#    table are untested): topologies/starlink-phase1.toml (4408 satellites) at
+# 2. With --starlink: topologies/starlink-phase1.toml (4408 satellites) at
 #    TDF 10 for 2 virtual seconds, three hosts against one: memory per host
 #    (the sum of Private_Dirty of that host's `orbnet node` processes,
 #    sampled every 2 s, at its peak), the machine-wide peak drop of
@@ -148,25 +147,37 @@ PY
 # sample OUT: every 2 s, per namespace (or "one" outside them), the sum of
 # Private_Dirty (kB) of the `orbnet node` processes, and MemAvailable.
 sample() {
-  local out=$1 ns pid sum avail
-  while :; do
-    avail=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
-    for ns in "${NS[@]}" one; do
-      sum=0
-      if [[ $ns == one ]]; then
-        pids=$(pgrep -f "orbnet node" || true)
-      else
-        pids=$(ip netns pids "$ns" 2> /dev/null || true)
-      fi
-      for pid in $pids; do
-        tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q '^[^ ]*orbnet node ' || continue
-        kb=$(awk '/^Private_Dirty/ {print $2}' "/proc/$pid/smaps_rollup" 2> /dev/null || echo 0)
-        sum=$((sum + ${kb:-0}))
-      done
-      echo "$ns $sum $avail"
-    done >> "$out"
-    sleep 2
-  done
+  exec python3 - "$1" "${NS[@]}" <<'PY'
+import os, sys, time
+out, names = sys.argv[1], sys.argv[2:]
+# A namespace is known by its inode; processes outside them count as "one".
+inode = {}
+for ns in names:
+    try:
+        inode[os.stat(f"/run/netns/{ns}").st_ino] = ns
+    except OSError:
+        pass
+while True:
+    sums = dict.fromkeys(names + ["one"], 0)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            if len(cmd) < 2 or not cmd[0].endswith(b"orbnet") or cmd[1] != b"node":
+                continue
+            ns = inode.get(os.stat(f"/proc/{pid}/ns/net").st_ino, "one")
+            for line in open(f"/proc/{pid}/smaps_rollup"):
+                if line.startswith("Private_Dirty:"):
+                    sums[ns] += int(line.split()[1])
+        except OSError:
+            continue
+    avail = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemAvailable"))
+    with open(out, "a") as f:
+        for ns, kb in sums.items():
+            f.write(f"{ns} {kb} {avail}\n")
+    time.sleep(2)
+PY
 }
 avail0=$(awk '/^MemAvailable/ {print $2}' /proc/meminfo)
 for run in split one; do
