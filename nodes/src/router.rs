@@ -265,8 +265,11 @@ impl Router {
         self.ports.get_mut(&link).map(|p| {
             let r = p.window.check(seq);
             if r.is_ok() {
-                if p.taken > 0 && seq > p.top.saturating_add(RESTART_JUMP) {
-                    // The peer restarted: its earlier life's gaps are closed.
+                // The peer restarted (its numbers jump ahead; or the first
+                // frame taken is already of a later life): its earlier
+                // life's gaps are closed.
+                let jump = if p.taken > 0 { p.top } else { 0 };
+                if seq > jump.saturating_add(RESTART_JUMP) {
                     p.gaps_before += p.gaps(self.joined_late);
                     (p.first, p.top, p.taken, p.restarted_at) = (seq, seq, 0, seq);
                 }
@@ -591,5 +594,9 @@ mod tests {
             assert_eq!(late.accept(LinkId(4), seq), Some(Ok(())));
         }
         assert_eq!(late.seq_gaps(), 1);
+        // A peer heard first in a later life counts from that life's start.
+        assert_eq!(late.accept(LinkId(3), base + 7), Some(Ok(())));
+        assert_eq!(late.accept(LinkId(3), base + 9), Some(Ok(())));
+        assert_eq!(late.seq_gaps(), 2);
     }
 }
