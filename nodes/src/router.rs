@@ -525,9 +525,9 @@ mod tests {
         assert_eq!(u16::from_be_bytes([p[10], p[11]]), checksum(&p[..20]));
     }
 
-    #[test]
-    fn local_packets_go_up_and_malformed_are_counted() {
-        let model = orbnet_netem::link::LinkModel {
+    /// A lossless 10 Gb/s link.
+    fn model() -> orbnet_netem::link::LinkModel {
+        orbnet_netem::link::LinkModel {
             terminal_rate: orbnet_netem::BitsPerSecond::from_gbps(10.0),
             rate_model: orbnet_netem::link::RateModel::Fixed,
             mtu: Bytes(9000),
@@ -539,7 +539,12 @@ mod tests {
             acquisition: orbnet_netem::SimDuration::ZERO,
             terminals: 4,
             queue: Bytes(1 << 20),
-        };
+        }
+    }
+
+    #[test]
+    fn local_packets_go_up_and_malformed_are_counted() {
+        let model = model();
         let mut r = Router::new(SatId(0), 1, 1, std::iter::empty());
         let _ = &model;
         let p = ipv4(addr::address(SatId(0)), 64);
@@ -558,19 +563,7 @@ mod tests {
 
     #[test]
     fn frames_missing_from_a_links_sequence_are_counted_one_by_one() {
-        let model = orbnet_netem::link::LinkModel {
-            terminal_rate: orbnet_netem::BitsPerSecond::from_gbps(10.0),
-            rate_model: orbnet_netem::link::RateModel::Fixed,
-            mtu: Bytes(9000),
-            ber: 0.0,
-            loss: 0.0,
-            burst: None,
-            grazing: orbnet_netem::Meters(80e3),
-            max_range: orbnet_netem::Meters(f64::INFINITY),
-            acquisition: orbnet_netem::SimDuration::ZERO,
-            terminals: 4,
-            queue: Bytes(1 << 20),
-        };
+        let model = model();
         let links = [(LinkId(3), SatId(1), &model), (LinkId(4), SatId(2), &model)];
         let mut r = Router::new(SatId(0), 1, 1, links.into_iter());
         r.number_from(0);
