@@ -167,6 +167,10 @@ struct NodeArgs {
     /// A restart after a crash: rejoin as a router, without workloads.
     #[arg(long)]
     restarted: bool,
+    /// Niceness to take before anything else (a split run's satellites
+    /// yield to their launcher, see `up::hosts::SATELLITE_NICE`).
+    #[arg(long, default_value_t = 0)]
+    nice: i32,
 }
 
 /// How a command failed: bad input (exit 2) or a failed run (exit 1).
@@ -249,6 +253,22 @@ fn no_huge_pages() {
     // nothing.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+/// Raises this process's niceness by `nice`, before it starts any thread
+/// (on Linux niceness is per thread, and threads inherit it when made).
+/// An unprivileged process may always raise it; if the call fails the
+/// process runs at its old priority, which changes only how promptly its
+/// launcher is scheduled beside it.
+fn lower_priority(nice: i32) {
+    // SAFETY: nice(2) takes one integer and touches no memory of ours.
+    let r = unsafe { libc::nice(nice) };
+    if r == -1 {
+        tracing::debug!(
+            "cannot change niceness: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -491,6 +511,9 @@ fn report_summary(summary: &results::Summary, dir: &Path, json: bool) -> Result<
 /// `orbnet node`: one satellite process, started by `orbnet up`.
 fn node(args: NodeArgs) -> Result<(), Failure> {
     purge_at_once();
+    if args.nice != 0 {
+        lower_priority(args.nice);
+    }
     let source = Source::from_arg(args.scenario.as_deref());
     let mut scenario = load::load(&source).map_err(|e| Failure::BadInput(e.to_string()))?;
     args.overrides.apply(&mut scenario)?;

@@ -58,7 +58,8 @@ pub(super) async fn run(cfg: AgentConfig) -> Result<(), Failure> {
         .local_addr()
         .map_err(|e| Failure::Run(format!("the connection to the coordinator: {e}")))?;
     let (tx, mut inbox) = mpsc::unbounded_channel();
-    let link: Link<ToCoordinator> = Link::new(stream, 0, tx);
+    let link: Link<ToCoordinator> = Link::new(stream, 0, tx, ToCoordinator::Alive)
+        .map_err(|e| Failure::Run(format!("the connection to the coordinator: {e}")))?;
     link.send(ToCoordinator::Hello(cfg.hello.clone()));
     let welcome = expect(
         &mut inbox,
@@ -97,6 +98,8 @@ pub(super) async fn run(cfg: AgentConfig) -> Result<(), Failure> {
         format!("{token:016x}"),
         "--bind".to_owned(),
         bind.to_string(),
+        "--nice".to_owned(),
+        super::SATELLITE_NICE.to_string(),
     ]);
     crate::up::capacity::check(cfg.members.len() as u64)?;
     let names = cfg.names.clone();
@@ -112,7 +115,6 @@ pub(super) async fn run(cfg: AgentConfig) -> Result<(), Failure> {
         done: BTreeSet::new(),
         started: false,
         reported: false,
-        last_heard: Instant::now(),
         names: cfg.names,
         coordinator_name: cfg.coordinator_name,
         my_name: cfg.my_name,
@@ -236,7 +238,6 @@ struct Host {
     started: bool,
     /// A failure of this host has been reported.
     reported: bool,
-    last_heard: Instant,
     names: Vec<String>,
     coordinator_name: String,
     my_name: String,
@@ -246,6 +247,7 @@ struct Host {
 impl Host {
     async fn run(mut self) -> Result<(), Failure> {
         let mut tick = tokio::time::interval(ALIVE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sigterm = super::sigterm()?;
         let end = loop {
             let down = &self.down;
@@ -293,7 +295,6 @@ impl Host {
 
     /// The coordinator's word; the run's end if it says so (or is gone).
     async fn coordinator(&mut self, m: Incoming<ToHost>) -> Option<Result<(), String>> {
-        self.last_heard = Instant::now();
         let m = match m {
             Incoming::Message(m) => m,
             Incoming::Closed(e) => return Some(Err(self.lost(&e.to_string()))),
@@ -347,12 +348,11 @@ impl Host {
         }
     }
 
-    /// Every tick: alive to the coordinator, the coordinator heard from
-    /// lately, every satellite that should run running.
+    /// Every tick: the coordinator heard from lately, every satellite
+    /// that should run running.
     fn check(&mut self) -> Option<Result<(), String>> {
-        self.link.send(ToCoordinator::Alive);
         let limit = silence_limit(self.started);
-        if self.last_heard.elapsed() > limit {
+        if self.link.silent_for() > limit {
             let why = format!("no word for {:.1} s", limit.as_secs_f64());
             return Some(Err(self.lost(&why)));
         }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::clock::Offset;
 use super::join::Joined;
-use super::protocol::{ALIVE_EVERY, Incoming, Link, Target, ToCoordinator, ToHost};
+use super::protocol::{Incoming, Link, Target, ToCoordinator, ToHost};
 use super::silence_limit;
 use crate::Failure;
 use crate::up::handshake::{Handshake, Send};
@@ -28,12 +28,13 @@ use crate::up::{Happening, Harness};
 
 /// How long host 0 waits for the hosts' last words once the run is over.
 const FINISH_WAIT: Duration = Duration::from_secs(5);
+/// How often host 0 looks for silent hosts and a late start.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// What host 0 knows of a host.
 #[derive(Debug)]
 struct HostState {
     offset: Option<Offset>,
-    last_heard: Instant,
     /// Its wall time, once it has stopped.
     wall_s: Option<f64>,
     /// Its connection ended.
@@ -89,7 +90,6 @@ impl<'s> Coordinator<'s> {
             .iter()
             .map(|_| HostState {
                 offset: None,
-                last_heard: now,
                 wall_s: None,
                 gone: false,
             })
@@ -107,7 +107,7 @@ impl<'s> Coordinator<'s> {
             clock: None,
             progress: Progress::new(scenario),
             sigterm: super::sigterm()?,
-            tick: tokio::time::interval(ALIVE_EVERY),
+            tick: tokio::time::interval(CHECK_EVERY),
             setup_deadline: now + setup_time(n) + super::join::JOIN_TIMEOUT,
         })
     }
@@ -245,7 +245,6 @@ impl<'s> Coordinator<'s> {
         let Some(k) = self.host_of_conn.get(c).copied().flatten() else {
             return Ok(None);
         };
-        self.hosts[k].last_heard = Instant::now();
         match m {
             Incoming::Message(m) => self.message(k, m, sup),
             Incoming::Closed(e) => {
@@ -259,16 +258,12 @@ impl<'s> Coordinator<'s> {
         }
     }
 
-    /// Every tick: tells the hosts this one is alive, and checks that
-    /// each has said something lately and that the start comes in time.
+    /// Every tick: checks that each host has said something lately and
+    /// that the start comes in time.
     fn check(&mut self) -> Result<Option<Happening>, Failure> {
-        self.broadcast(&ToHost::Alive);
         let limit = silence_limit(self.handshake.started());
-        if let Some(k) = self
-            .hosts
-            .iter()
-            .position(|h| !h.gone && h.last_heard.elapsed() > limit)
-        {
+        let silent = |(h, l): (&HostState, &Link<ToHost>)| !h.gone && l.silent_for() > limit;
+        if let Some(k) = self.hosts.iter().zip(&self.links).position(silent) {
             let name = &self.names[k];
             return self.failed(format!(
                 "lost {name}: no word for {:.1} s; stopped every host",

@@ -91,11 +91,14 @@ pub(super) async fn join(
         }
         tokio::select! {
             a = listener.accept() => match a {
-                Ok((stream, from)) => {
-                    tracing::debug!(%from, "a host connected");
-                    conns.push(Some(Link::new(stream, conns.len(), tx.clone())));
-                    host_of_conn.push(None);
-                }
+                Ok((stream, from)) => match Link::new(stream, conns.len(), tx.clone(), ToHost::Alive) {
+                    Ok(link) => {
+                        tracing::debug!(%from, "a host connected");
+                        conns.push(Some(link));
+                        host_of_conn.push(None);
+                    }
+                    Err(e) => tracing::warn!("serving the host at {from}: {e}"),
+                },
                 Err(e) => tracing::warn!("accepting a host: {e}"),
             },
             Some((c, m)) = inbox.recv() => match m {

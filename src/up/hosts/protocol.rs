@@ -13,7 +13,7 @@
 //!  Bound {sat, addr}, Event {sat, e}     ──►   the satellites' handshake,
 //!                                       ◄──  Node {to, msg}      relayed
 //!                                       ◄──  Crash | Restart {sat}
-//!  Alive (every 250 ms)                 ◄─►  Alive
+//!  Alive (every 250 ms, both ways)     ◄─►  Alive
 //!  Failed {why}                          ──►   a satellite died, a signal
 //!                                       ◄──  Finish {failure}
 //!  Finished {wall}                       ──►
@@ -27,14 +27,17 @@
 //! protects nothing outside it.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use orbnet_node::protocol::{Event, ToNode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
 
 use super::clock::Offset;
 
@@ -159,6 +162,10 @@ pub(super) enum LinkError {
     Malformed(#[from] serde_json::Error),
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Reads one message.
 pub(super) async fn read<R: AsyncRead + Unpin, T: DeserializeOwned>(
     r: &mut R,
@@ -204,48 +211,95 @@ pub(super) enum Incoming<T> {
 
 /// One end of a connection: messages out through a writer task, messages
 /// in through a reader task into a shared inbox, tagged with `tag`.
+///
+/// The tasks, not the caller, keep the connection alive: the writer sends
+/// the `alive` message every [`ALIVE_EVERY`], and the reader notes when
+/// anything last came in ([`Link::silent_for`]). Both run on a thread of
+/// their own, so a launcher whose loop is busy (a message relayed to a
+/// thousand satellites' pipes, a burst of their events) still speaks and
+/// still hears, and a message that waits in the inbox behind others
+/// counts from its arrival. A thread that sleeps between heartbeats is
+/// also what the kernel schedules promptly beside thousands of busy
+/// satellite processes (see [`super::SATELLITE_NICE`]); a task on the
+/// launcher's own busy thread is not.
 #[derive(Debug)]
 pub(super) struct Link<O> {
     tx: mpsc::UnboundedSender<O>,
-    writer: tokio::task::JoinHandle<()>,
-    reader: tokio::task::JoinHandle<()>,
+    /// Fires when the writer has sent what was queued and stopped.
+    written: Option<oneshot::Receiver<()>>,
+    /// Stops the reader (and the thread) when sent or dropped.
+    stop: Option<oneshot::Sender<()>>,
+    /// When the link was made.
+    born: Instant,
+    /// When the last message came in, in milliseconds after `born`.
+    heard_ms: Arc<AtomicU64>,
 }
 
-impl<O: Serialize + Send + Sync + 'static> Link<O> {
-    /// Serves `stream`: what arrives goes to `inbox` as `(tag, …)`.
+impl<O: Serialize + Clone + Send + Sync + 'static> Link<O> {
+    /// Serves `stream` from a thread of its own: what arrives goes to
+    /// `inbox` as `(tag, …)`, and `alive` goes out whenever
+    /// [`ALIVE_EVERY`] passes. Fails only when no thread can be made.
     pub(super) fn new<I: DeserializeOwned + Send + 'static>(
         stream: TcpStream,
         tag: usize,
         inbox: mpsc::UnboundedSender<(usize, Incoming<I>)>,
-    ) -> Link<O> {
+        alive: O,
+    ) -> std::io::Result<Link<O>> {
         // Clock probes and small messages go out at once.
         let _ = stream.set_nodelay(true);
-        let (mut r, mut w) = stream.into_split();
-        let (tx, mut rx) = mpsc::unbounded_channel::<O>();
-        let writer = tokio::spawn(async move {
-            while let Some(m) = rx.recv().await {
-                if write(&mut w, &m).await.is_err() {
-                    break;
-                }
-            }
-            let _ = w.shutdown().await;
-        });
-        let reader = tokio::spawn(async move {
-            loop {
-                match read::<_, I>(&mut r).await {
-                    Ok(m) => {
-                        if inbox.send((tag, Incoming::Message(m))).is_err() {
-                            return;
-                        }
-                    }
+        let stream = stream.into_std()?;
+        let (tx, rx) = mpsc::unbounded_channel::<O>();
+        let (written_tx, written) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel();
+        let born = Instant::now();
+        let heard_ms = Arc::new(AtomicU64::new(0));
+        let heard = Arc::clone(&heard_ms);
+        std::thread::Builder::new()
+            .name(format!("link-{tag}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
                     Err(e) => {
+                        let e = LinkError::Io(e);
                         let _ = inbox.send((tag, Incoming::Closed(e)));
                         return;
                     }
-                }
-            }
-        });
-        Link { tx, writer, reader }
+                };
+                rt.block_on(async move {
+                    let stream = match TcpStream::from_std(stream) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = inbox.send((tag, Incoming::Closed(LinkError::Io(e))));
+                            return;
+                        }
+                    };
+                    let (r, w) = stream.into_split();
+                    tokio::spawn(async move {
+                        speak(w, rx, alive).await;
+                        let _ = written_tx.send(());
+                    });
+                    tokio::select! {
+                        _ = hear(r, tag, inbox, born, heard) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(Link {
+            tx,
+            written: Some(written),
+            stop: Some(stop),
+            born,
+            heard_ms,
+        })
+    }
+
+    /// How long since anything came in (or since the link was made).
+    pub(super) fn silent_for(&self) -> Duration {
+        let heard = Duration::from_millis(self.heard_ms.load(Ordering::Relaxed));
+        self.born.elapsed().saturating_sub(heard)
     }
 
     /// Queues `m`; false once the connection is gone.
@@ -254,11 +308,65 @@ impl<O: Serialize + Send + Sync + 'static> Link<O> {
     }
 
     /// Sends what is queued (within a second) and closes the connection.
-    pub(super) async fn close(self) {
-        let Link { tx, writer, reader } = self;
-        drop(tx);
-        let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
-        reader.abort();
+    pub(super) async fn close(mut self) {
+        let (tx, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(written) = self.written.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), written).await;
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The writer: what `rx` brings, and `alive` whenever [`ALIVE_EVERY`]
+/// passes without it; shuts the connection when `rx` ends or a write fails.
+async fn speak<O: Serialize + Clone>(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<O>,
+    alive: O,
+) {
+    let first = tokio::time::Instant::now() + ALIVE_EVERY;
+    let mut tick = tokio::time::interval_at(first, ALIVE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let m = tokio::select! {
+            m = rx.recv() => match m {
+                Some(m) => m,
+                None => break,
+            },
+            _ = tick.tick() => alive.clone(),
+        };
+        if write(&mut w, &m).await.is_err() {
+            break;
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+/// The reader: every message into `inbox`, its arrival into `heard`
+/// (milliseconds after `born`), and the connection's end.
+async fn hear<I: DeserializeOwned>(
+    mut r: OwnedReadHalf,
+    tag: usize,
+    inbox: mpsc::UnboundedSender<(usize, Incoming<I>)>,
+    born: Instant,
+    heard: Arc<AtomicU64>,
+) {
+    loop {
+        let m = read::<_, I>(&mut r).await;
+        heard.store(millis(born.elapsed()), Ordering::Relaxed);
+        let m = match m {
+            Ok(m) => Incoming::Message(m),
+            Err(e) => {
+                let _ = inbox.send((tag, Incoming::Closed(e)));
+                return;
+            }
+        };
+        if inbox.send((tag, m)).is_err() {
+            return;
+        }
     }
 }
 
@@ -277,8 +385,9 @@ mod tests {
             mpsc::unbounded_channel::<(usize, Incoming<ToCoordinator>)>();
         let client = TcpStream::connect(addr).await.expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        let host: Link<ToCoordinator> = Link::new(client, 7, host_in_tx);
-        let coord: Link<ToHost> = Link::new(server, 3, coord_in_tx);
+        let host: Link<ToCoordinator> =
+            Link::new(client, 7, host_in_tx, ToCoordinator::Alive).expect("link");
+        let coord: Link<ToHost> = Link::new(server, 3, coord_in_tx, ToHost::Alive).expect("link");
         let sent = [
             ToCoordinator::Clock { t1: 5 },
             ToCoordinator::Event {
@@ -296,7 +405,7 @@ mod tests {
             assert!(host.send(m));
         }
         for want in sent {
-            match coord_in.recv().await {
+            match next_but_alive(&mut coord_in).await {
                 Some((3, Incoming::Message(got))) => assert_eq!(got, want),
                 other => panic!("{other:?}"),
             }
@@ -306,14 +415,90 @@ mod tests {
             msg: ToNode::Start { start_unix_ns: 9 },
         }));
         assert!(matches!(
-            host_in.recv().await,
+            next_but_alive(&mut host_in).await,
             Some((7, Incoming::Message(ToHost::Node { .. })))
         ));
         host.close().await;
         assert!(matches!(
-            coord_in.recv().await,
+            next_but_alive(&mut coord_in).await,
             Some((3, Incoming::Closed(LinkError::Closed)))
         ));
+    }
+
+    /// The next delivery that is not a heartbeat.
+    async fn next_but_alive<T>(
+        inbox: &mut mpsc::UnboundedReceiver<(usize, Incoming<T>)>,
+    ) -> Option<(usize, Incoming<T>)>
+    where
+        Incoming<T>: IsAlive,
+    {
+        loop {
+            let m = inbox.recv().await;
+            if !m.as_ref().is_some_and(|(_, m)| m.is_alive()) {
+                return m;
+            }
+        }
+    }
+
+    trait IsAlive {
+        fn is_alive(&self) -> bool;
+    }
+    impl IsAlive for Incoming<ToHost> {
+        fn is_alive(&self) -> bool {
+            matches!(self, Incoming::Message(ToHost::Alive))
+        }
+    }
+    impl IsAlive for Incoming<ToCoordinator> {
+        fn is_alive(&self) -> bool {
+            matches!(self, Incoming::Message(ToCoordinator::Alive))
+        }
+    }
+
+    /// Each end says it is alive on its own, with nothing else to send and
+    /// whatever its owner does, and each notes when it last heard the
+    /// other; an end that hears nothing counts its silence.
+    #[tokio::test]
+    async fn links_keep_themselves_alive_and_count_silence() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
+        let addr = listener.local_addr().expect("addr");
+        let (host_in_tx, _host_in) = mpsc::unbounded_channel::<(usize, Incoming<ToHost>)>();
+        let (coord_in_tx, mut coord_in) =
+            mpsc::unbounded_channel::<(usize, Incoming<ToCoordinator>)>();
+        let client = TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let host: Link<ToCoordinator> =
+            Link::new(client, 1, host_in_tx, ToCoordinator::Alive).expect("link");
+        let coord: Link<ToHost> = Link::new(server, 2, coord_in_tx, ToHost::Alive).expect("link");
+        tokio::time::sleep(ALIVE_EVERY * 4).await;
+        assert!(
+            coord.silent_for() < ALIVE_EVERY * 3,
+            "{:?}",
+            coord.silent_for()
+        );
+        assert!(
+            host.silent_for() < ALIVE_EVERY * 3,
+            "{:?}",
+            host.silent_for()
+        );
+        assert!(matches!(
+            coord_in.recv().await,
+            Some((2, Incoming::Message(ToCoordinator::Alive)))
+        ));
+
+        // A peer that never speaks: the silence grows from the start.
+        let client = TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let (tx, _rx) = mpsc::unbounded_channel::<(usize, Incoming<ToCoordinator>)>();
+        let mute: Link<ToHost> = Link::new(server, 3, tx, ToHost::Alive).expect("link");
+        tokio::time::sleep(ALIVE_EVERY * 2).await;
+        assert!(
+            mute.silent_for() >= ALIVE_EVERY * 2,
+            "{:?}",
+            mute.silent_for()
+        );
+        drop(client);
     }
 
     #[tokio::test]
