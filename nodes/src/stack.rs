@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::time::Instant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
@@ -41,11 +41,15 @@ pub enum SocketError {
 ///
 /// Its egress has a budget the satellite sets before each poll: the bytes
 /// the stack may still send before its links' egress queues fill
-/// (`None`: no limit). At zero the device refuses to transmit, as a NIC
-/// whose queue is full pushes back on its host; TCP then keeps its data
-/// in its socket instead of losing it at the first hop (smoltcp neither
-/// paces nor recovers well from a burst of drops: BENCHMARKS.md, the
-/// long-path rows). Replies to received packets pass regardless.
+/// (`None`: no limit). [`Stack::poll`] lets the sockets send only while
+/// some is left, as a NIC whose queue is full pushes back on its host;
+/// TCP then keeps its data in its socket instead of losing it at the
+/// first hop (smoltcp neither paces nor recovers well from a burst of
+/// drops: BENCHMARKS.md, the long-path rows). The device itself never
+/// refuses a packet: smoltcp's TCP socket clears a pending fast
+/// retransmission before it hands the segment over, so a segment refused
+/// there is lost to the socket, with no timer left to send it again.
+/// Replies to received packets do not spend the budget.
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
     pub rx: VecDeque<Vec<u8>>,
@@ -94,9 +98,6 @@ impl Device for Queues {
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<Tx<'_>> {
-        if self.budget == Some(0) {
-            return None;
-        }
         Some(Tx(&mut self.tx, Some(&mut self.budget)))
     }
 
@@ -167,10 +168,24 @@ impl Stack {
         }
     }
 
-    /// Runs the stack at virtual time `now`; its output is left in `device.tx`.
+    /// Runs the stack at virtual time `now`; its output is left in
+    /// `device.tx`. Every received packet is taken in; the sockets then
+    /// send, a segment each per pass, while the egress budget lasts (the
+    /// pass that spends it may overshoot it by a segment per socket).
     pub(crate) fn poll(&mut self, now: SimTime) {
-        self.iface
-            .poll(instant(now), &mut self.device, &mut self.sockets);
+        let t = instant(now);
+        self.iface.poll_maintenance(t);
+        while self
+            .iface
+            .poll_ingress_single(t, &mut self.device, &mut self.sockets)
+            != PollIngressSingleResult::None
+        {}
+        while self.device.budget != Some(0)
+            && self
+                .iface
+                .poll_egress(t, &mut self.device, &mut self.sockets)
+                != PollResult::None
+        {}
     }
 
     /// When the stack next wants to be polled.
@@ -178,5 +193,117 @@ impl Stack {
         self.iface
             .poll_at(instant(now), &self.sockets)
             .map(sim_time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::socket::tcp;
+
+    const PORT: u16 = 9000;
+
+    fn socket(buffer: usize) -> tcp::Socket<'static> {
+        let mut s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; buffer]),
+            tcp::SocketBuffer::new(vec![0; buffer]),
+        );
+        s.set_ack_delay(None);
+        // No congestion window: the test sends a whole burst at once.
+        s.set_congestion_control(tcp::CongestionControl::None);
+        s
+    }
+
+    /// Moves what `from` sent into `to`, but for the packets `keep` refuses.
+    fn carry(from: &mut Stack, to: &mut Stack, mut keep: impl FnMut(&[u8]) -> bool) {
+        while let Some(p) = from.device.tx.pop_front() {
+            if keep(&p) {
+                to.device.rx.push_back(p);
+            }
+        }
+    }
+
+    /// A TCP packet's sequence number and payload length (IPv4, no options).
+    fn seq_and_len(p: &[u8]) -> (u32, usize) {
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([p[2], p[3]]));
+        let tcp = &p[ihl..];
+        let offset = usize::from(tcp[12] >> 4) * 4;
+        let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
+        (seq, total - ihl - offset)
+    }
+
+    /// A fast retransmission that comes due while the egress has no budget
+    /// is sent once the budget returns, long before any timeout (smoltcp
+    /// forgets it when the device refuses the segment: the hole then stays
+    /// open for good, since the duplicate ACKs that follow no longer count).
+    #[test]
+    fn a_fast_retransmission_due_without_budget_waits_for_it() {
+        let mut a = Stack::new(SatId(0), 1500, 1);
+        let mut b = Stack::new(SatId(1), 1500, 2);
+        let mut server = socket(1 << 20);
+        server.listen(PORT).expect("listen");
+        let hb = b.sockets.add(server);
+        let client = socket(1 << 20);
+        let ha = a.sockets.add(client);
+        let to = (IpAddress::Ipv4(addr::address(SatId(1))), PORT);
+        let cx = a.iface.context();
+        a.sockets
+            .get_mut::<tcp::Socket>(ha)
+            .connect(cx, to, 49152)
+            .expect("connect");
+        let mut now = SimTime::ZERO;
+        for _ in 0..4 {
+            a.poll(now);
+            carry(&mut a, &mut b, |_| true);
+            b.poll(now);
+            carry(&mut b, &mut a, |_| true);
+            now += orbnet_netem::SimDuration::from_millis(1);
+        }
+        assert!(b.sockets.get::<tcp::Socket>(hb).is_active());
+        let sent = a
+            .sockets
+            .get_mut::<tcp::Socket>(ha)
+            .send_slice(&[7u8; 20 * 1460])
+            .expect("send");
+        assert_eq!(sent, 20 * 1460);
+
+        // Twenty segments leave; the second is lost on the way.
+        a.poll(now);
+        let mut data = 0;
+        let mut hole = None;
+        carry(&mut a, &mut b, |p| {
+            let (seq, len) = seq_and_len(p);
+            if len > 0 {
+                data += 1;
+                if data == 2 {
+                    hole = Some(seq);
+                    return false;
+                }
+            }
+            true
+        });
+        let hole = hole.expect("a second data segment");
+        assert!(data >= 5, "only {data} data segments sent");
+        b.poll(now);
+
+        // The duplicate ACKs arrive while the links' queues are full.
+        now += orbnet_netem::SimDuration::from_millis(1);
+        carry(&mut b, &mut a, |_| true);
+        a.device.budget = Some(0);
+        a.poll(now);
+        assert!(a.device.tx.iter().all(|p| seq_and_len(p).1 == 0));
+        a.device.tx.clear();
+
+        // The queues drain: the lost segment goes first, well inside the
+        // retransmission timeout (at least 1 s in smoltcp).
+        now += orbnet_netem::SimDuration::from_millis(5);
+        a.device.budget = None;
+        a.poll(now);
+        let resent: Vec<_> = a.device.tx.iter().map(|p| seq_and_len(p)).collect();
+        assert!(
+            resent.iter().any(|&(seq, len)| seq == hole && len > 0),
+            "hole at {hole} not retransmitted: {resent:?}"
+        );
     }
 }
