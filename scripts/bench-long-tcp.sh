@@ -8,10 +8,18 @@
 #    forwards to an iperf3 server on loopback) against the same capacity,
 #    and, as the baseline in the same run, iperf3 over the kernel's
 #    loopback alone.
+# At TDF (default 1) the emulated path runs TDF times slower than real
+# time, and so does what iperf3 measures through it: its figure is scaled
+# back by TDF (a 1 Gb/s path carries at most 1/TDF Gb/s of wall-clock
+# bytes). A TDF above 1 leaves the host time to spare, so that the
+# lateness of satellite processes on a busy machine does not stand in
+# for the transport's behaviour.
 #   scripts/bench-long-tcp.sh [SECONDS]
+#   TDF=2 scripts/bench-long-tcp.sh 30
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN=${1:-30}
+TDF=${TDF:-1}
 command -v iperf3 > /dev/null || { echo "iperf3 is needed (scripts/check-tools.sh installs it)"; exit 2; }
 cargo build --release -q
 BIN=target/release/orbnet
@@ -35,11 +43,12 @@ transport = "$1"
 bytes = $bytes
 TOML
 }
+echo "TDF $TDF"
 echo "| path | transport | goodput (Gb/s) | of capacity | verified | worst lateness (virtual ms) |"
 echo "|---|---|---|---|---|---|"
 for tr in tcp quic; do
   scenario "$tr" > "$TMP/$tr.toml"
-  "$BIN" up "$TMP/$tr.toml" --duration "$((SECONDS_RUN * 3 / 2 + 5))" --out "$TMP/$tr" --json > /dev/null 2> "$TMP/$tr.err" || true
+  "$BIN" up "$TMP/$tr.toml" --tdf "$TDF" --duration "$((SECONDS_RUN * 3 / 2 + 5))" --out "$TMP/$tr" --json > /dev/null 2> "$TMP/$tr.err" || true
   python3 - "$TMP/$tr/summary.json" "$tr" "$SECONDS_RUN" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1])); t = s["transfers"][0]
@@ -67,11 +76,11 @@ satellite = "sat-6"
 expose = "5201"
 forward = "127.0.0.1:$port"
 TOML
-"$BIN" up "$TMP/gw.toml" --out "$TMP/gw" > /dev/null 2>&1 & PIDS+=($!)
+"$BIN" up "$TMP/gw.toml" --tdf "$TDF" --out "$TMP/gw" > /dev/null 2>&1 & PIDS+=($!)
 # Wait for sat-0's gateway to listen (without connecting to it).
 for _ in $(seq 300); do ss -ltnH "sport = :$((port + 1))" | grep -q . && break; sleep 0.1; done
 sleep 1
-gw=$(iperf3 -c 127.0.0.1 -p $((port + 1)) -t "$SECONDS_RUN" -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 1e9)")
+gw=$(iperf3 -c 127.0.0.1 -p $((port + 1)) -t "$SECONDS_RUN" -J | python3 -c "import json,sys; print(json.load(sys.stdin)['end']['sum_received']['bits_per_second'] * $TDF / 1e9)")
 base_port=$((port + 2))
 iperf3 -s -p "$base_port" > /dev/null 2>&1 & PIDS+=($!)
 sleep 0.5
