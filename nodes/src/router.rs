@@ -371,9 +371,19 @@ impl Router {
 
     /// How many bytes the local stack may still send before an up port's
     /// egress queue passes its threshold (`None`: no port is up), and
-    /// when every port will be below its threshold again if one is over.
-    /// A port's threshold is half its queue, or 20 ms at its rate if less.
-    pub(crate) fn egress_budget(&mut self, now: SimTime) -> (Option<u64>, Option<SimTime>) {
+    /// when every port will have room again if one has not. A port's
+    /// threshold is half its queue, or 20 ms at its rate if less; it has
+    /// room while `burst` bytes are left below it (half the threshold if
+    /// `burst` is more). `burst` is what the stack may send in one pass
+    /// over its sockets, a segment each: a pass started with room passes
+    /// the threshold by little, and the next waits for the queue to drain
+    /// rather than going through at every frame's departure (which let
+    /// the queue climb by a pass less a frame each time, to overflowing).
+    pub(crate) fn egress_budget(
+        &mut self,
+        now: SimTime,
+        burst: u64,
+    ) -> (Option<u64>, Option<SimTime>) {
         let mut budget: Option<u64> = None;
         let mut ready: Option<SimTime> = None;
         for p in self.ports.values_mut() {
@@ -383,12 +393,14 @@ impl Router {
             let rate = status.rate.0 as f64 / 8.0;
             let threshold = ((p.model.queue.0 / 2) as f64).min(rate * 0.020) as u64;
             let backlog = p.shaper.backlog(now).0;
+            let need = burst.min(threshold / 2).max(1);
             let left = threshold.saturating_sub(backlog);
+            let left = if left < need { 0 } else { left };
             budget = Some(budget.map_or(left, |b| b.min(left)));
             if left == 0 && rate > 0.0 {
-                // Until an MTU below the threshold, and never now: time
+                // Until `need` below the threshold, and never now: time
                 // must pass for the queue to drain.
-                let excess = (backlog + p.model.mtu.0).saturating_sub(threshold);
+                let excess = (backlog + need).saturating_sub(threshold);
                 let drain = SimDuration::from_secs_f64(excess as f64 / rate)
                     .max(SimDuration::from_nanos(1_000));
                 ready = Some(ready.map_or(now + drain, |r| r.max(now + drain)));

@@ -170,8 +170,8 @@ impl Stack {
 
     /// Runs the stack at virtual time `now`; its output is left in
     /// `device.tx`. Every received packet is taken in; the sockets then
-    /// send, a segment each per pass, while the egress budget lasts (the
-    /// pass that spends it may overshoot it by a segment per socket).
+    /// send, a segment each per pass: a first pass if any budget is left,
+    /// and more while the budget holds a whole pass ([`Stack::burst`]).
     pub(crate) fn poll(&mut self, now: SimTime) {
         let t = instant(now);
         self.iface.poll_maintenance(t);
@@ -180,12 +180,21 @@ impl Stack {
             .poll_ingress_single(t, &mut self.device, &mut self.sockets)
             != PollIngressSingleResult::None
         {}
-        while self.device.budget != Some(0)
+        let burst = self.burst();
+        let mut need = 1;
+        while self.device.budget.is_none_or(|b| b >= need)
             && self
                 .iface
                 .poll_egress(t, &mut self.device, &mut self.sockets)
                 != PollResult::None
-        {}
+        {
+            need = burst;
+        }
+    }
+
+    /// The most one pass over the sockets may send: a full segment each.
+    pub(crate) fn burst(&self) -> u64 {
+        (self.sockets.iter().count() * self.device.mtu) as u64
     }
 
     /// When the stack next wants to be polled.

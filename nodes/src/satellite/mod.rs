@@ -324,7 +324,7 @@ impl Satellite {
 
     /// Runs the stack at `vt` and routes what it sent.
     fn poll_stack(&mut self, vt: SimTime) {
-        let (budget, ready) = self.router.egress_budget(vt);
+        let (budget, ready) = self.router.egress_budget(vt, self.stack.burst());
         self.stack.device.budget = budget;
         self.egress_ready = ready;
         self.stack.poll(vt);
