@@ -171,8 +171,9 @@ impl Stack {
     /// Runs the stack at virtual time `now`; its output is left in
     /// `device.tx`. Every received packet is taken in; the sockets then
     /// send, a segment each per pass: a first pass if any budget is left,
-    /// and more while the budget holds a whole pass ([`Stack::burst`]).
-    pub(crate) fn poll(&mut self, now: SimTime) {
+    /// and more while the budget holds a whole pass, `burst` bytes
+    /// ([`Stack::burst`], which the caller has worked out for its budget).
+    pub(crate) fn poll(&mut self, now: SimTime, burst: u64) {
         let t = instant(now);
         self.iface.poll_maintenance(t);
         while self
@@ -180,7 +181,6 @@ impl Stack {
             .poll_ingress_single(t, &mut self.device, &mut self.sockets)
             != PollIngressSingleResult::None
         {}
-        let burst = self.burst();
         let mut need = 1;
         while self.device.budget.is_none_or(|b| b >= need)
             && self
@@ -223,6 +223,11 @@ mod tests {
         s
     }
 
+    fn poll(s: &mut Stack, now: SimTime) {
+        let burst = s.burst();
+        s.poll(now, burst);
+    }
+
     /// Moves what `from` sent into `to`, but for the packets `keep` refuses.
     fn carry(from: &mut Stack, to: &mut Stack, mut keep: impl FnMut(&[u8]) -> bool) {
         while let Some(p) = from.device.tx.pop_front() {
@@ -263,9 +268,9 @@ mod tests {
             .expect("connect");
         let mut now = SimTime::ZERO;
         for _ in 0..4 {
-            a.poll(now);
+            poll(&mut a, now);
             carry(&mut a, &mut b, |_| true);
-            b.poll(now);
+            poll(&mut b, now);
             carry(&mut b, &mut a, |_| true);
             now += orbnet_netem::SimDuration::from_millis(1);
         }
@@ -278,7 +283,7 @@ mod tests {
         assert_eq!(sent, 20 * 1460);
 
         // Twenty segments leave; the second is lost on the way.
-        a.poll(now);
+        poll(&mut a, now);
         let mut data = 0;
         let mut hole = None;
         carry(&mut a, &mut b, |p| {
@@ -294,13 +299,13 @@ mod tests {
         });
         let hole = hole.expect("a second data segment");
         assert!(data >= 5, "only {data} data segments sent");
-        b.poll(now);
+        poll(&mut b, now);
 
         // The duplicate ACKs arrive while the links' queues are full.
         now += orbnet_netem::SimDuration::from_millis(1);
         carry(&mut b, &mut a, |_| true);
         a.device.budget = Some(0);
-        a.poll(now);
+        poll(&mut a, now);
         assert!(a.device.tx.iter().all(|p| seq_and_len(p).1 == 0));
         a.device.tx.clear();
 
@@ -308,7 +313,7 @@ mod tests {
         // retransmission timeout (at least 1 s in smoltcp).
         now += orbnet_netem::SimDuration::from_millis(5);
         a.device.budget = None;
-        a.poll(now);
+        poll(&mut a, now);
         let resent: Vec<_> = a.device.tx.iter().map(|p| seq_and_len(p)).collect();
         assert!(
             resent.iter().any(|&(seq, len)| seq == hole && len > 0),

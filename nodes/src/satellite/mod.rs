@@ -324,10 +324,11 @@ impl Satellite {
 
     /// Runs the stack at `vt` and routes what it sent.
     fn poll_stack(&mut self, vt: SimTime) {
-        let (budget, ready) = self.router.egress_budget(vt, self.stack.burst());
+        let burst = self.stack.burst();
+        let (budget, ready) = self.router.egress_budget(vt, burst);
         self.stack.device.budget = budget;
         self.egress_ready = ready;
-        self.stack.poll(vt);
+        self.stack.poll(vt, burst);
         while let Some(packet) = self.stack.device.tx.pop_front() {
             let d = self.router.route(vt, packet, false);
             self.dispatch(d, vt);

@@ -376,18 +376,8 @@ mod tests {
 
     #[tokio::test]
     async fn messages_cross_a_connection_in_order_and_its_end_is_seen() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("listen");
-        let addr = listener.local_addr().expect("addr");
-        let (host_in_tx, mut host_in) = mpsc::unbounded_channel::<(usize, Incoming<ToHost>)>();
-        let (coord_in_tx, mut coord_in) =
-            mpsc::unbounded_channel::<(usize, Incoming<ToCoordinator>)>();
-        let client = TcpStream::connect(addr).await.expect("connect");
-        let (server, _) = listener.accept().await.expect("accept");
-        let host: Link<ToCoordinator> =
-            Link::new(client, 7, host_in_tx, ToCoordinator::Alive).expect("link");
-        let coord: Link<ToHost> = Link::new(server, 3, coord_in_tx, ToHost::Alive).expect("link");
+        let (listener, _) = listen().await;
+        let (host, mut host_in, coord, mut coord_in) = pair(&listener, 7, 3).await;
         let sent = [
             ToCoordinator::Clock { t1: 5 },
             ToCoordinator::Event {
@@ -425,6 +415,38 @@ mod tests {
         ));
     }
 
+    async fn listen() -> (tokio::net::TcpListener, std::net::SocketAddr) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
+        let addr = listener.local_addr().expect("addr");
+        (listener, addr)
+    }
+
+    type Inbox<T> = mpsc::UnboundedReceiver<(usize, Incoming<T>)>;
+
+    /// A host's end (tagged `host_tag`) and the coordinator's (`coord_tag`)
+    /// of one connection through `listener`, with their inboxes.
+    async fn pair(
+        listener: &tokio::net::TcpListener,
+        host_tag: usize,
+        coord_tag: usize,
+    ) -> (
+        Link<ToCoordinator>,
+        Inbox<ToHost>,
+        Link<ToHost>,
+        Inbox<ToCoordinator>,
+    ) {
+        let addr = listener.local_addr().expect("addr");
+        let (host_in_tx, host_in) = mpsc::unbounded_channel();
+        let (coord_in_tx, coord_in) = mpsc::unbounded_channel();
+        let client = TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let host = Link::new(client, host_tag, host_in_tx, ToCoordinator::Alive).expect("link");
+        let coord = Link::new(server, coord_tag, coord_in_tx, ToHost::Alive).expect("link");
+        (host, host_in, coord, coord_in)
+    }
+
     /// The next delivery that is not a heartbeat.
     async fn next_but_alive<T>(
         inbox: &mut mpsc::UnboundedReceiver<(usize, Incoming<T>)>,
@@ -459,18 +481,8 @@ mod tests {
     /// other; an end that hears nothing counts its silence.
     #[tokio::test]
     async fn links_keep_themselves_alive_and_count_silence() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("listen");
-        let addr = listener.local_addr().expect("addr");
-        let (host_in_tx, _host_in) = mpsc::unbounded_channel::<(usize, Incoming<ToHost>)>();
-        let (coord_in_tx, mut coord_in) =
-            mpsc::unbounded_channel::<(usize, Incoming<ToCoordinator>)>();
-        let client = TcpStream::connect(addr).await.expect("connect");
-        let (server, _) = listener.accept().await.expect("accept");
-        let host: Link<ToCoordinator> =
-            Link::new(client, 1, host_in_tx, ToCoordinator::Alive).expect("link");
-        let coord: Link<ToHost> = Link::new(server, 2, coord_in_tx, ToHost::Alive).expect("link");
+        let (listener, addr) = listen().await;
+        let (host, _host_in, coord, mut coord_in) = pair(&listener, 1, 2).await;
         tokio::time::sleep(ALIVE_EVERY * 4).await;
         assert!(
             coord.silent_for() < ALIVE_EVERY * 3,
