@@ -573,6 +573,97 @@ mod tests {
         assert_eq!(r.drops.get(&RouterDrop::Malformed), Some(&1));
     }
 
+    /// Marks `link`'s port up at `rate` with no loss.
+    fn up(r: &mut Router, link: LinkId, rate: orbnet_netem::BitsPerSecond) {
+        let port = r.ports.get_mut(&link).expect("the port exists");
+        port.status = Some(LinkStatus {
+            id: link,
+            a: r.me,
+            b: port.peer,
+            state: LinkState::Up,
+            reason: None,
+            distance: orbnet_netem::Meters(1000e3),
+            delay: SimDuration::from_millis(3),
+            rate,
+            loss: 0.0,
+        });
+    }
+
+    /// Puts `frames` frames of 9000 bytes on `link`'s queue at `now`.
+    fn fill(r: &mut Router, link: LinkId, now: SimTime, frames: usize) {
+        let port = r.ports.get_mut(&link).expect("the port exists");
+        let status = port.status.expect("the port is up");
+        let conditions = Conditions {
+            rate: status.rate,
+            delay: status.delay,
+            loss: 0.0,
+        };
+        for _ in 0..frames {
+            let v = port.shaper.enqueue(now, Bytes(9000), conditions);
+            assert!(matches!(v, Verdict::Deliver(_)), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn egress_budget_keeps_room_for_a_pass_and_waits_for_the_queue_to_drain() {
+        let gbps = orbnet_netem::BitsPerSecond::from_gbps;
+        let model = model(); // 1 MiB queues
+        let links = [(LinkId(1), SatId(1), &model), (LinkId(2), SatId(2), &model)];
+        let mut r = Router::new(SatId(0), 1, 1, links.into_iter());
+        let t0 = SimTime::from_millis(1);
+        let burst = 90_000; // ten 9000-byte segments
+        // No port up: nothing to budget and nothing to wait for.
+        assert_eq!(r.egress_budget(t0, burst), (None, None));
+        // 10 Gb/s: the threshold is half the queue (524,288 B), as 20 ms
+        // at the rate (25 MB) is more.
+        up(&mut r, LinkId(1), gbps(10.0));
+        assert_eq!(r.egress_budget(t0, burst), (Some(524_288), None));
+        // 50 frames (450,000 B) leave 74,288 B below it: less than a pass,
+        // so none, and not before the queue has drained 15,712 B
+        // (12.57 µs at 1.25 GB/s).
+        fill(&mut r, LinkId(1), t0, 50);
+        let (budget, ready) = r.egress_budget(t0, burst);
+        assert_eq!(budget, Some(0));
+        let ready = ready.expect("a time when there is room");
+        assert_eq!(ready - t0, SimDuration::from_nanos(12_570));
+        // One frame's departure (7.2 µs) is not room: the stack waits for
+        // a pass's worth rather than filling the queue a frame at a time.
+        let frame = gbps(10.0).serialization(Bytes(9000)).expect("a rate");
+        assert_eq!(r.egress_budget(t0 + frame, burst).0, Some(0));
+        // Once the queue is a pass below the threshold there is room
+        // again, within a frame of `ready` (the queue drains by frames).
+        let (budget, ready_again) = r.egress_budget(ready + frame, burst);
+        assert_eq!(budget, Some(524_288 - 9000 * 48));
+        assert!(budget.is_some_and(|b| b >= burst));
+        assert_eq!(ready_again, None);
+        // A pass larger than half the threshold needs half of it
+        // (262,144 B): 169,856 B more to drain, 135.885 µs.
+        let big = r.egress_budget(ready + frame, 1 << 30);
+        assert_eq!(big.0, Some(0));
+        assert_eq!(
+            big.1.map(|t| t - (ready + frame)),
+            Some(SimDuration::from_nanos(135_885))
+        );
+
+        // A second port at 100 Mb/s: its threshold is 20 ms at its rate
+        // (250,000 B); the budget is the least of the ports', and room
+        // comes when every full port has drained.
+        up(&mut r, LinkId(2), orbnet_netem::BitsPerSecond(100_000_000));
+        let t1 = SimTime::from_millis(10);
+        assert_eq!(r.egress_budget(t1, burst), (Some(250_000), None));
+        fill(&mut r, LinkId(1), t1, 50);
+        fill(&mut r, LinkId(2), t1, 20); // 180,000 B: 70,000 left < 90,000
+        let (budget, ready) = r.egress_budget(t1, burst);
+        assert_eq!(budget, Some(0));
+        // Port 2 must drain 20,000 B at 12.5 MB/s: 1.6 ms, the later.
+        assert_eq!(ready.map(|t| t - t1), Some(SimDuration::from_micros(1600)));
+        // A port that goes down no longer holds the stack back.
+        r.ports.get_mut(&LinkId(2)).expect("port 2").status = None;
+        assert_eq!(r.egress_budget(t1, burst).0, Some(0));
+        let (_, ready) = r.egress_budget(t1, burst);
+        assert_eq!(ready.map(|t| t - t1), Some(SimDuration::from_nanos(12_570)));
+    }
+
     #[test]
     fn frames_missing_from_a_links_sequence_are_counted_one_by_one() {
         let model = model();
