@@ -196,3 +196,37 @@ fn udp_echo_through_a_gateway_across_four_hops_follows_the_geometry() {
     check_rtts(&rtts, ring12_rtt());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A gateway whose service refuses the connection resets its client's
+/// connection: the client reads a reset, not an empty stream that would
+/// pass for a whole answer.
+#[test]
+fn a_refused_service_reaches_the_client_as_a_reset() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Nothing listens on the service's port.
+    let server_port = free_port();
+    let gw_port = free_port();
+    let (dir, mut launcher) = launch_ring12("gateway-refused", gw_port, server_port, "tcp");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut client = loop {
+        if let Ok(c) = TcpStream::connect(("127.0.0.1", gw_port)) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the gateway never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    client.write_all(b"hello").expect("write");
+    let mut got = Vec::new();
+    let read = client.read_to_end(&mut got).map_err(|e| e.kind());
+    assert_eq!(
+        (read, got.len()),
+        (Err(std::io::ErrorKind::ConnectionReset), 0)
+    );
+    drop(client);
+    let status = wait_exit(&mut launcher, Duration::from_secs(20)).expect("run ends");
+    assert!(status.success(), "{status}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -203,3 +203,35 @@ fn a_testbed_run_repeats_exactly() {
     assert_eq!(a.0, Some(500_000));
     assert_eq!(a, b);
 }
+
+/// A connection whose far end restarts, and so answers the next segment
+/// with a reset, fails its reads with `ConnectionReset`: a task must not
+/// take a reset for the end of the peer's bytes (a gateway would pass it
+/// on to its kernel client as a clean, short stream).
+#[test]
+fn a_connection_reset_by_its_peer_fails_rather_than_ending() {
+    let tb = Testbed::from_file("topologies/ring-8.toml").expect("scenario");
+    let outcome = tb
+        .run(|net| async move {
+            let mut server = net.tcp_listen("sat-2", 8000).await?;
+            let mut client = net.tcp_connect("sat-0", "sat-2", 8000).await?;
+            client.write_all(b"hello").await?;
+            let mut got = [0u8; 5];
+            server.read_exact(&mut got).await?;
+            net.crash("sat-2")?;
+            net.sleep(0.1).await;
+            net.restart("sat-2")?;
+            net.sleep(0.5).await;
+            client.write_all(b"again").await?;
+            let mut rest = Vec::new();
+            let read = tokio::select! {
+                r = client.read_to_end(&mut rest) => Some(r.map_err(|e| e.kind())),
+                () = net.sleep(10.0) => None,
+            };
+            Ok::<_, Error>((got, read))
+        })
+        .expect("ran")
+        .expect("connected");
+    assert_eq!(&outcome.0, b"hello");
+    assert_eq!(outcome.1, Some(Err(std::io::ErrorKind::ConnectionReset)));
+}

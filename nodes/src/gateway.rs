@@ -42,14 +42,28 @@ pub(crate) async fn tcp_ingress(
     port: u16,
     commands: UnboundedSender<Command>,
 ) {
-    while let Ok((kernel, _)) = listener.accept().await {
+    loop {
+        let kernel = match listener.accept().await {
+            Ok((kernel, _)) => kernel,
+            Err(e) => {
+                // A client gone before its turn, or descriptors or memory
+                // short for a moment: the listener itself still stands.
+                tracing::warn!("gateway: accepting: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
         let (reply, rx) = tokio::sync::oneshot::channel();
         if commands.send(Command::Dial { to, port, reply }).is_err() {
             return;
         }
         tokio::spawn(async move {
-            if let Ok(stream) = rx.await {
-                splice(kernel, stream).await;
+            match rx.await {
+                Ok(stream) => splice(kernel, stream).await,
+                // The dial failed (logged): the client sees a reset.
+                Err(_) => {
+                    let _ = kernel.set_zero_linger();
+                }
             }
         });
     }
@@ -59,15 +73,29 @@ pub(crate) async fn tcp_ingress(
 pub(crate) async fn tcp_egress(stream: TcpStream, forward: SocketAddr) {
     match tokio::net::TcpStream::connect(forward).await {
         Ok(kernel) => splice(kernel, stream).await,
-        Err(e) => tracing::warn!("gateway to {forward}: {e}"),
+        Err(e) => {
+            tracing::warn!("gateway to {forward}: {e}");
+            // The client learns of it as a reset, not as an empty stream.
+            stream.abort();
+        }
     }
 }
 
 /// Copies both ways between a kernel connection and one over the
 /// constellation until both sides have finished.
 async fn splice(mut kernel: tokio::net::TcpStream, mut stream: TcpStream) {
-    if let Err(e) = tokio::io::copy_bidirectional(&mut kernel, &mut stream).await {
-        tracing::debug!("gateway connection ended: {e}");
+    match tokio::io::copy_bidirectional(&mut kernel, &mut stream).await {
+        Ok((up, down)) => tracing::debug!(
+            "gateway connection {:?} closed: {up} B carried in, {down} B out",
+            kernel.peer_addr()
+        ),
+        Err(e) => {
+            tracing::debug!("gateway connection {:?} ended: {e}", kernel.peer_addr());
+            // A reset on one side is passed on as a reset of the other: a
+            // close would pass a cut stream off as a whole one.
+            let _ = kernel.set_zero_linger();
+            stream.abort();
+        }
     }
 }
 

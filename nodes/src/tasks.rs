@@ -51,12 +51,30 @@ pub(crate) async fn bind_gateways(tasks: &Tasks) -> Result<Listeners, StartError
         l.udp.push((s, to));
     }
     for &(listen, to, port) in &tasks.tcp_ingress {
-        let s = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(fail(listen))?;
+        let s = tcp_listener(listen).map_err(fail(listen))?;
         l.tcp.push((s, to, port));
     }
     Ok(l)
+}
+
+/// How many connections a TCP gateway's kernel listener holds for it to
+/// accept (the kernel caps it at `net.core.somaxconn`, 4096 by default).
+/// tokio's `TcpListener::bind` asks for 128, as the standard library
+/// does: 1,000 clients connecting at once then overflowed it while the
+/// satellite was busy, and the kernel answered some with SYN cookies and
+/// then resets (`TcpExtListenOverflows`, `TcpExtSyncookiesFailed`).
+const GATEWAY_BACKLOG: u32 = 4096;
+
+/// A kernel TCP listener on `addr` with [`GATEWAY_BACKLOG`].
+fn tcp_listener(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let s = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    s.set_reuseaddr(true)?;
+    s.bind(addr)?;
+    s.listen(GATEWAY_BACKLOG)
 }
 
 /// What starting the tasks needs.

@@ -19,6 +19,8 @@ pub(crate) struct TcpPort {
     pipes: Arc<Mutex<Pipes>>,
     closed: bool,
     opened: bool,
+    /// The socket's state at the last turn.
+    state: tcp::State,
 }
 
 /// Socket options shared by every connection: window scaling comes with
@@ -43,6 +45,7 @@ impl TcpPort {
             pipes,
             closed: false,
             opened: false,
+            state: tcp::State::Closed,
         };
         (port, stream)
     }
@@ -162,8 +165,25 @@ impl TcpPort {
             p.eof = true;
             got = true;
         }
-        if s.state() == tcp::State::Closed && !self.opened && p.error.is_none() && !self.closed {
-            p.error = Some("the connection was refused or reset".into());
+        let state = s.state();
+        let was = std::mem::replace(&mut self.state, state);
+        let failed = if !self.opened {
+            // Refused (a reset for its SYN) or given up.
+            state == tcp::State::Closed && !self.closed
+        } else {
+            // Only a reset (or a timeout) closes from these states: an
+            // orderly close passes through LAST-ACK or TIME-WAIT. The
+            // task must not take it for the end of the peer's bytes.
+            state == tcp::State::Closed && reset_from(was)
+        };
+        if failed && p.error.is_none() {
+            tracing::debug!("socket {} reset in {was}", self.handle);
+            let e = if self.opened {
+                "the connection was reset"
+            } else {
+                "the connection was refused or reset"
+            };
+            p.error = Some(e.into());
             got = true;
             if let Some(w) = p.write_waker.take() {
                 w.wake();
@@ -174,6 +194,19 @@ impl TcpPort {
         }
         queued
     }
+}
+
+/// Whether a socket found closed after being in `was` was reset.
+fn reset_from(was: tcp::State) -> bool {
+    matches!(
+        was,
+        tcp::State::Established
+            | tcp::State::FinWait1
+            | tcp::State::FinWait2
+            | tcp::State::CloseWait
+            | tcp::State::SynReceived
+            | tcp::State::SynSent
+    )
 }
 
 impl App for TcpPort {
