@@ -200,8 +200,13 @@ impl Failure {
 
 fn main() -> ExitCode {
     no_huge_pages();
+    // Warnings (a gateway's refused service, a host's lost link) show
+    // unless `RUST_LOG` says otherwise; tracing's own default is errors only.
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing::level_filters::LevelFilter::WARN.into())
+        .from_env_lossy();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

@@ -379,10 +379,17 @@ fn echoes_through_one_gateway_pair(n: usize, limit: Duration) {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// 1,000 concurrent connections echoing 1 MB each through one gateway
-/// pair (`ORBNET_LOAD_CONNECTIONS` sets another count): about 20 s of two
-/// busy cores.
+/// 500 concurrent connections echoing 1 MB each through a gateway pair:
+/// the regular suite's share of the load below (about 10 s).
 #[test]
+fn five_hundred_tcp_connections_echo_a_megabyte_each_through_one_gateway_pair() {
+    echoes_through_one_gateway_pair(500, Duration::from_secs(120));
+}
+
+/// 1,000 concurrent connections echoing 1 MB each through one gateway
+/// pair (`ORBNET_LOAD_CONNECTIONS` sets another count).
+#[test]
+#[ignore = "20-40 s of two busy cores; 42 of 43 runs passed when last measured: BENCHMARKS.md, Hardening"]
 fn a_thousand_tcp_connections_echo_a_megabyte_each_through_one_gateway_pair() {
     let n = env_or("ORBNET_LOAD_CONNECTIONS", 1_000);
     echoes_through_one_gateway_pair(n, Duration::from_secs(180));

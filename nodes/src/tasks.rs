@@ -404,3 +404,28 @@ fn start_tcp_collective(s: &Start<'_>, index: usize, w: Workload, (to, from): Tc
         crate::rank_work::run_workload(index, w, acc, comm, clock, report).await;
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gateway's kernel listener holds hundreds of connections that its
+    /// satellite has not accepted yet: clients arriving together all
+    /// finish their handshakes at once. (With tokio's own `bind`, the
+    /// 129th found the queue full, its SYN dropped, and waited a second
+    /// to try again.)
+    #[tokio::test]
+    async fn a_gateway_listener_holds_hundreds_of_connections_unaccepted() {
+        let listener =
+            tcp_listener(SocketAddr::from(([127, 0, 0, 1], 0))).expect("listens on loopback");
+        let addr = listener.local_addr().expect("its address");
+        let mut clients = Vec::new();
+        for i in 0..500 {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                Ok(c) => clients.push(c),
+                Err(e) => panic!("client {i}: {e}"),
+            }
+        }
+        assert_eq!(clients.len(), 500);
+    }
+}
