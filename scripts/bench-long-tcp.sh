@@ -25,7 +25,13 @@ cargo build --release -q
 BIN=target/release/orbnet
 TMP=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done; rm -rf "$TMP"; }
+# The gateway run writes its results as it stops: wait for it (and the
+# iperf3 servers) before removing the folder it writes to.
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null || true; done
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 
 # Bytes for SECONDS at 90 % of the path rate, so that a transfer near the
