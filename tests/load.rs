@@ -317,12 +317,30 @@ fn stop(launcher: &mut std::process::Child) {
     let _ = launcher.wait();
 }
 
+/// Raises this process's soft limit on open files to its hard one: the
+/// clients and the echo service hold a descriptor each per connection,
+/// 2,000 for 1,000 connections, past the 1,024 many systems start with.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read or write the one struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 /// `n` concurrent kernel TCP connections through one gateway pair (sat-0
 /// to sat-2 over two hops), each echoing 1 MB within `limit`, every byte
 /// verified; the satellites' file descriptors peak at about one per
 /// connection at each end and return to within a few of where they
 /// started once the connections close.
 fn echoes_through_one_gateway_pair(n: usize, limit: Duration) {
+    raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
