@@ -62,6 +62,23 @@ protocol = "{protocol}"
     (dir, launcher)
 }
 
+/// A client of the gateway on `gw_port`, once it listens (within 20 s),
+/// whose reads give up after 5 s.
+fn connect_to_gateway(gw_port: u16) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let client = loop {
+        if let Ok(c) = TcpStream::connect(("127.0.0.1", gw_port)) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the gateway never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    client
+}
+
 /// sat-0 → sat-4 and back: 8 hops of 2a·sin(15°) over c, a = 6378.137 + 800 km.
 fn ring12_rtt() -> f64 {
     let hop_km = 2.0 * (6378.137 + 800.0) * 15f64.to_radians().sin();
@@ -111,18 +128,7 @@ fn tcp_echo_through_a_gateway_across_four_hops_follows_the_geometry() {
     });
     let gw_port = free_port();
     let (dir, mut launcher) = launch_ring12("gateway", gw_port, server_port, "tcp");
-    // Wait for the gateway to listen.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut client = loop {
-        if let Ok(c) = TcpStream::connect(("127.0.0.1", gw_port)) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "the gateway never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut client = connect_to_gateway(gw_port);
     let mut rtts = Vec::new();
     for i in 0..5u8 {
         let msg = [i; 100];
@@ -207,17 +213,7 @@ fn a_refused_service_reaches_the_client_as_a_reset() {
     let server_port = free_port();
     let gw_port = free_port();
     let (dir, mut launcher) = launch_ring12("gateway-refused", gw_port, server_port, "tcp");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut client = loop {
-        if let Ok(c) = TcpStream::connect(("127.0.0.1", gw_port)) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "the gateway never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    client
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+    let mut client = connect_to_gateway(gw_port);
     client.write_all(b"hello").expect("write");
     let mut got = Vec::new();
     let read = client.read_to_end(&mut got).map_err(|e| e.kind());
