@@ -435,13 +435,15 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
                             return;
                         }
                     };
-                    let mut body = BytesMut::zeroed(h.len as usize);
-                    if let Err(e) = s.read_exact(&mut body).await {
-                        tracing::debug!(peer, "chunk cut short: {e}");
-                        mailbox.with(|m| m.malformed += 1);
-                        mailbox.notify.notify_waiters();
-                        return;
-                    }
+                    let body = match read_body(&mut s, h.len as usize).await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::debug!(peer, "chunk cut short: {e}");
+                            mailbox.with(|m| m.malformed += 1);
+                            mailbox.notify.notify_waiters();
+                            return;
+                        }
+                    };
                     // Read up to the stream's end, so that dropping it does
                     // not ask the sender to stop (a frame that would need
                     // acknowledging on an otherwise receive-only connection).
@@ -449,7 +451,7 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
                         mailbox.with(|m| m.malformed += 1);
                         return;
                     }
-                    mailbox.with(|m| m.ready.insert((peer, h.collective, h.step), body.freeze()));
+                    mailbox.with(|m| m.ready.insert((peer, h.collective, h.step), body));
                     mailbox.notify.notify_waiters();
                 });
             }
@@ -460,6 +462,27 @@ async fn read_chunks(conn: quinn::Connection, peer: usize, mailbox: Arc<Mailbox>
             }
         }
     }
+}
+
+/// Reads a chunk's `len` bytes of body as quinn hands them over: a body
+/// that arrives in one piece is taken as it is; otherwise the pieces are
+/// copied once into the body (no zero fill first).
+async fn read_body(s: &mut quinn::RecvStream, len: usize) -> Result<Bytes, String> {
+    let mut body = BytesMut::new();
+    while body.len() < len {
+        match s.read_chunk(len - body.len(), true).await {
+            Ok(Some(c)) if body.is_empty() && c.bytes.len() == len => return Ok(c.bytes),
+            Ok(Some(c)) => {
+                if body.capacity() == 0 {
+                    body.reserve(len);
+                }
+                body.extend_from_slice(&c.bytes);
+            }
+            Ok(None) => return Err(format!("stream ended after {} of {len} bytes", body.len())),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(body.freeze())
 }
 
 /// Files every message `peer` sends on a TCP stream in the mailbox; a
@@ -482,9 +505,16 @@ async fn read_tcp_chunks(mut stream: crate::stream::TcpStream, peer: usize, mail
                 return end(format!("malformed stream: {e}"));
             }
         };
-        let mut body = BytesMut::zeroed(h.len as usize);
-        if let Err(e) = stream.read_exact(&mut body).await {
-            return end(e.to_string());
+        // Read into spare capacity, not a zero-filled buffer.
+        let len = h.len as usize;
+        let mut body = BytesMut::with_capacity(len);
+        while body.len() < len {
+            let want = (len - body.len()) as u64;
+            match (&mut stream).take(want).read_buf(&mut body).await {
+                Ok(0) => return end(format!("stream ended inside a {len}-byte chunk")),
+                Ok(_) => {}
+                Err(e) => return end(e.to_string()),
+            }
         }
         mailbox.with(|m| m.ready.insert((peer, h.collective, h.step), body.freeze()));
         mailbox.notify.notify_waiters();

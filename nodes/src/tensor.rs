@@ -50,27 +50,28 @@ pub(crate) fn from_bf16(h: u16) -> f32 {
 }
 
 /// Rank `r`'s input elements `[first, first + count)`: [`value`], counted
-/// up modulo m rather than divided out per element.
+/// up modulo m for the first period, then that period copied on (the
+/// input repeats every m elements), so a large input costs a memory copy
+/// rather than an element-by-element encode.
 pub(crate) fn input(dtype: DType, ranks: usize, r: usize, first: u64, count: usize) -> BytesMut {
     let m = modulus(dtype, ranks);
     let mut v = (first + 3 * r as u64) % m;
-    let mut next = || {
+    let size = dtype.size();
+    let total = count * size;
+    let mut out = BytesMut::with_capacity(total);
+    for _ in 0..count.min(m as usize) {
         let x = v as f32;
         v = if v + 1 == m { 0 } else { v + 1 };
-        x
-    };
-    let mut out = BytesMut::zeroed(count * dtype.size());
-    match dtype {
-        DType::F32 => {
-            for e in out.as_chunks_mut::<4>().0 {
-                *e = next().to_le_bytes();
-            }
+        match dtype {
+            DType::F32 => out.extend_from_slice(&x.to_le_bytes()),
+            DType::Bf16 => out.extend_from_slice(&to_bf16(x).to_le_bytes()),
         }
-        DType::Bf16 => {
-            for e in out.as_chunks_mut::<2>().0 {
-                *e = to_bf16(next()).to_le_bytes();
-            }
-        }
+    }
+    // Whole periods so far: copying them on keeps the sequence's phase.
+    let period = out.len();
+    while out.len() < total {
+        let whole = out.len() - out.len() % period;
+        out.extend_from_within(..whole.min(total - out.len()));
     }
     out
 }
@@ -121,15 +122,25 @@ pub(crate) fn first_mismatch(
 #[derive(Debug)]
 pub(crate) struct Sums {
     period: Vec<f32>,
+    /// `period` encoded as f32 and as bf16.
+    f32_bytes: Vec<u8>,
+    bf16_bytes: Vec<u8>,
 }
 
 impl Sums {
     pub(crate) fn new(dtype: DType, ranks: usize) -> Sums {
         let m = modulus(dtype, ranks);
-        let period = (0..m)
+        let period: Vec<f32> = (0..m)
             .map(|i| (0..ranks).map(|r| value(dtype, ranks, r, i)).sum())
             .collect();
-        Sums { period }
+        Sums {
+            f32_bytes: period.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            bf16_bytes: period
+                .iter()
+                .flat_map(|v| to_bf16(*v).to_le_bytes())
+                .collect(),
+            period,
+        }
     }
 
     #[cfg(test)]
@@ -138,18 +149,42 @@ impl Sums {
     }
 
     /// The first element of `data` (elements from `first` on) that differs
-    /// from its sum: [`first_mismatch`] against [`Sums::at`], walking the
-    /// period rather than dividing per element.
+    /// from its sum. The sums repeat every period, so `data` is compared a
+    /// period's bytes at a time against the encoded period, and only a
+    /// stretch whose bytes differ is walked element by element (by value:
+    /// bytes may differ where values do not, as 0.0 and -0.0 do).
     pub(crate) fn first_mismatch(&self, dtype: DType, data: &[u8], first: u64) -> Option<u64> {
+        let size = dtype.size();
         let m = self.period.len();
-        let start = (first % m as u64) as usize;
-        let expect = self.period[start..]
-            .iter()
-            .chain(self.period.iter().cycle());
-        data.chunks_exact(dtype.size())
-            .zip(expect)
-            .position(|(e, &x)| get(dtype, e) != x)
-            .map(|k| first + k as u64)
+        let encoded = self.encoded(dtype);
+        let mut at = 0;
+        let mut phase = (first % m as u64) as usize;
+        while at + size <= data.len() {
+            let want = &encoded[phase * size..];
+            let n = want.len().min(data.len() - at) / size * size;
+            let got = &data[at..at + n];
+            if got != &want[..n] {
+                let expect = self.period[phase..].iter();
+                if let Some(k) = got
+                    .chunks_exact(size)
+                    .zip(expect)
+                    .position(|(e, &x)| get(dtype, e) != x)
+                {
+                    return Some(first + (at / size + k) as u64);
+                }
+            }
+            at += n;
+            phase = 0;
+        }
+        None
+    }
+
+    /// The period's sums as `dtype` bytes.
+    fn encoded(&self, dtype: DType) -> &[u8] {
+        match dtype {
+            DType::F32 => &self.f32_bytes,
+            DType::Bf16 => &self.bf16_bytes,
+        }
     }
 }
 
@@ -289,6 +324,41 @@ mod tests {
                 let expect = |i| value(dtype, p, r, i);
                 assert_eq!(first_mismatch(dtype, &data, first, expect), None);
             }
+        }
+    }
+
+    /// The period-at-a-time check finds what an element-by-element walk
+    /// finds, wherever the data starts and wherever the fault lies, and
+    /// lets through what differs in bytes but not in value.
+    #[test]
+    fn the_fast_check_agrees_with_the_walk() {
+        for dtype in [DType::F32, DType::Bf16] {
+            let p = 8;
+            let (m, size) = (modulus(dtype, p), dtype.size());
+            let sums = Sums::new(dtype, p);
+            for first in [0, 5, m - 1, 9 * m + 7] {
+                let n = 5 * m as usize + 3;
+                let mut acc = input(dtype, p, 0, first, n);
+                for r in 1..p {
+                    reduce_into(dtype, &mut acc, &input(dtype, p, r, first, n));
+                }
+                assert_eq!(sums.first_mismatch(dtype, &acc, first), None);
+                for bad in [0, m as usize - 1, 3 * m as usize + 2, n - 1] {
+                    let mut wrong = acc.clone();
+                    wrong[bad * size + size - 1] ^= 0x01;
+                    let walk = first_mismatch(dtype, &wrong, first, |i| sums.at(i));
+                    assert_eq!(walk, Some(first + bad as u64));
+                    assert_eq!(sums.first_mismatch(dtype, &wrong, first), walk);
+                }
+            }
+            // One rank's sum of element 0 is 0; written as -0.0 it has
+            // other bytes and the same value.
+            let one = Sums::new(dtype, 1);
+            let mut zero = input(dtype, 1, 0, 0, 2);
+            assert_eq!(one.first_mismatch(dtype, &zero, 0), None);
+            put(dtype, &mut zero[..size], -0.0);
+            assert_ne!(zero, input(dtype, 1, 0, 0, 2));
+            assert_eq!(one.first_mismatch(dtype, &zero, 0), None);
         }
     }
 
