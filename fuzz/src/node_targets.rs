@@ -10,7 +10,7 @@ use orbnet_netem::{SatId, Scenario, SimTime, Snapshot};
 use orbnet_node::protocol::{Event, ToNode};
 use orbnet_node::replay::ReplayWindow;
 use orbnet_node::router::{Decision, Router};
-use orbnet_node::wire::{Frame, FrameError, HEADER_LEN, Header};
+use orbnet_node::wire::{Frame, FrameError, Framed, HEADER_LEN, Header};
 
 /// The run token of the fuzzed frames (the corpus's frames carry it).
 pub const TOKEN: u64 = 0x6f72_626e_6675_7a7a;
@@ -107,8 +107,9 @@ pub fn router_packet(data: &[u8]) {
     router.update(&r.snapshot, Some(r.routes.clone()));
     for k in 0..copies {
         let now = SimTime::from_nanos(k * 1000);
-        match router.route(now, packet.to_vec(), from_link) {
+        match router.route(now, Framed::from_packet(packet), from_link) {
             Decision::Local(p) => {
+                let p = p.packet();
                 assert_eq!(p, packet, "a local packet is handed up as it came");
                 assert_eq!(
                     p.get(16..20),

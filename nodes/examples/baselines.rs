@@ -186,16 +186,18 @@ fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
             let mut buf = vec![0u8; 65_536];
             let (mut got, mut first, mut last) = (0u64, None::<Instant>, Instant::now());
             let limit = std::time::Duration::from_millis(300);
-            while let Ok(Ok((n, stride, _))) =
+            while let Ok(Ok(orbnet_node::wire::Received::Batch { bytes, stride, .. })) =
                 tokio::time::timeout(limit, rx.recv_from(&mut buf)).await
             {
                 first.get_or_insert_with(Instant::now);
-                for f in buf[..n].chunks(stride) {
-                    let Ok(f) = orbnet_node::wire::Frame::parse(f, token) else {
+                for f in buf[..bytes].chunks(stride) {
+                    if orbnet_node::wire::Frame::parse(f, token).is_err() {
                         continue;
-                    };
-                    if let Decision::Local(p) = r1.route(now(), f.packet.to_vec(), true) {
-                        got += p.len() as u64;
+                    }
+                    // Held whole, as a satellite holds what it takes in.
+                    let held = orbnet_node::wire::Framed::from_frame(f.to_vec());
+                    if let Decision::Local(p) = r1.route(now(), held, true) {
+                        got += p.packet().len() as u64;
                     }
                 }
                 last = Instant::now();
@@ -219,7 +221,8 @@ fn raw_frames() -> Result<f64, Box<dyn std::error::Error>> {
     ]);
     let mut sent = 0u64;
     while sent < BYTES {
-        if let Decision::Send { frame, .. } = r0.route(now(), packet.clone(), false) {
+        let framed = orbnet_node::wire::Framed::from_packet(&packet);
+        if let Decision::Send { frame, .. } = r0.route(now(), framed, false) {
             tx.send_to(frame, to);
             sent += packet.len() as u64;
         }

@@ -24,7 +24,7 @@ use crate::clock::VirtualClock;
 use crate::command::Command;
 use crate::report::Reporter;
 use crate::satellite::Satellite;
-use crate::wire::WireIo;
+use crate::wire::{Received, WireIo};
 
 /// How long the wire must be quiet before a satellite that has stopped
 /// makes its last report (wall time; paused time in-process).
@@ -148,15 +148,26 @@ impl NodeIo {
     }
 
     /// Hands every frame waiting on the wire to the satellite.
-    fn receive(&mut self, sat: &mut Satellite, first: (usize, usize, SocketAddr), buf: &mut [u8]) {
+    fn receive(&mut self, sat: &mut Satellite, first: Received, buf: &mut [u8]) {
         let mut next = Some(first);
         // The first read, and up to 1024 more of what is waiting, without blocking.
         for _ in 0..=1024 {
-            let Some((n, stride, from)) = next else { break };
-            let from_sat = self.peers.sat(from);
+            let Some(got) = next else { break };
             let now = self.clock.now();
-            for f in buf[..n].chunks(stride) {
-                sat.handle_frame(now, from_sat, f);
+            match got {
+                Received::Batch {
+                    bytes,
+                    stride,
+                    from,
+                } => {
+                    let from_sat = self.peers.sat(from);
+                    for f in buf[..bytes].chunks(stride) {
+                        sat.handle_frame(now, from_sat, f);
+                    }
+                }
+                Received::Owned(from, frame) => {
+                    sat.handle_owned_frame(now, self.peers.sat(from), frame);
+                }
             }
             next = self.wire.try_recv_from(buf).ok();
         }

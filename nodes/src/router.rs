@@ -24,7 +24,7 @@ use smoltcp::wire::Ipv4Packet;
 
 use crate::addr;
 use crate::replay::{Replay, ReplayWindow};
-use crate::wire::Header;
+use crate::wire::{Framed, Header};
 
 /// One optical terminal's link to a neighbour.
 #[derive(Debug)]
@@ -120,7 +120,7 @@ impl RouterDrop {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decision {
     /// Hand to the local stack.
-    Local(Vec<u8>),
+    Local(Framed),
     /// Send this frame to the peer at the other end of `link`.
     Send {
         link: LinkId,
@@ -421,11 +421,11 @@ impl Router {
 
     /// Routes `packet` at virtual time `now`. `from_link` is true for
     /// packets that arrived from a neighbour (their TTL is decremented).
-    pub fn route(&mut self, now: SimTime, mut packet: Vec<u8>, from_link: bool) -> Decision {
+    pub fn route(&mut self, now: SimTime, mut packet: Framed, from_link: bool) -> Decision {
         if !from_link {
             self.offered += 1;
         }
-        let Some((dst, ttl)) = parse_ipv4(&packet) else {
+        let Some((dst, ttl)) = parse_ipv4(packet.packet()) else {
             return self.drop(RouterDrop::Malformed);
         };
         if addr::satellite(dst) == Some(self.me) {
@@ -436,7 +436,7 @@ impl Router {
             if ttl <= 1 {
                 return self.drop(RouterDrop::TtlExpired);
             }
-            decrement_ttl(&mut packet);
+            decrement_ttl(packet.packet_mut());
         }
         let Some(dest) = addr::satellite(dst) else {
             return self.drop(RouterDrop::NoRoute);
@@ -465,12 +465,12 @@ impl Router {
             loss: if status.loss > port.mtu_loss {
                 status.loss
             } else {
-                port.loss_of(packet.len() as u64)
+                port.loss_of(packet.packet().len() as u64)
             },
         };
         match port
             .shaper
-            .enqueue(now, Bytes(packet.len() as u64), conditions)
+            .enqueue(now, Bytes(packet.packet().len() as u64), conditions)
         {
             Verdict::Deliver(at) => {
                 port.seq += 1;
@@ -490,7 +490,7 @@ impl Router {
                 Decision::Send {
                     link,
                     peer,
-                    frame: header.frame(&packet),
+                    frame: packet.into_frame(&header),
                 }
             }
             Verdict::Drop(reason) => self.drop(RouterDrop::Shaper(reason)),
@@ -560,12 +560,16 @@ mod tests {
         let mut r = Router::new(SatId(0), 1, 1, std::iter::empty());
         let _ = &model;
         let p = ipv4(addr::address(SatId(0)), 64);
-        assert_eq!(r.route(SimTime::ZERO, p.clone(), true), Decision::Local(p));
+        let framed = Framed::from_packet(&p);
         assert_eq!(
-            r.route(SimTime::ZERO, vec![0x45, 0, 0], true),
+            r.route(SimTime::ZERO, framed.clone(), true),
+            Decision::Local(framed)
+        );
+        assert_eq!(
+            r.route(SimTime::ZERO, Framed::from_packet(&[0x45, 0, 0]), true),
             Decision::Drop(RouterDrop::Malformed)
         );
-        let far = ipv4(addr::address(SatId(5)), 1);
+        let far = Framed::from_packet(&ipv4(addr::address(SatId(5)), 1));
         assert_eq!(
             r.route(SimTime::ZERO, far, true),
             Decision::Drop(RouterDrop::TtlExpired)

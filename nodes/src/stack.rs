@@ -13,6 +13,7 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use orbnet_netem::{SatId, SimTime};
 
 use crate::addr;
+use crate::wire::Framed;
 
 /// Why a socket could not be opened on a satellite's stack.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +53,8 @@ pub enum SocketError {
 /// Replies to received packets do not spend the budget.
 #[derive(Debug, Default)]
 pub(crate) struct Queues {
-    pub rx: VecDeque<Vec<u8>>,
-    pub tx: VecDeque<Vec<u8>>,
+    pub rx: VecDeque<Framed>,
+    pub tx: VecDeque<Framed>,
     pub budget: Option<u64>,
     mtu: usize,
     /// Raises pure ACKs left behind by a smoltcp retransmission (see
@@ -63,22 +64,23 @@ pub(crate) struct Queues {
 
 /// Receives one queued packet.
 #[derive(Debug)]
-pub(crate) struct Rx(Vec<u8>);
+pub(crate) struct Rx(Framed);
 
 /// Appends one packet to the transmit queue, spending the budget.
 #[derive(Debug)]
-pub(crate) struct Tx<'a>(&'a mut VecDeque<Vec<u8>>, Option<&'a mut Option<u64>>);
+pub(crate) struct Tx<'a>(&'a mut VecDeque<Framed>, Option<&'a mut Option<u64>>);
 
 impl RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        f(self.0.packet())
     }
 }
 
 impl TxToken for Tx<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
+        // With room for the wire header: the router frames it in place.
+        let mut buf = Framed::zeroed(len);
+        let r = f(buf.packet_mut());
         self.0.push_back(buf);
         if let Some(Some(b)) = self.1 {
             *b = b.saturating_sub(len as u64);
@@ -93,7 +95,7 @@ impl Device for Queues {
 
     fn receive(&mut self, _t: Instant) -> Option<(Rx, Tx<'_>)> {
         let mut p = self.rx.pop_front()?;
-        self.floor.pass(&mut p);
+        self.floor.pass(p.packet_mut());
         Some((Rx(p), Tx(&mut self.tx, None)))
     }
 
@@ -231,7 +233,7 @@ mod tests {
     /// Moves what `from` sent into `to`, but for the packets `keep` refuses.
     fn carry(from: &mut Stack, to: &mut Stack, mut keep: impl FnMut(&[u8]) -> bool) {
         while let Some(p) = from.device.tx.pop_front() {
-            if keep(&p) {
+            if keep(p.packet()) {
                 to.device.rx.push_back(p);
             }
         }
@@ -306,7 +308,7 @@ mod tests {
         carry(&mut b, &mut a, |_| true);
         a.device.budget = Some(0);
         poll(&mut a, now);
-        assert!(a.device.tx.iter().all(|p| seq_and_len(p).1 == 0));
+        assert!(a.device.tx.iter().all(|p| seq_and_len(p.packet()).1 == 0));
         a.device.tx.clear();
 
         // The queues drain: the lost segment goes first, well inside the
@@ -314,7 +316,12 @@ mod tests {
         now += orbnet_netem::SimDuration::from_millis(5);
         a.device.budget = None;
         poll(&mut a, now);
-        let resent: Vec<_> = a.device.tx.iter().map(|p| seq_and_len(p)).collect();
+        let resent: Vec<_> = a
+            .device
+            .tx
+            .iter()
+            .map(|p| seq_and_len(p.packet()))
+            .collect();
         assert!(
             resent.iter().any(|&(seq, len)| seq == hole && len > 0),
             "hole at {hole} not retransmitted: {resent:?}"

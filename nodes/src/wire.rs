@@ -180,6 +180,53 @@ impl Header {
     }
 }
 
+/// An IP packet held with room in front for the wire header. The frame a
+/// packet leaves in is written around it in place ([`Framed::into_frame`]),
+/// and a frame that arrives is held whole as the packet it carries
+/// ([`Framed::from_frame`]): no packet is copied to be framed or unframed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Framed(Vec<u8>);
+
+impl Framed {
+    /// A zeroed packet of `len` bytes, to be written.
+    pub fn zeroed(len: usize) -> Framed {
+        Framed(vec![0u8; HEADER_LEN + len])
+    }
+
+    /// A copy of `packet`.
+    pub fn from_packet(packet: &[u8]) -> Framed {
+        let mut v = Vec::with_capacity(HEADER_LEN + packet.len());
+        v.extend_from_slice(&[0u8; HEADER_LEN]);
+        v.extend_from_slice(packet);
+        Framed(v)
+    }
+
+    /// The packet `frame` carries (`frame` is a header and a packet, as
+    /// [`Frame::parse`] accepted it; a shorter one carries nothing).
+    pub fn from_frame(mut frame: Vec<u8>) -> Framed {
+        if frame.len() < HEADER_LEN {
+            frame.resize(HEADER_LEN, 0);
+        }
+        Framed(frame)
+    }
+
+    pub fn packet(&self) -> &[u8] {
+        &self.0[HEADER_LEN..]
+    }
+
+    pub fn packet_mut(&mut self) -> &mut [u8] {
+        &mut self.0[HEADER_LEN..]
+    }
+
+    /// The frame: `header` written in front of the packet.
+    pub fn into_frame(mut self, header: &Header) -> Vec<u8> {
+        let mut head = [0u8; HEADER_LEN];
+        header.emit(&mut head);
+        self.0[..HEADER_LEN].copy_from_slice(&head);
+        self.0
+    }
+}
+
 /// A datagram on the in-memory wire: the sender's wire address, the frame.
 pub type MemDatagram = (SocketAddr, Vec<u8>);
 
@@ -221,14 +268,15 @@ impl MemFabric {
         }
     }
 
-    fn send(&self, from: SocketAddr, to: SocketAddr, frame: &[u8]) -> io::Result<usize> {
+    fn send(&self, from: SocketAddr, to: SocketAddr, frame: Vec<u8>) -> io::Result<usize> {
         let i = mem_index(to).ok_or_else(|| io::Error::other("not an in-memory address"))?;
         let v = self
             .inboxes
             .lock()
             .map_err(|_| io::Error::other("wire poisoned"))?;
+        let len = frame.len();
         match v.get(i) {
-            Some(Some(tx)) if tx.send((from, frame.to_vec())).is_ok() => Ok(frame.len()),
+            Some(Some(tx)) if tx.send((from, frame)).is_ok() => Ok(len),
             _ => Err(io::Error::from(io::ErrorKind::ConnectionRefused)),
         }
     }
@@ -423,7 +471,7 @@ impl WireIo {
                     (0, 0)
                 }
             }
-            WireIo::Mem(m) => match m.fabric.send(m.me, to, &frame) {
+            WireIo::Mem(m) => match m.fabric.send(m.me, to, frame) {
                 Ok(_) => (1, 0),
                 Err(_) => (0, 1),
             },
@@ -438,39 +486,56 @@ impl WireIo {
         }
     }
 
-    /// Waits for the next frames: (bytes, stride, sender). `buf[..bytes]`
-    /// holds frames `stride` bytes apart (the last may be shorter); give it
-    /// 64 KiB.
-    pub async fn recv_from(&mut self, buf: &mut [u8]) -> io::Result<(usize, usize, SocketAddr)> {
+    /// Waits for the next frames (give `buf` 64 KiB: the UDP wire reads
+    /// into it).
+    pub async fn recv_from(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         match self {
             WireIo::Udp(u) => loop {
                 u.sock.readable().await?;
                 match u.try_recv(buf) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    r => return r,
+                    r => return r.map(Received::batch),
                 }
             },
             WireIo::Mem(m) => match m.rx.recv().await {
-                Some((from, d)) => {
-                    let n = copy_into(buf, &d);
-                    Ok((n, n.max(1), from))
-                }
+                Some((from, d)) => Ok(Received::Owned(from, d)),
                 None => std::future::pending().await,
             },
         }
     }
 
     /// The next frames if some are waiting, as [`WireIo::recv_from`].
-    pub fn try_recv_from(&mut self, buf: &mut [u8]) -> io::Result<(usize, usize, SocketAddr)> {
+    pub fn try_recv_from(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         match self {
-            WireIo::Udp(u) => u.try_recv(buf),
+            WireIo::Udp(u) => u.try_recv(buf).map(Received::batch),
             WireIo::Mem(m) => match m.rx.try_recv() {
-                Ok((from, d)) => {
-                    let n = copy_into(buf, &d);
-                    Ok((n, n.max(1), from))
-                }
+                Ok((from, d)) => Ok(Received::Owned(from, d)),
                 Err(_) => Err(io::Error::from(io::ErrorKind::WouldBlock)),
             },
+        }
+    }
+}
+
+/// What a read of the wire gave.
+#[derive(Debug)]
+pub enum Received {
+    /// The read buffer's first `bytes` hold frames `stride` bytes apart
+    /// (the last may be shorter), all from `from`.
+    Batch {
+        bytes: usize,
+        stride: usize,
+        from: SocketAddr,
+    },
+    /// One frame from `from`, handed over whole (the in-memory wire).
+    Owned(SocketAddr, Vec<u8>),
+}
+
+impl Received {
+    fn batch((bytes, stride, from): (usize, usize, SocketAddr)) -> Received {
+        Received::Batch {
+            bytes,
+            stride,
+            from,
         }
     }
 }
@@ -539,13 +604,6 @@ pub fn socket_drops(_sock: &impl std::os::fd::AsRawFd) -> io::Result<u64> {
     Err(io::Error::from(io::ErrorKind::Unsupported))
 }
 
-/// Copies a datagram into `buf`, truncating as a UDP socket would.
-fn copy_into(buf: &mut [u8], d: &[u8]) -> usize {
-    let n = d.len().min(buf.len());
-    buf[..n].copy_from_slice(&d[..n]);
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +624,23 @@ mod tests {
         let parsed = Frame::parse(&f, header().token).expect("valid");
         assert_eq!(parsed.header, header());
         assert_eq!(parsed.packet, b"\x45ip");
+    }
+
+    /// A packet framed in place is the frame `Header::frame` builds, and
+    /// the frame held whole gives back the packet.
+    #[test]
+    fn framing_in_place_matches_framing_by_copy() {
+        let packet = b"\x45 a packet of some bytes";
+        let framed = Framed::from_packet(packet);
+        assert_eq!(framed.packet(), packet);
+        let frame = framed.into_frame(&header());
+        assert_eq!(frame, header().frame(packet));
+        let held = Framed::from_frame(frame);
+        assert_eq!(held.packet(), packet);
+        let mut z = Framed::zeroed(3);
+        z.packet_mut().copy_from_slice(b"abc");
+        assert_eq!(z.into_frame(&header()), header().frame(b"abc"));
+        assert!(Framed::from_frame(vec![1, 2]).packet().is_empty());
     }
 
     #[test]

@@ -47,7 +47,7 @@ use crate::protocol::{self, Counters, Event};
 use crate::router::{Decision, Router};
 use crate::stack::Stack;
 use crate::stream::TcpStream;
-use crate::wire::{Frame, HEADER_LEN};
+use crate::wire::{Frame, Framed, HEADER_LEN};
 
 pub(crate) use routing::SharedRoutes;
 pub(crate) use setup::{QuicTask, Setup, Tasks, TcpStreams};
@@ -60,7 +60,7 @@ pub struct Transmit {
 }
 
 /// A frame waiting for its delivery time: (deliver at, arrival order, link, packet).
-type Due = Reverse<(SimTime, u64, LinkId, Vec<u8>)>;
+type Due = Reverse<(SimTime, u64, LinkId, Framed)>;
 
 /// The most events one call of [`Satellite::handle_timeout`] processes
 /// before it returns, so that a driver gets to read the wire.
@@ -133,29 +133,53 @@ impl Satellite {
     /// run is over, frames are still taken (and held): they were in flight
     /// at the stop.
     pub fn handle_frame(&mut self, _now: SimTime, from: Option<SatId>, datagram: &[u8]) {
+        if let Some(due) = self.check_frame(from, datagram) {
+            self.hold(due, Framed::from_frame(datagram.to_vec()));
+        }
+    }
+
+    /// [`Satellite::handle_frame`] for a datagram the caller gives away:
+    /// held as it is, not copied.
+    pub fn handle_owned_frame(&mut self, _now: SimTime, from: Option<SatId>, datagram: Vec<u8>) {
+        if let Some(due) = self.check_frame(from, &datagram) {
+            self.hold(due, Framed::from_frame(datagram));
+        }
+    }
+
+    /// Checks a datagram as [`Satellite::handle_frame`] says and counts
+    /// it: the link and delivery instant of the packet it carries, if it
+    /// is to be held.
+    fn check_frame(&mut self, from: Option<SatId>, datagram: &[u8]) -> Option<(LinkId, SimTime)> {
         let frame = match Frame::parse(datagram, self.router.token()) {
             Ok(f) => f,
-            Err(e) => return self.reject(e.as_str()),
+            Err(e) => {
+                self.reject(e.as_str());
+                return None;
+            }
         };
         let link = frame.header.link;
         if from.is_none() || self.router.peer(link) != from {
-            return self.reject("unknown-source");
+            self.reject("unknown-source");
+            return None;
         }
         if let Some(Err(replay)) = self.router.accept(link, frame.header.seq) {
-            return self.reject(replay.as_str());
+            self.reject(replay.as_str());
+            return None;
         }
         if frame.end {
-            return self.router.take_end(link);
+            self.router.take_end(link);
+            return None;
         }
         self.counters.frames_in += 1;
         self.counters.bytes_in += datagram.len() as u64;
+        Some((link, frame.header.deliver))
+    }
+
+    /// Holds `packet`, which arrived on `link`, until its delivery instant.
+    fn hold(&mut self, (link, deliver): (LinkId, SimTime), packet: Framed) {
         self.arrivals += 1;
-        self.due.push(Reverse((
-            frame.header.deliver,
-            self.arrivals,
-            link,
-            frame.packet.to_vec(),
-        )));
+        self.due
+            .push(Reverse((deliver, self.arrivals, link, packet)));
     }
 
     /// Once the run is over: an end marker for each link, the last frame
@@ -276,7 +300,7 @@ impl Satellite {
                 break;
             };
             for c in self.captures.iter_mut() {
-                c.record(link, due, &packet);
+                c.record(link, due, packet.packet());
             }
             if now - due > self.late_max {
                 (self.late_max, self.late_max_at) = (now - due, due);
