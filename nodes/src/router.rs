@@ -147,6 +147,10 @@ pub struct Router {
     me: SatId,
     token: u64,
     ports: BTreeMap<LinkId, Port>,
+    /// The ports whose link is up, as of the last update: what
+    /// [`Router::egress_budget`] reads at every stack poll, without
+    /// walking every candidate port (a formation satellite has dozens).
+    up: Vec<LinkId>,
     routes: Option<Arc<Routes>>,
     pub drops: BTreeMap<RouterDrop, u64>,
     /// Packets the local stack handed to the router.
@@ -213,6 +217,7 @@ impl Router {
             me,
             token,
             ports,
+            up: Vec::new(),
             routes: None,
             drops: BTreeMap::new(),
             offered: 0,
@@ -335,10 +340,7 @@ impl Router {
 
     /// Links of ours that are up.
     pub fn links_up(&self) -> usize {
-        self.ports
-            .values()
-            .filter(|p| p.status.is_some_and(|s| s.is_up()))
-            .count()
+        self.up.len()
     }
 
     /// Takes a new routing instant: port states from `links` (a snapshot
@@ -363,10 +365,21 @@ impl Router {
             }
             port.status = Some(new);
         }
+        self.index_up();
         if routes.is_some() {
             self.routes = routes;
         }
         changes
+    }
+
+    /// Lists the ports whose link is up.
+    fn index_up(&mut self) {
+        self.up.clear();
+        let up = self
+            .ports
+            .values()
+            .filter(|p| p.status.is_some_and(|s| s.is_up()));
+        self.up.extend(up.map(|p| p.link));
     }
 
     /// How many bytes the local stack may still send before an up port's
@@ -386,7 +399,10 @@ impl Router {
     ) -> (Option<u64>, Option<SimTime>) {
         let mut budget: Option<u64> = None;
         let mut ready: Option<SimTime> = None;
-        for p in self.ports.values_mut() {
+        for link in &self.up {
+            let Some(p) = self.ports.get_mut(link) else {
+                continue;
+            };
             let Some(status) = p.status.filter(|s| s.is_up()) else {
                 continue;
             };
@@ -591,6 +607,7 @@ mod tests {
             rate,
             loss: 0.0,
         });
+        r.index_up();
     }
 
     /// Puts `frames` frames of 9000 bytes on `link`'s queue at `now`.
@@ -663,6 +680,7 @@ mod tests {
         assert_eq!(ready.map(|t| t - t1), Some(SimDuration::from_micros(1600)));
         // A port that goes down no longer holds the stack back.
         r.ports.get_mut(&LinkId(2)).expect("port 2").status = None;
+        r.index_up();
         assert_eq!(r.egress_budget(t1, burst).0, Some(0));
         let (_, ready) = r.egress_budget(t1, burst);
         assert_eq!(ready.map(|t| t - t1), Some(SimDuration::from_nanos(12_570)));
