@@ -6,7 +6,9 @@
 //! - [`Satellite::handle_frame`]: a datagram from the wire. Checked (run
 //!   token, a link of ours from the right peer, a sequence number not seen
 //!   on that link, see [`crate::replay`]) and held until the delivery
-//!   instant its header carries.
+//!   instant its header carries. [`Satellite::handle_owned_frame`] takes
+//!   a datagram the caller gives away (the in-memory wire) and holds it
+//!   without a copy.
 //! - [`Satellite::handle_timeout`]: do everything due by `now`, in
 //!   virtual-time order, each at its own timestamp; then take what tasks
 //!   handed over.
